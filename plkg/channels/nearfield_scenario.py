@@ -1,0 +1,266 @@
+"""The near-field multi-user scenario (Section II and VII-A of the near-field paper).
+
+A :class:`NearFieldScenario` is a frozen, self-validating dataclass. ``configs/<name>.yaml``
+files name the paper's figures; :func:`load_scenario` accepts such a name or a YAML path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from plkg import units
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _as_float_tuple(values, name: str) -> tuple[float, ...]:
+    try:
+        out = tuple(float(v) for v in np.atleast_1d(np.asarray(values, dtype=np.float64)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a list of numbers, got {values!r}") from exc
+    return out
+
+
+@dataclass(frozen=True)
+class NearFieldScenario:
+    """One BS with an N-antenna ULA and K single-antenna UEs in its near field.
+
+    Parameters
+    ----------
+    n_antennas : int
+        N, number of ULA elements (Eq. (2)).
+    ue_distance_m : tuple of float, length K
+        r_{b_k}, UE distance to the reference antenna in metres.
+    ue_angle_rad : tuple of float, length K
+        psi_{b_k}, UE azimuth from the array broadside (y-axis) in radians, in (-pi/2, pi/2).
+    carrier_hz : float
+        f_c; the wavelength follows from :func:`plkg.units.wavelength_m`.
+    spacing_wavelengths : float
+        d / lambda, antenna spacing in wavelengths (paper: 0.5).
+    noise_bs_dbm, noise_ue_dbm : float
+        sigma_a^2 and sigma_b^2 (paper: -114 dBm each).
+    pathloss_ref_db : float
+        alpha_0, path loss at ``pathloss_ref_distance_m`` (paper: -30 dB at 1 m).
+    pathloss_exponent : float
+        epsilon (paper: 3.5); alpha = alpha_0 (r_{b_k}/r_0)^-epsilon, Section VII-A.
+    ue_power_dbm : float
+        P_b, UE uplink pilot power (Fig. 6: 20 dBm).
+    downlink_pilot_len : int or None
+        L, downlink packet length (Eq. (6)). ``None`` uses the shortest length the paper allows,
+        L = N_s = max_k D_k (text after Eq. (19)). See ``docs/assumptions.md``.
+    uplink_pilot_len : int
+        Q >= 1, uplink packet length (Eq. (9)); default 1.
+    n_scatterers : int
+        L_k, scatterers per UE in one draw of Eq. (1).
+    scatter_radius_m : float
+        Scatterers are uniform in a disc of this radius centred on the UE (our scatterer model).
+    ccm_draws : int
+        Number of independent scatterer sets averaged for the Monte-Carlo CCM of Eq. (4).
+    null_space_rtol : float
+        A singular value of B_k (Eq. (16)) counts as zero when below ``null_space_rtol`` times the
+        largest singular value.
+    seed : int
+        Seed of the scatterer draws, so the CCMs of a scenario are reproducible.
+    name : str
+        Label used in files and plots.
+    """
+
+    n_antennas: int = 256
+    ue_distance_m: tuple[float, ...] = (20.0, 40.0, 80.0, 100.0)
+    ue_angle_rad: tuple[float, ...] = (-0.5, 0.5, 1.0, -1.0)
+    carrier_hz: float = 3.5e9
+    spacing_wavelengths: float = 0.5
+    noise_bs_dbm: float = -114.0
+    noise_ue_dbm: float = -114.0
+    pathloss_ref_db: float = -30.0
+    pathloss_ref_distance_m: float = 1.0
+    pathloss_exponent: float = 3.5
+    ue_power_dbm: float = 20.0
+    downlink_pilot_len: int | None = None
+    uplink_pilot_len: int = 1
+    n_scatterers: int = 64
+    scatter_radius_m: float = 4.0
+    ccm_draws: int = 32
+    null_space_rtol: float = 1e-9
+    seed: int = 2025
+    name: str = field(default="custom", compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "ue_distance_m", _as_float_tuple(self.ue_distance_m, "ue_distance_m"))
+        object.__setattr__(self, "ue_angle_rad", _as_float_tuple(self.ue_angle_rad, "ue_angle_rad"))
+        self._validate()
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        def finite(name):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v)):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+
+        for name in (
+            "carrier_hz",
+            "spacing_wavelengths",
+            "noise_bs_dbm",
+            "noise_ue_dbm",
+            "pathloss_ref_db",
+            "pathloss_ref_distance_m",
+            "pathloss_exponent",
+            "ue_power_dbm",
+            "scatter_radius_m",
+            "null_space_rtol",
+        ):
+            finite(name)
+        if int(self.n_antennas) != self.n_antennas or self.n_antennas < 2:
+            raise ValueError(f"n_antennas must be an integer >= 2, got {self.n_antennas!r}")
+        if len(self.ue_distance_m) != len(self.ue_angle_rad):
+            raise ValueError(
+                f"ue_distance_m has {len(self.ue_distance_m)} entries but ue_angle_rad has "
+                f"{len(self.ue_angle_rad)}: one distance and one angle per UE"
+            )
+        if len(self.ue_distance_m) < 1:
+            raise ValueError("at least one UE is needed")
+        if any(not math.isfinite(r) or r <= 0 for r in self.ue_distance_m):
+            raise ValueError(f"UE distances must be positive and finite, got {self.ue_distance_m}")
+        if any(not math.isfinite(a) or abs(a) >= math.pi / 2 for a in self.ue_angle_rad):
+            raise ValueError(f"UE angles must lie in (-pi/2, pi/2) rad, got {self.ue_angle_rad}")
+        if self.carrier_hz <= 0 or self.spacing_wavelengths <= 0:
+            raise ValueError("carrier_hz and spacing_wavelengths must be positive")
+        if self.pathloss_ref_distance_m <= 0:
+            raise ValueError("pathloss_ref_distance_m must be positive")
+        if self.downlink_pilot_len is not None and (
+            int(self.downlink_pilot_len) != self.downlink_pilot_len or self.downlink_pilot_len < 1
+        ):
+            raise ValueError(f"downlink_pilot_len L must be a positive integer or None, got {self.downlink_pilot_len!r}")
+        if int(self.uplink_pilot_len) != self.uplink_pilot_len or self.uplink_pilot_len < 1:
+            raise ValueError(f"uplink_pilot_len Q must be an integer >= 1, got {self.uplink_pilot_len!r}")
+        if int(self.n_scatterers) != self.n_scatterers or self.n_scatterers < 1:
+            raise ValueError(f"n_scatterers must be an integer >= 1, got {self.n_scatterers!r}")
+        if int(self.ccm_draws) != self.ccm_draws or self.ccm_draws < 1:
+            raise ValueError(f"ccm_draws must be an integer >= 1, got {self.ccm_draws!r}")
+        if self.scatter_radius_m < 0:
+            raise ValueError("scatter_radius_m must be >= 0")
+        if min(self.ue_distance_m) <= self.scatter_radius_m:
+            raise ValueError(
+                "every UE must be farther from the array than scatter_radius_m so that scatterers "
+                "stay in front of the array"
+            )
+        if not 0 < self.null_space_rtol < 1:
+            raise ValueError(f"null_space_rtol must lie in (0, 1), got {self.null_space_rtol!r}")
+
+    # ------------------------------------------------------------------ derived quantities
+    @property
+    def n_users(self) -> int:
+        """K, number of UEs."""
+        return len(self.ue_distance_m)
+
+    @property
+    def wavelength_m(self) -> float:
+        return units.wavelength_m(self.carrier_hz)
+
+    @property
+    def spacing_m(self) -> float:
+        """d, antenna spacing in metres."""
+        return self.spacing_wavelengths * self.wavelength_m
+
+    @property
+    def noise_bs_w(self) -> float:
+        return float(units.dbm_to_w(self.noise_bs_dbm))
+
+    @property
+    def noise_ue_w(self) -> float:
+        return float(units.dbm_to_w(self.noise_ue_dbm))
+
+    @property
+    def ue_power_w(self) -> float:
+        return float(units.dbm_to_w(self.ue_power_dbm))
+
+    @property
+    def pathloss_linear(self) -> np.ndarray:
+        """alpha_{b_k} = alpha_0 (r_{b_k}/r_0)^-epsilon per UE, shape [K] (Section VII-A)."""
+        r = np.asarray(self.ue_distance_m)
+        return units.db_to_linear(self.pathloss_ref_db) * (r / self.pathloss_ref_distance_m) ** (
+            -self.pathloss_exponent
+        )
+
+    @property
+    def rayleigh_distance_m(self) -> float:
+        """d_R = 2 D^2 / lambda with aperture D = (N-1) d (Section II-C)."""
+        aperture = (self.n_antennas - 1) * self.spacing_m
+        return 2 * aperture**2 / self.wavelength_m
+
+    def replace(self, **changes) -> NearFieldScenario:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["ue_distance_m"] = list(self.ue_distance_m)
+        d["ue_angle_rad"] = list(self.ue_angle_rad)
+        return d
+
+    def fingerprint(self) -> str:
+        """SHA-256 (16 hex digits) of every field that changes the physics (``name`` excluded)."""
+        d = self.to_dict()
+        d.pop("name")
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict, name: str | None = None) -> NearFieldScenario:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown near-field scenario field(s): {', '.join(unknown)}")
+        kwargs = dict(data)
+        if name is not None and "name" not in kwargs:
+            kwargs["name"] = name
+        return cls(**kwargs)
+
+
+def available_scenarios() -> list[str]:
+    """Names of the YAML scenarios shipped in ``configs/``."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def read_config(name_or_path: str | Path) -> tuple[dict, str]:
+    """Read a scenario YAML by config name or path; return (mapping, name)."""
+    import yaml
+
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml") or not path.exists():
+        candidate = CONFIG_DIR / f"{name_or_path}.yaml"
+        if not candidate.exists():
+            if path.suffix in (".yaml", ".yml"):
+                raise FileNotFoundError(f"scenario file {str(path)!r} does not exist")
+            raise ValueError(
+                f"unknown scenario {str(name_or_path)!r}; available: {', '.join(available_scenarios())}"
+                " (or pass the path of a YAML file)"
+            )
+        path = candidate
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"scenario file {str(path)!r} must hold a mapping of fields")
+    return data, path.stem
+
+
+def load_scenario(name_or_path: str | Path = "fig6") -> NearFieldScenario:
+    """Load a near-field scenario from ``configs/<name>.yaml`` or a YAML path.
+
+    The YAML holds a mapping of :class:`NearFieldScenario` fields; a ``system`` key, if present,
+    must be ``nearfield``, and a ``description`` key is ignored.
+    """
+    data, stem = read_config(name_or_path)
+    system = data.pop("system", "nearfield")
+    data.pop("description", None)
+    data.pop("paper_figure", None)
+    if system != "nearfield":
+        raise ValueError(f"scenario {str(name_or_path)!r} is a {system!r} scenario, not nearfield")
+    return NearFieldScenario.from_dict(data, name=stem)

@@ -1,0 +1,60 @@
+"""``plkg bench [NAME ...] [--json]``: speed as ratios against the classical baselines, in one run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+
+from plkg import __version__
+from plkg.bench import benchmark_registry
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks (ratios against classical solvers, one run)")
+    p.add_argument("names", nargs="*", default=["all"], help="benchmark names or 'all'; 'list' lists them")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
+    p.add_argument("--out", default=None, help="also write the JSON to this file")
+    p.set_defaults(func=run)
+
+
+def machine_info() -> dict:
+    import torch
+
+    return {
+        "plkg_version": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.is_available(),
+    }
+
+
+def run(args) -> int:
+    registry = benchmark_registry()
+    if args.names == ["list"]:
+        for name in registry:
+            print(name)
+        return 0
+    names = list(registry) if args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(registry)}")
+    report = {"machine": machine_info(), "benchmarks": {}}
+    for name in names:
+        report["benchmarks"][name] = registry[name](quick=args.quick)
+        if not args.json:
+            print(f"== {name}")
+            print(json.dumps(report["benchmarks"][name], indent=2))
+    text = json.dumps(report, indent=2)
+    if args.json:
+        print(text)
+    if args.out:
+        from plkg.data.atomic import write_text_atomic
+
+        write_text_atomic(args.out, text)
+    return 0
