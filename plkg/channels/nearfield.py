@@ -25,7 +25,9 @@ def element_distances_m(psi_rad, r_m, n_antennas: int, spacing_m: float) -> np.n
     return np.sqrt(r**2 + dd**2 - 2.0 * r * np.sin(psi) * dd)
 
 
-def array_response(psi_rad, r_m, n_antennas: int, spacing_m: float, wavelength_m: float) -> np.ndarray:
+def array_response(
+    psi_rad, r_m, n_antennas: int, spacing_m: float, wavelength_m: float
+) -> np.ndarray:
     """Near-field array response b(psi, r), Eq. (2).
 
     Parameters
@@ -49,7 +51,9 @@ def gain_vector(psi_rad, r_m, n_antennas: int, spacing_m: float) -> np.ndarray:
     return np.asarray(r_m, dtype=np.float64)[..., None] / rn
 
 
-def farfield_steering(psi_rad, n_antennas: int, spacing_m: float, wavelength_m: float) -> np.ndarray:
+def farfield_steering(
+    psi_rad, n_antennas: int, spacing_m: float, wavelength_m: float
+) -> np.ndarray:
     """Far-field ULA steering vector exp(j 2 pi/lambda d delta_n sin psi)/sqrt(N), shape [..., N].
 
     The limit of :func:`array_response` as r -> infinity (first-order expansion of r^(n)).
@@ -59,7 +63,9 @@ def farfield_steering(psi_rad, n_antennas: int, spacing_m: float, wavelength_m: 
     return np.exp(2j * np.pi / wavelength_m * dd * np.sin(psi)) / np.sqrt(n_antennas)
 
 
-def path_signatures(psi_rad, r_m, n_antennas: int, spacing_m: float, wavelength_m: float) -> np.ndarray:
+def path_signatures(
+    psi_rad, r_m, n_antennas: int, spacing_m: float, wavelength_m: float
+) -> np.ndarray:
     """g = sqrt(N) c(psi, r) * b(psi, r), the per-path vector of Eq. (1); shape [..., N], complex128."""
     return (
         np.sqrt(n_antennas)
@@ -90,7 +96,9 @@ def draw_scatterers(scenario: NearFieldScenario, rng: np.random.Generator, n_set
     return np.arcsin(x / r), r
 
 
-def ccm_from_scatterers(psi_rad, r_m, pathloss, n_antennas: int, spacing_m: float, wavelength_m: float):
+def ccm_from_scatterers(
+    psi_rad, r_m, pathloss, n_antennas: int, spacing_m: float, wavelength_m: float
+):
     """Analytic CCM of Eq. (5) for given scatterer sets.
 
     Parameters
@@ -125,12 +133,24 @@ def scenario_ccm(scenario: NearFieldScenario, rng: np.random.Generator | None = 
     rng = np.random.default_rng(scenario.seed) if rng is None else rng
     psi, r = draw_scatterers(scenario, rng, n_sets=scenario.ccm_draws)
     return ccm_from_scatterers(
-        psi, r, scenario.pathloss_linear, scenario.n_antennas, scenario.spacing_m, scenario.wavelength_m
+        psi,
+        r,
+        scenario.pathloss_linear,
+        scenario.n_antennas,
+        scenario.spacing_m,
+        scenario.wavelength_m,
     )
 
 
 def sample_multipath_channels(
-    psi_rad, r_m, pathloss, n_antennas: int, spacing_m: float, wavelength_m: float, n_samples: int, rng
+    psi_rad,
+    r_m,
+    pathloss,
+    n_antennas: int,
+    spacing_m: float,
+    wavelength_m: float,
+    n_samples: int,
+    rng,
 ):
     """Draw h_k of Eq. (1) for fixed scatterers, beta ~ CN(0, alpha_k).
 
@@ -142,6 +162,7 @@ def sample_multipath_channels(
     k, n_paths, _ = g.shape
     alpha = np.asarray(pathloss, dtype=np.float64)[None, :, None]
     beta = np.sqrt(alpha / 2) * (
-        rng.standard_normal((n_samples, k, n_paths)) + 1j * rng.standard_normal((n_samples, k, n_paths))
+        rng.standard_normal((n_samples, k, n_paths))
+        + 1j * rng.standard_normal((n_samples, k, n_paths))
     )
     return np.einsum("skl,kln->skn", beta, g) / np.sqrt(n_paths)

@@ -66,6 +66,10 @@ class NearFieldScenario:
     null_space_rtol : float
         A singular value of B_k (Eq. (16)) counts as zero when below ``null_space_rtol`` times the
         largest singular value.
+    subchannel_rtol : float
+        An eigen-direction of R_hk (Eq. (20)) is extracted as a subchannel only if its eigenvalue
+        exceeds ``subchannel_rtol`` times the largest eigenvalue of R_k; directions below carry no
+        channel energy (lambda_hk,j ~ 0, m = inf in Eq. (42)). See ``docs/assumptions.md``.
     seed : int
         Seed of the scatterer draws, so the CCMs of a scenario are reproducible.
     name : str
@@ -89,11 +93,14 @@ class NearFieldScenario:
     scatter_radius_m: float = 4.0
     ccm_draws: int = 32
     null_space_rtol: float = 1e-9
+    subchannel_rtol: float = 1e-12
     seed: int = 2025
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "ue_distance_m", _as_float_tuple(self.ue_distance_m, "ue_distance_m"))
+        object.__setattr__(
+            self, "ue_distance_m", _as_float_tuple(self.ue_distance_m, "ue_distance_m")
+        )
         object.__setattr__(self, "ue_angle_rad", _as_float_tuple(self.ue_angle_rad, "ue_angle_rad"))
         self._validate()
 
@@ -115,6 +122,7 @@ class NearFieldScenario:
             "ue_power_dbm",
             "scatter_radius_m",
             "null_space_rtol",
+            "subchannel_rtol",
         ):
             finite(name)
         if int(self.n_antennas) != self.n_antennas or self.n_antennas < 2:
@@ -137,9 +145,13 @@ class NearFieldScenario:
         if self.downlink_pilot_len is not None and (
             int(self.downlink_pilot_len) != self.downlink_pilot_len or self.downlink_pilot_len < 1
         ):
-            raise ValueError(f"downlink_pilot_len L must be a positive integer or None, got {self.downlink_pilot_len!r}")
+            raise ValueError(
+                f"downlink_pilot_len L must be a positive integer or None, got {self.downlink_pilot_len!r}"
+            )
         if int(self.uplink_pilot_len) != self.uplink_pilot_len or self.uplink_pilot_len < 1:
-            raise ValueError(f"uplink_pilot_len Q must be an integer >= 1, got {self.uplink_pilot_len!r}")
+            raise ValueError(
+                f"uplink_pilot_len Q must be an integer >= 1, got {self.uplink_pilot_len!r}"
+            )
         if int(self.n_scatterers) != self.n_scatterers or self.n_scatterers < 1:
             raise ValueError(f"n_scatterers must be an integer >= 1, got {self.n_scatterers!r}")
         if int(self.ccm_draws) != self.ccm_draws or self.ccm_draws < 1:
@@ -151,6 +163,8 @@ class NearFieldScenario:
                 "every UE must be farther from the array than scatter_radius_m so that scatterers "
                 "stay in front of the array"
             )
+        if not 0 < self.subchannel_rtol < 1:
+            raise ValueError(f"subchannel_rtol must lie in (0, 1), got {self.subchannel_rtol!r}")
         if not 0 < self.null_space_rtol < 1:
             raise ValueError(f"null_space_rtol must lie in (0, 1), got {self.null_space_rtol!r}")
 
@@ -218,10 +232,21 @@ class NearFieldScenario:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown near-field scenario field(s): {', '.join(unknown)}")
-        kwargs = dict(data)
+        kwargs = {key: _coerce(cls, key, value) for key, value in data.items()}
         if name is not None and "name" not in kwargs:
             kwargs["name"] = name
         return cls(**kwargs)
+
+
+def _coerce(cls, key: str, value):
+    """YAML 1.1 reads '3.5e9' as a string: turn numeric strings into the field's type."""
+    default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
+    if isinstance(value, str) and isinstance(default, (int, float)) and not isinstance(default, bool):
+        try:
+            return type(default)(float(value)) if isinstance(default, float) else int(value)
+        except ValueError as exc:
+            raise ValueError(f"field {key!r} must be a number, got {value!r}") from exc
+    return value
 
 
 def available_scenarios() -> list[str]:

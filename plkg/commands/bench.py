@@ -12,7 +12,9 @@ from plkg.bench import benchmark_registry
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmarks (ratios against classical solvers, one run)")
-    p.add_argument("names", nargs="*", default=["all"], help="benchmark names or 'all'; 'list' lists them")
+    p.add_argument(
+        "names", nargs="*", default=["all"], help="benchmark names or 'all'; 'list' lists them"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
     p.add_argument("--out", default=None, help="also write the JSON to this file")
@@ -43,7 +45,9 @@ def run(args) -> int:
     names = list(registry) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in registry]
     if unknown:
-        raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(registry)}")
+        raise ValueError(
+            f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(registry)}"
+        )
     report = {"machine": machine_info(), "benchmarks": {}}
     for name in names:
         report["benchmarks"][name] = registry[name](quick=args.quick)

@@ -1,0 +1,287 @@
+"""Block-diagonalisation precoding and subchannel extraction, Section IV of the near-field paper.
+
+Pipeline: null space of the other UEs' CCMs by SVD (Eq. (16)) -> R_hk (Eq. (19)) -> EVD (Eq. (20))
+-> directions U_sk = V0_k U_hk and per-subchannel constants m_a, m_b (Eq. (42)) -> for a power
+allocation {x_{k,j}}, the effective precoder P_{e,k} = U_sk diag(sqrt(x_k)) (Eq. (39)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from plkg.channels.covariance import check_ccm
+from plkg.channels.nearfield_scenario import NearFieldScenario
+
+
+def null_space_basis(ccm: np.ndarray, k: int, rtol: float) -> np.ndarray:
+    """Orthonormal basis V0_k of the null space of B_k = [R_1; ...; R_{k-1}; R_{k+1}; ...; R_K].
+
+    Eq. (16) of the near-field paper. A singular value counts as zero when it is below ``rtol``
+    times the largest singular value of B_k.
+
+    Parameters
+    ----------
+    ccm : ndarray, shape [K, N, N], complex128
+    k : int
+        UE index (0-based).
+    rtol : float
+        Relative rank tolerance.
+
+    Returns
+    -------
+    ndarray, shape [N, D0_k], complex128
+        Columns span {v : R_{k'} v = 0 for all k' != k}; D0_k = N - rank(B_k).
+
+    Raises
+    ------
+    ValueError
+        If the null space is empty (N too small for K, or overlapping UEs).
+    """
+    n_users, n_antennas, _ = ccm.shape
+    others = [ccm[j] for j in range(n_users) if j != k]
+    if not others:
+        return np.eye(n_antennas, dtype=np.complex128)
+    stacked = np.concatenate(others, axis=0)
+    _, sv, vh = np.linalg.svd(stacked, full_matrices=True)
+    rank = int(np.sum(sv > rtol * sv[0])) if sv[0] > 0 else 0
+    if rank >= n_antennas:
+        raise ValueError(
+            f"empty null space for UE {k}: the other UEs' CCMs have full rank {rank} = N "
+            f"(N = {n_antennas} antennas is too small for K = {n_users} UEs, or the UEs overlap); "
+            "raise N or null_space_rtol"
+        )
+    return vh[rank:].conj().T
+
+
+@dataclass(frozen=True)
+class SubchannelDesign:
+    """Extracted subchannels of all UEs (Section IV of the near-field paper).
+
+    Subchannels are flattened UE by UE: entries ``user == k`` belong to UE k, in decreasing order
+    of channel eigenvalue. ``N_D = sum_k D_k``.
+
+    Attributes
+    ----------
+    ccm : ndarray [K, N, N] complex128
+        The CCMs the design was made for.
+    null_bases : tuple of ndarray [N, D0_k]
+        V0_k of Eq. (16).
+    directions : tuple of ndarray [N, D_k]
+        U_sk = V0_k U_hk of Eq. (39) (unit-norm, orthonormal columns).
+    lambda_h : ndarray [N_D] float64
+        Channel eigenvalues lambda_{hk,j} of Eq. (20) (W per unit gain, i.e. linear power gain).
+    user : ndarray [N_D] int64
+        Owner UE of each subchannel.
+    m_a, m_b : ndarray [N_D] float64, watt
+        m_{a,k,j} = sigma_a^2/(Q P_b lambda_hk,j), m_{b,k,j} = sigma_b^2/(L lambda_hk,j), Eq. (42).
+    sigma2_a_hat_w, sigma2_b_hat_w : float
+        Estimation noise powers sigma_a^2/(Q P_b) (Eq. (11)) and sigma_b^2/L (Eq. (8)).
+    downlink_pilot_len, uplink_pilot_len : int
+        L and Q.
+    """
+
+    ccm: np.ndarray
+    null_bases: tuple
+    directions: tuple
+    lambda_h: np.ndarray
+    user: np.ndarray
+    m_a: np.ndarray
+    m_b: np.ndarray
+    sigma2_a_hat_w: float
+    sigma2_b_hat_w: float
+    downlink_pilot_len: int
+    uplink_pilot_len: int
+
+    @property
+    def n_users(self) -> int:
+        return self.ccm.shape[0]
+
+    @property
+    def n_antennas(self) -> int:
+        return self.ccm.shape[1]
+
+    @property
+    def n_subchannels(self) -> tuple[int, ...]:
+        """D_k per UE."""
+        return tuple(int(d.shape[1]) for d in self.directions)
+
+    @property
+    def null_dims(self) -> tuple[int, ...]:
+        """N - r_k per UE: dimension of the null space of Eq. (16)."""
+        return tuple(int(v.shape[1]) for v in self.null_bases)
+
+    @property
+    def n_total(self) -> int:
+        """N_D = sum_k D_k."""
+        return int(self.user.shape[0])
+
+    @property
+    def n_symbols(self) -> int:
+        """N_s = max_k D_k, the shortest symbol vector the design allows (text after Eq. (19))."""
+        return max(self.n_subchannels)
+
+    def check_allocation(self, x_w) -> np.ndarray:
+        """Validate a power allocation x [..., N_D] (W): finite, non-negative, right length."""
+        x = np.asarray(x_w, dtype=np.float64)
+        if x.shape[-1:] != (self.n_total,):
+            raise ValueError(
+                f"allocation must have last dimension N_D = {self.n_total}, got shape {x.shape}"
+            )
+        if not np.all(np.isfinite(x)):
+            raise ValueError("allocation contains NaN or inf")
+        if np.any(x < 0):
+            raise ValueError(
+                f"allocation has negative power (min {x.min():.3e} W); powers must be >= 0"
+            )
+        return x
+
+    def split(self, values) -> list[np.ndarray]:
+        """Split a per-subchannel vector [..., N_D] into a list of K arrays [..., D_k]."""
+        values = np.asarray(values)
+        bounds = np.cumsum((0,) + self.n_subchannels)
+        return [values[..., bounds[k] : bounds[k + 1]] for k in range(self.n_users)]
+
+    def precoders(self, x_w) -> list[np.ndarray]:
+        """Effective precoders P_{e,k} = U_sk Lambda_hk^{-1/2} Lambda_k = U_sk diag(sqrt(x_k)), Eq. (39).
+
+        Parameters
+        ----------
+        x_w : array_like, shape [N_D], float64, watt
+            Power allocation x_{k,j} = lambda_{k,j}/lambda_{hk,j}; ||P_{e,k}||_F^2 = sum_j x_{k,j} (Eq. (43)).
+
+        Returns
+        -------
+        list of K ndarrays, shape [N, D_k], complex128
+        """
+        x = self.check_allocation(x_w)
+        if x.ndim != 1:
+            raise ValueError("precoders() takes one allocation of shape [N_D]")
+        return [
+            u * np.sqrt(xk)[None, :] for u, xk in zip(self.directions, self.split(x), strict=True)
+        ]
+
+    def padded_precoders(self, x_w, n_symbols: int | None = None) -> np.ndarray:
+        """P_k = [P_{e,k}, 0] zero-padded to N_s columns (Section IV-A), shape [K, N, N_s] complex128."""
+        n_s = self.n_symbols if n_symbols is None else int(n_symbols)
+        if n_s < self.n_symbols:
+            raise ValueError(f"N_s = {n_s} is smaller than max_k D_k = {self.n_symbols}")
+        out = np.zeros((self.n_users, self.n_antennas, n_s), dtype=np.complex128)
+        for k, p in enumerate(self.precoders(x_w)):
+            out[k, :, : p.shape[1]] = p
+        return out
+
+    def uplink_precoders(self) -> list[np.ndarray]:
+        """P_{u,k} = V0_k U_hk, Eq. (29): the directions without power scaling, [N, D_k] each."""
+        return [u.copy() for u in self.directions]
+
+    def channel_eigenvalues(self) -> list[np.ndarray]:
+        """lambda_{hk,j} per UE, list of [D_k]."""
+        return self.split(self.lambda_h)
+
+
+def design_subchannels(
+    ccm,
+    noise_bs_w: float,
+    noise_ue_w: float,
+    ue_power_w: float,
+    downlink_pilot_len: int | None = None,
+    uplink_pilot_len: int = 1,
+    null_space_rtol: float = 1e-9,
+    subchannel_rtol: float = 1e-12,
+) -> SubchannelDesign:
+    """Interference-free, uncorrelated subchannels of every UE (Eqs. (16), (19), (20), (42)).
+
+    Parameters
+    ----------
+    ccm : array_like, shape [K, N, N], complex
+        CCMs R_k (Eq. (4)); validated (Hermitian, PSD, finite).
+    noise_bs_w, noise_ue_w : float
+        sigma_a^2 and sigma_b^2 in W.
+    ue_power_w : float
+        P_b in W.
+    downlink_pilot_len : int or None
+        L; ``None`` uses L = N_s = max_k D_k. Must satisfy L >= max_k D_k.
+    uplink_pilot_len : int
+        Q >= 1.
+    null_space_rtol, subchannel_rtol : float
+        See :class:`plkg.channels.nearfield_scenario.NearFieldScenario`.
+
+    Raises
+    ------
+    ValueError
+        Bad CCM, non-positive noise/power, an empty null space, a UE without any subchannel, or a
+        downlink pilot shorter than N_s.
+    """
+    ccm = check_ccm(ccm)
+    for name, value in (
+        ("noise_bs_w", noise_bs_w),
+        ("noise_ue_w", noise_ue_w),
+        ("ue_power_w", ue_power_w),
+    ):
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    if int(uplink_pilot_len) != uplink_pilot_len or uplink_pilot_len < 1:
+        raise ValueError(f"uplink_pilot_len Q must be an integer >= 1, got {uplink_pilot_len!r}")
+    null_bases, directions, lambdas, users = [], [], [], []
+    for k in range(ccm.shape[0]):
+        v0 = null_space_basis(ccm, k, null_space_rtol)
+        r_hk = v0.conj().T @ ccm[k] @ v0  # Eq. (19)
+        lam, vec = np.linalg.eigh(0.5 * (r_hk + r_hk.conj().T))  # Eq. (20)
+        lam, vec = lam[::-1], vec[:, ::-1]
+        lam_max = float(np.linalg.eigvalsh(ccm[k])[-1])
+        keep = lam > subchannel_rtol * lam_max
+        if not np.any(keep):
+            raise ValueError(
+                f"UE {k} has no subchannel: its channel has no energy in the null space of the other "
+                "UEs' CCMs (D_k = 0); move the UEs apart or increase N"
+            )
+        null_bases.append(v0)
+        directions.append(v0 @ vec[:, keep])
+        lambdas.append(lam[keep])
+        users.append(np.full(int(keep.sum()), k, dtype=np.int64))
+    d_max = max(d.shape[1] for d in directions)
+    if downlink_pilot_len is None:
+        downlink_pilot_len = d_max
+    if int(downlink_pilot_len) != downlink_pilot_len or downlink_pilot_len < d_max:
+        raise ValueError(
+            f"downlink_pilot_len L = {downlink_pilot_len} must be an integer >= N_s = max_k D_k = {d_max}"
+        )
+    lambda_h = np.concatenate(lambdas)
+    s2a = noise_bs_w / (uplink_pilot_len * ue_power_w)
+    s2b = noise_ue_w / downlink_pilot_len
+    return SubchannelDesign(
+        ccm=ccm,
+        null_bases=tuple(null_bases),
+        directions=tuple(directions),
+        lambda_h=lambda_h,
+        user=np.concatenate(users),
+        m_a=s2a / lambda_h,
+        m_b=s2b / lambda_h,
+        sigma2_a_hat_w=float(s2a),
+        sigma2_b_hat_w=float(s2b),
+        downlink_pilot_len=int(downlink_pilot_len),
+        uplink_pilot_len=int(uplink_pilot_len),
+    )
+
+
+def design_for_scenario(scenario: NearFieldScenario, ccm=None) -> SubchannelDesign:
+    """:func:`design_subchannels` with every parameter taken from a scenario.
+
+    ``ccm=None`` computes the scenario's Monte-Carlo CCM (:func:`plkg.channels.nearfield.scenario_ccm`).
+    """
+    if ccm is None:
+        from plkg.channels.nearfield import scenario_ccm
+
+        ccm = scenario_ccm(scenario)
+    return design_subchannels(
+        ccm,
+        noise_bs_w=scenario.noise_bs_w,
+        noise_ue_w=scenario.noise_ue_w,
+        ue_power_w=scenario.ue_power_w,
+        downlink_pilot_len=scenario.downlink_pilot_len,
+        uplink_pilot_len=scenario.uplink_pilot_len,
+        null_space_rtol=scenario.null_space_rtol,
+        subchannel_rtol=scenario.subchannel_rtol,
+    )
