@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     from plkg import __version__
 
     parser = argparse.ArgumentParser(
-        prog="plkg", description="Physical-layer key generation: key rates, solvers, learned allocators."
+        prog="plkg",
+        description="Physical-layer key generation: key rates, solvers, learned allocators.",
     )
     parser.add_argument("--version", action="version", version=f"plkg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
