@@ -49,10 +49,17 @@ def gaussian_mi_bits(r_a, r_b, r_ab) -> float:
     return max(mi * LOG2E, 0.0)
 
 
-def _active_columns(p: np.ndarray) -> np.ndarray:
-    """Columns of a precoder that carry power; a zero column gives an identically-zero BS measurement."""
-    norms = np.linalg.norm(p, axis=0)
-    return norms > 0
+def _range_basis(p: np.ndarray, rtol: float = 1e-12) -> np.ndarray:
+    """Orthonormal basis of the column space of a precoder.
+
+    The BS measurement P^H z_bar is an invertible function of Q^H z_bar (Q a basis of range(P)),
+    so both carry the same information; using Q keeps the covariance non-singular when P has
+    zero (padded, zero-power) or linearly dependent columns.
+    """
+    u, sv, _ = np.linalg.svd(p, full_matrices=False)
+    if sv.size == 0 or sv[0] == 0:
+        return u[:, :0]
+    return u[:, sv > rtol * sv[0]]
 
 
 def general_key_rate_bits(
@@ -75,8 +82,8 @@ def general_key_rate_bits(
     Notes
     -----
     Zero columns of P_k (the zero padding [P_{e,k}, 0]) make R_{a_k} in (12) singular, so Eq. (14)
-    is ill-posed as printed for N_s > D_k. We evaluate it on the columns that carry power, which
-    is what the UE does when it keeps the first D_k dimensions (Section IV-A). Independent UE
+    is ill-posed as printed for N_s > D_k. The BS side is evaluated on an orthonormal basis of
+    range(P_k), which carries the same information (see ``docs/assumptions.md``). Independent UE
     channels are assumed, as in Eq. (12).
     """
     ccm = np.asarray(ccm, dtype=np.complex128)
@@ -89,13 +96,12 @@ def general_key_rate_bits(
     r_sum = ccm.sum(axis=0)
     rates = np.zeros(ccm.shape[0])
     for k in range(ccm.shape[0]):
-        active = _active_columns(precoders[k])
-        if not np.any(active):
+        q = _range_basis(precoders[k])
+        if q.shape[1] == 0:
             continue
-        pk = precoders[k][:, active]
-        r_a = pk.conj().T @ r_sum @ pk + sigma2_a_hat_w * pk.conj().T @ pk
+        r_a = q.conj().T @ r_sum @ q + sigma2_a_hat_w * np.eye(q.shape[1])
         r_b = p_sum.conj().T @ ccm[k] @ p_sum + sigma2_b_hat_w * np.eye(p_sum.shape[1])
-        r_ab = pk.conj().T @ ccm[k] @ p_sum
+        r_ab = q.conj().T @ ccm[k] @ p_sum
         rates[k] = gaussian_mi_bits(r_a, r_b, r_ab)
     return rates
 
@@ -113,20 +119,20 @@ def block_diagonal_key_rate_bits(
 
     Returns
     -------
-    ndarray, shape [K], bits. Zero-power columns are dropped (they carry no measurement).
+    ndarray, shape [K], bits. The BS side uses a basis of range(P_{e,k}) (zero-power or dependent
+    columns carry no extra measurement), as in :func:`general_key_rate_bits`.
     """
     ccm = np.asarray(ccm, dtype=np.complex128)
     rates = np.zeros(ccm.shape[0])
     for k, pe in enumerate(effective_precoders):
         pe = np.asarray(pe, dtype=np.complex128)
-        active = _active_columns(pe)
-        if not np.any(active):
+        q = _range_basis(pe)
+        if q.shape[1] == 0:
             continue
-        pe = pe[:, active]
-        a = pe.conj().T @ ccm[k] @ pe
-        r_a = a + sigma2_a_hat_w * pe.conj().T @ pe
-        r_b = a + sigma2_b_hat_w * np.eye(pe.shape[1])
-        rates[k] = gaussian_mi_bits(r_a, r_b, a)
+        r_a = q.conj().T @ ccm[k] @ q + sigma2_a_hat_w * np.eye(q.shape[1])
+        r_b = pe.conj().T @ ccm[k] @ pe + sigma2_b_hat_w * np.eye(pe.shape[1])
+        r_ab = q.conj().T @ ccm[k] @ pe
+        rates[k] = gaussian_mi_bits(r_a, r_b, r_ab)
     return rates
 
 

@@ -1,0 +1,35 @@
+"""Shared fixtures. Tests must pass for any seed: set PLKG_TEST_SEED to try another one."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from plkg.channels.nearfield_scenario import NearFieldScenario
+
+
+@pytest.fixture
+def seed() -> int:
+    return int(os.environ.get("PLKG_TEST_SEED", "0"))
+
+
+@pytest.fixture
+def rng(seed) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture
+def small_scenario(seed) -> NearFieldScenario:
+    """N = 32, K = 2: small enough for Monte-Carlo and brute-force checks."""
+    return NearFieldScenario(
+        n_antennas=32,
+        ue_distance_m=(6.0, 12.0),
+        ue_angle_rad=(-0.4, 0.5),
+        scatter_radius_m=1.0,
+        n_scatterers=16,
+        ccm_draws=4,
+        seed=seed,
+        name="small",
+    )
