@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.plkg-installed
 TORCH_SPEC ?= torch==2.13.0
-SRC := plkg tests scripts
+SRC := $(wildcard plkg tests scripts)
 
 .PHONY: venv test lint demo reproduce bench clean
 
