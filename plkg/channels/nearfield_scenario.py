@@ -241,7 +241,11 @@ class NearFieldScenario:
 def _coerce(cls, key: str, value):
     """YAML 1.1 reads '3.5e9' as a string: turn numeric strings into the field's type."""
     default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
-    if isinstance(value, str) and isinstance(default, (int, float)) and not isinstance(default, bool):
+    if (
+        isinstance(value, str)
+        and isinstance(default, (int, float))
+        and not isinstance(default, bool)
+    ):
         try:
             return type(default)(float(value)) if isinstance(default, float) else int(value)
         except ValueError as exc:
