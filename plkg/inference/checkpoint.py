@@ -1,0 +1,168 @@
+"""Safe loading of FNN checkpoints written by :func:`plkg.training.train.train_regressor`.
+
+``NAME.safetensors`` (weights, no pickle) + ``NAME.json`` (architecture, normalisation, training
+range, scenario fingerprint, metrics). The JSON holds the SHA-256 of the weights, so a truncated or
+swapped file is reported clearly. This module imports neither Lightning nor :mod:`plkg.training`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from plkg.data.normalization import MinMax
+from plkg.models.fnn import FNN
+from plkg.models.kglm_net import build_network
+
+CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-1"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded, validated checkpoint.
+
+    Attributes
+    ----------
+    net : FNN (eval mode, float64)
+    meta : dict
+        The JSON sidecar.
+    input_norm, label_norm : MinMax
+        Eqs. (49)/(50) constants.
+    design : dict of str -> ndarray
+        ``m_a``, ``m_b``, ``user`` of the scenario the net was trained for (may be empty).
+    path : Path
+    """
+
+    net: FNN
+    meta: dict
+    input_norm: MinMax
+    label_norm: MinMax
+    design: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.meta["scenario_fingerprint"])
+
+    @property
+    def training_range(self) -> tuple[float, float]:
+        """(lo, hi) of the input the net was trained on, in ``meta['input_units']``."""
+        r = self.meta["training_range"]
+        return float(r["lo"]), float(r["hi"])
+
+    def check_inputs(self, inputs, allow_extrapolation: bool = False) -> np.ndarray:
+        """Validate network inputs [...] (finite; inside the training range unless allowed)."""
+        v = np.asarray(inputs, dtype=np.float64)
+        if v.size == 0:
+            raise ValueError("no inputs given")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{self.meta['input_name']} must be finite (got NaN or inf)")
+        lo, hi = self.training_range
+        tol = 1e-9 * max(1.0, abs(lo), abs(hi))
+        if not allow_extrapolation and (np.any(v < lo - tol) or np.any(v > hi + tol)):
+            bad = v[(v < lo - tol) | (v > hi + tol)].ravel()[0]
+            raise ValueError(
+                f"{self.meta['input_name']} = {bad:.4g} {self.meta['input_units']} is outside the "
+                f"training range [{lo:g}, {hi:g}] {self.meta['input_units']} of checkpoint "
+                f"{self.meta.get('name')!r}; allow extrapolation (CLI: --allow-extrapolation) to force it"
+            )
+        return v
+
+    def predict(self, inputs, allow_extrapolation: bool = False) -> np.ndarray:
+        """Denormalised network output for inputs [...] (same shape, float64)."""
+        v = self.check_inputs(inputs, allow_extrapolation)
+        x = torch.as_tensor(self.input_norm.forward(v).reshape(-1, 1), dtype=torch.float64)
+        with torch.no_grad():
+            out = self.net(x).reshape(v.shape).numpy()
+        return np.asarray(self.label_norm.inverse(out), dtype=np.float64)
+
+
+def load_checkpoint(
+    path,
+    expected_fingerprint: str | None = None,
+    expected_label: str | None = None,
+) -> Checkpoint:
+    """Load ``NAME.safetensors`` + ``NAME.json``.
+
+    Parameters
+    ----------
+    path : path of the ``.safetensors`` (or of the ``.json``)
+    expected_fingerprint : str, optional
+        Scenario fingerprint the caller works with; a different one is refused.
+    expected_label : str, optional
+        E.g. ``mu`` (KGLM-Net) or ``t`` (fairness FNN); a different label is refused.
+
+    Raises
+    ------
+    ValueError
+        Missing files, bad JSON, hash mismatch (truncated/corrupt/swapped weights), unknown
+        architecture, weights that do not fit the architecture, wrong fingerprint or label.
+    """
+    path = Path(path)
+    weights = path.with_suffix(".safetensors")
+    side = path.with_suffix(".json")
+    for p in (weights, side):
+        if not p.is_file():
+            raise ValueError(f"checkpoint file {str(p)!r} does not exist")
+    try:
+        meta = json.loads(side.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"checkpoint sidecar {str(side)!r} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{str(side)!r} is not a {CHECKPOINT_FORMAT} checkpoint description")
+    blob = weights.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != meta.get("safetensors_sha256"):
+        raise ValueError(
+            f"checkpoint weights {str(weights)!r} are truncated or corrupt, or do not belong to "
+            f"{side.name} (SHA-256 mismatch)"
+        )
+    from safetensors.torch import load
+
+    try:
+        tensors = load(blob)
+    except Exception as exc:  # safetensors raises its own error types
+        raise ValueError(f"checkpoint weights {str(weights)!r} cannot be read: {exc}") from exc
+    try:
+        net = build_network(meta["architecture"])
+        input_norm = MinMax.from_dict(meta["normalization"]["input"])
+        label_norm = MinMax.from_dict(meta["normalization"]["label"])
+        lo, hi = float(meta["training_range"]["lo"]), float(meta["training_range"]["hi"])
+        fingerprint = meta["scenario_fingerprint"]
+        label = meta["label_name"]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"checkpoint sidecar {str(side)!r} lacks {exc}") from exc
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"checkpoint {str(side)!r} has a bad training range [{lo}, {hi}]")
+    state = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"checkpoint weights {str(weights)!r} do not match the architecture "
+            f"{meta['architecture']}: {exc}"
+        ) from exc
+    net.eval()
+    if expected_fingerprint is not None and fingerprint != expected_fingerprint:
+        raise ValueError(
+            f"checkpoint {weights.name} was trained for scenario fingerprint {fingerprint} "
+            f"({meta.get('scenario_name')}), not {expected_fingerprint}"
+        )
+    if expected_label is not None and label != expected_label:
+        raise ValueError(
+            f"checkpoint {weights.name} predicts {label!r}, expected {expected_label!r}"
+        )
+    design = {k[7:]: v.numpy().copy() for k, v in tensors.items() if k.startswith("design.")}
+    return Checkpoint(
+        net=net,
+        meta=meta,
+        input_norm=input_norm,
+        label_norm=label_norm,
+        design=design,
+        path=weights,
+    )

@@ -1,0 +1,222 @@
+"""Sum-key-rate figures of the near-field paper: Fig. 4, Fig. 5 and the sum-KR curves of Fig. 6.
+
+* ``nf-fig4``: KGLM-Net training and validation MSE vs epoch for K = 2, 4, 6, 8 UEs
+  (``configs/fig4-k{K}.yaml``).
+* ``nf-fig5``: mu_hat vs mu on the training (140) and test (30) samples with Pearson r, from the
+  committed dataset and checkpoint.
+* ``nf-fig6-sum``: sum KR of EPA / WFPA / FNNPA vs P_a (Fig. 6 scenario), I_k of Eq. (17) with the
+  Eq. (39) precoders (``quick``: C_k of Eq. (42) from the stored subchannel constants, which is equal
+  for these precoders, on fewer powers).
+
+Each writes PNG + CSV into ``out_dir`` atomically and returns their paths.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from plkg import units
+from plkg.data.atomic import write_text_atomic, write_with_atomic
+
+ROOT = Path(__file__).resolve().parents[2]
+DATASET = ROOT / "datasets" / "fig6_sumrate.npz"
+FIG4_K = (2, 4, 6, 8)
+
+
+def _write_csv(path: Path, header: list[str], rows) -> Path:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([f"{v:.10g}" if isinstance(v, float) else v for v in row])
+    return write_text_atomic(path, buf.getvalue())
+
+
+def _save_png(fig, path: Path) -> Path:
+    def writer(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=130, bbox_inches="tight")
+
+    return write_with_atomic(path, writer)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# ----------------------------------------------------------------------------- Fig. 4
+def fig4_histories(quick: bool = False) -> dict[int, list[dict]]:
+    """Per K: the per-epoch train/val MSE of KGLM-Net trained on a fresh (P_a, mu) dataset."""
+    from plkg.channels.nearfield_scenario import load_scenario
+    from plkg.data.sumrate_dataset import generate_sumrate_dataset
+    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.training.train import train_regressor
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in FIG4_K:
+            sc = load_scenario(f"fig4-k{k}")
+            if quick:  # a coarse array and few draws: same pipeline, seconds instead of minutes
+                sc = sc.replace(n_antennas=64, ccm_draws=2, n_scatterers=16)
+            design = design_for_scenario(sc)
+            path = Path(tmp) / f"k{k}.npz"
+            generate_sumrate_dataset(
+                sc, n_samples=60 if quick else 200, seed=0, out_path=path, design=design
+            )
+            res = train_regressor(
+                path,
+                f"fig4_k{k}",
+                out_dir=tmp,
+                label_norm="log_minmax",
+                max_epochs=20 if quick else 1000,
+                log_dir=None,
+                export=False,
+            )
+            out[k] = res.history
+    return out
+
+
+def make_fig4(out_dir, quick: bool = False) -> list[Path]:
+    out_dir = Path(out_dir)
+    hist = fig4_histories(quick)
+    rows = [(k, h["epoch"] + 1, h["train_mse"], h["val_mse"]) for k in hist for h in hist[k]]
+    csv_path = _write_csv(out_dir / "nf-fig4.csv", ["K", "epoch", "train_mse", "val_mse"], rows)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for i, k in enumerate(hist):
+        ep = [h["epoch"] + 1 for h in hist[k]]
+        color = f"C{i}"
+        ax.semilogy(
+            ep, [h["train_mse"] for h in hist[k]], "-", color=color, label=f"K = {k}, train"
+        )
+        ax.semilogy(ep, [h["val_mse"] for h in hist[k]], "--", color=color, label=f"K = {k}, val")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE of normalised log mu (Eq. (51))")
+    ax.set_title("Fig. 4: KGLM-Net MSE vs epochs (LM, early stopping 6)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(ncol=2, fontsize=8)
+    png = _save_png(fig, out_dir / "nf-fig4.png")
+    plt.close(fig)
+    return [png, csv_path]
+
+
+# ----------------------------------------------------------------------------- Fig. 5
+def make_fig5(out_dir, quick: bool = False) -> list[Path]:
+    from plkg.data.dataset import load_dataset
+    from plkg.inference.allocator import DEFAULT_CHECKPOINT
+    from plkg.inference.checkpoint import load_checkpoint
+
+    out_dir = Path(out_dir)
+    ds = load_dataset(DATASET)
+    ck = load_checkpoint(
+        DEFAULT_CHECKPOINT,
+        expected_fingerprint=ds.meta["scenario_fingerprint"],
+        expected_label="mu",
+    )
+    rows, panels = [], {}
+    for split in ("train", "test"):
+        x, mu = ds.part(split)
+        mu_hat = ck.predict(x)
+        r = float(np.corrcoef(mu_hat, mu)[0, 1])
+        panels[split] = (mu, mu_hat, r)
+        rows += [
+            (split, float(a), float(b), float(c)) for a, b, c in zip(x, mu, mu_hat, strict=True)
+        ]
+    csv_path = _write_csv(out_dir / "nf-fig5.csv", ["split", "pa_dbm", "mu", "mu_hat"], rows)
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    for ax, (split, (mu, mu_hat, r)), tag in zip(axes, panels.items(), "ab", strict=True):
+        lim = [mu.min() / 1.5, mu.max() * 1.5]
+        ax.loglog(lim, lim, "k-", lw=1, label="ideal mu_hat = mu")
+        ax.loglog(mu, mu_hat, "o", ms=4, mfc="none", label=f"{split} ({len(mu)} samples)")
+        ax.set_xlabel("target mu (bit/W)")
+        ax.set_ylabel("predicted mu_hat (bit/W)")
+        ax.set_title(f"({tag}) {split}: Pearson r = {r:.7f}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle("Fig. 5: KGLM-Net prediction (checkpoints/kglm_fig6)")
+    png = _save_png(fig, out_dir / "nf-fig5.png")
+    plt.close(fig)
+    return [png, csv_path]
+
+
+# ----------------------------------------------------------------------------- Fig. 6 (sum)
+def fig6_sum_rows(quick: bool = False) -> list[tuple]:
+    """(pa_dbm, method, sum KR bits) rows for EPA / WFPA / FNNPA."""
+    from plkg.data.dataset import load_dataset
+    from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
+    from plkg.keyrate.subchannel import subchannel_key_rate_bits
+    from plkg.solvers.water_filling import water_filling
+
+    ds = load_dataset(DATASET)
+    lo, hi = ds.meta["input_range"]
+    pa_dbm = np.linspace(lo, hi, 5 if quick else 17)
+    pa = units.dbm_to_w(pa_dbm)
+    if quick:
+        alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT)
+        m_a, m_b = alloc.m_a, alloc.m_b
+        design = None
+    else:
+        from plkg.channels.nearfield_scenario import load_scenario
+        from plkg.precoding.block_diagonalization import design_for_scenario
+
+        scenario = load_scenario("fig6")
+        design = design_for_scenario(scenario)
+        alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario, design=design)
+        m_a, m_b = design.m_a, design.m_b
+    allocations = {
+        "EPA": np.repeat(pa[:, None] / m_a.size, m_a.size, axis=1),
+        "WFPA": np.asarray(water_filling(pa, m_a, m_b).x_w),
+        "FNNPA": alloc.allocation(pa).x_w,
+    }
+    rows = []
+    for method, x in allocations.items():
+        eq42 = np.sum(subchannel_key_rate_bits(x, m_a, m_b), axis=-1)
+        for i, p in enumerate(pa_dbm):
+            if design is not None:
+                from plkg.keyrate.evaluate import evaluate_allocation
+
+                eq17 = evaluate_allocation(design, x[i]).sum_kr_bits
+            else:
+                eq17 = float("nan")
+            rows.append((float(p), method, float(eq17), float(eq42[i])))
+    return rows
+
+
+def make_fig6_sum(out_dir, quick: bool = False) -> list[Path]:
+    out_dir = Path(out_dir)
+    rows = fig6_sum_rows(quick)
+    csv_path = _write_csv(
+        out_dir / "nf-fig6-sum.csv",
+        ["pa_dbm", "method", "sum_kr_bits_eq17", "sum_c_bits_eq42"],
+        rows,
+    )
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    styles = {"EPA": ("s-", "C0"), "WFPA": ("o-", "C1"), "FNNPA": ("x--", "C2")}
+    col = 3 if quick else 2
+    for method, (style, color) in styles.items():
+        pts = [(r[0], r[col]) for r in rows if r[1] == method]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, label=method, ms=6)
+    ax.set_xlabel("transmit power P_a (dBm)")
+    ax.set_ylabel("sum key rate (bits per probing round)")
+    eq = "Eq. (42)" if quick else "Eq. (17)"
+    ax.set_title(f"Fig. 6: sum KR of 4 UEs vs P_a ({eq}; P_b = 20 dBm, N = 256)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    png = _save_png(fig, out_dir / "nf-fig6-sum.png")
+    plt.close(fig)
+    return [png, csv_path]
+
+
+FIGURES = {"nf-fig4": make_fig4, "nf-fig5": make_fig5, "nf-fig6-sum": make_fig6_sum}
