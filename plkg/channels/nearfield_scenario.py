@@ -254,8 +254,8 @@ def _coerce(cls, key: str, value):
 
 
 def available_scenarios() -> list[str]:
-    """Names of the YAML scenarios shipped in ``configs/``."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    """Names of the near-field YAML scenarios shipped in ``configs/`` (RIS ones start with ``ris-``)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if not p.stem.startswith("ris-"))
 
 
 def read_config(name_or_path: str | Path) -> tuple[dict, str]:

@@ -1,0 +1,379 @@
+"""Figures 4-6 and 8-12 of the RIS paper (Section V), as PNG + CSV.
+
+Every function has the signature ``fn(out_dir: Path, quick: bool = False) -> list[Path]``;
+``quick`` uses fewer points, initialisations and random draws. All randomness comes from
+``numpy.random.default_rng`` seeded per figure and point, so reruns are identical. Settings not
+given by the paper (UT power, zeta_0, N of Fig. 12, inner iteration limits) are those of
+``docs/assumptions.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from plkg.channels.ris_multicell import build_channel_model, cascaded_covariance
+from plkg.channels.ris_scenario import (
+    FOUR_CELL_POINTS,
+    FOUR_CELL_SCHEMES,
+    four_cell,
+    four_cell_scheme,
+    two_cell,
+    two_cell_ut_position,
+)
+from plkg.data.atomic import write_bytes_atomic, write_text_atomic
+from plkg.solvers.ris_alternating import solve_ris, solve_ris_batched
+from plkg.solvers.ris_phase_pga import optimize_phases_pga, random_phases
+from plkg.solvers.ris_precoder_kkt import optimize_precoders_kkt, uniform_precoders
+
+METHOD_STYLE = {
+    "proposed": ("Proposed (AO)", "-o"),
+    "rand-phase": ("RandPhase", "--s"),
+    "no-ris": ("No-RIS", ":^"),
+}
+
+
+@contextlib.contextmanager
+def _one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    lines = [",".join(header)]
+    for row in rows:
+        lines.append(",".join(f"{x:.10g}" if isinstance(x, float) else str(x) for x in row))
+    return write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _save_png(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
+def _figure(ncols: int = 1, width: float = 6.0):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, 4.2), squeeze=False)
+    return fig, axes[0]
+
+
+def _methods_sweep(
+    scenarios: list,
+    xs: list[float],
+    seed: int,
+    n_draws: int,
+    methods=("proposed", "rand-phase", "no-ris"),
+) -> dict[str, list[float]]:
+    """WSKR (bits) of each method at each scenario; RandPhase averaged over ``n_draws`` draws."""
+    out: dict[str, list[float]] = {m: [] for m in methods}
+    for idx, scenario in enumerate(scenarios):
+        model = build_channel_model(scenario)
+        for m_idx, method in enumerate(methods):
+            rng = np.random.default_rng([seed, idx, m_idx])
+            if method == "rand-phase":  # the draws run as one batch
+                runs = solve_ris_batched(model, method, n_starts=n_draws, rng=rng)
+                out[method].append(float(np.mean([r.wskr_bits for r in runs])))
+            else:
+                out[method].append(solve_ris(model, method, rng=rng).wskr_bits)
+    return out
+
+
+def _plot_methods(ax, xs, results: dict[str, list[float]]) -> None:
+    for method, ys in results.items():
+        label, style = METHOD_STYLE[method]
+        ax.plot(xs, ys, style, label=label, markersize=4)
+    ax.set_ylabel("WSKR (bits/channel use)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+
+
+def fig4(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 4: convergence of Algorithm 1 (left, several M = M_e) and Algorithm 2 (right, several N)."""
+    out_dir = Path(out_dir)
+    ms = [4, 8] if quick else [4, 6, 8]
+    ns = [20, 60] if quick else [20, 60, 100]
+    iters = 30 if quick else 100
+    rows = []
+    fig, (ax1, ax2) = _figure(2)
+    with _one_thread():
+        for m in ms:
+            model = build_channel_model(two_cell(n_antennas=m, n_rf_chains=m, n_ris_elements=60))
+            v = random_phases(60, np.random.default_rng([4, m]))
+            cov = cascaded_covariance(model, v)
+            res = optimize_precoders_kkt(
+                cov, model.weights, model.bs_power_w, model.ut_power_w, m, tol=1e-12, max_iter=iters
+            )
+            rows += [["alg1", m, 60, t, h] for t, h in enumerate(res.history)]
+            ax1.plot(range(len(res.history)), res.history, label=f"M = M_e = {m}, N = 60")
+        for n in ns:
+            model = build_channel_model(two_cell(n_ris_elements=n))
+            p = uniform_precoders(2, 4, 4, model.bs_power_w)
+            v0 = random_phases(n, np.random.default_rng([4, 100 + n]))
+            res = optimize_phases_pga(model, p, v0, tol=1e-12, max_iter=iters)
+            rows += [["alg2", 4, n, t, h] for t, h in enumerate(res.history)]
+            ax2.plot(range(len(res.history)), res.history, label=f"M = M_e = 4, N = {n}")
+    ax1.set_title("Algorithm 1 (KKT precoders), random fixed phases")
+    ax2.set_title("Algorithm 2 (PGA phases), fixed uniform precoders")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("sum_k w_k R_k^ub (bits/channel use)")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.suptitle("RIS Fig. 4: convergence, P_A = 30 dBm")
+    csv = _write_csv(
+        out_dir / "ris-fig4.csv", ["algorithm", "M", "N", "iteration", "objective_bits"], rows
+    )
+    return [_save_png(fig, out_dir / "ris-fig4.png"), csv]
+
+
+def fig5(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 5: AO convergence for N = 80 and 100 (M = M_e = 4, P_A = 30 dBm), mean over random starts.
+
+    Two inner settings: our default (up to 30 iterations of Algorithms 1 and 2 per AO iteration)
+    and one iteration of each per AO iteration (closest to the paper's iteration counts).
+    """
+    out_dir = Path(out_dir)
+    n_init = 2 if quick else 10
+    rows, fig, (ax,) = [], *_figure(1, width=7.0)
+    for c, n in enumerate((80, 100)):
+        model = build_channel_model(two_cell(n_ris_elements=n))
+        for inner, style in ((30, "-o"), (1, "--s")):
+            runs = solve_ris_batched(
+                model,
+                "proposed",
+                n_starts=n_init,
+                rng=np.random.default_rng([5, n, inner]),
+                kkt_max_iter=inner,
+                pga_max_iter=inner,
+                max_iter=300,
+            )
+            histories = [r.history for r in runs]
+            iterations = [r.iterations for r in runs]
+            for s, r in enumerate(runs):
+                rows += [[n, inner, s, t, h, r.iterations] for t, h in enumerate(r.history)]
+            length = max(len(h) for h in histories)
+            padded = np.array([h + [h[-1]] * (length - len(h)) for h in histories])
+            ax.plot(
+                range(length),
+                padded.mean(0),
+                style,
+                color=f"C{c}",
+                markersize=3,
+                label=f"N = {n}, {inner} inner it.: mean {np.mean(iterations):.1f} AO iterations",
+            )
+    ax.set_xlabel("AO iteration")
+    ax.set_ylabel("WSKR (bits/channel use)")
+    ax.set_title(f"RIS Fig. 5: AO convergence, M = M_e = 4, P_A = 30 dBm ({n_init} random starts)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    csv = _write_csv(
+        out_dir / "ris-fig5.csv",
+        [
+            "N",
+            "inner_iterations",
+            "start",
+            "ao_iteration",
+            "objective_bits",
+            "iterations_to_converge",
+        ],
+        rows,
+    )
+    return [_save_png(fig, out_dir / "ris-fig5.png"), csv]
+
+
+def fig6(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 6: WSKR (Theorem 1) and upper bound (Theorem 2) vs P_A for several M_e; M = 10, N = 20."""
+    out_dir = Path(out_dir)
+    powers = [10.0, 30.0] if quick else [0.0, 10.0, 20.0, 30.0, 40.0]
+    mes = [2, 10] if quick else [1, 2, 4, 10]
+    rows, fig, (ax,) = [], *_figure(1)
+    for c, me in enumerate(mes):
+        wskr, ub = [], []
+        for p_idx, p_a in enumerate(powers):
+            scenario = two_cell(n_antennas=10, n_rf_chains=me, n_ris_elements=20, bs_power_dbm=p_a)
+            res = solve_ris(
+                build_channel_model(scenario), "proposed", rng=np.random.default_rng([6, me, p_idx])
+            )
+            wskr.append(res.wskr_bits)
+            ub.append(res.ub_sum_bits)
+            rows.append([me, p_a, res.wskr_bits, res.ub_sum_bits, res.iterations])
+        color = f"C{c}"
+        ax.plot(powers, wskr, "-o", color=color, label=f"WSKR, M_e = {me}")
+        ax.plot(powers, ub, "--x", color=color, label=f"upper bound, M_e = {me}")
+    ax.set_xlabel("P_A (dBm)")
+    ax.set_ylabel("WSKR (bits/channel use)")
+    ax.set_title("RIS Fig. 6: WSKR and upper bound vs P_A, M = 10, N = 20")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    csv = _write_csv(
+        out_dir / "ris-fig6.csv", ["M_e", "P_A_dbm", "wskr_bits", "ub_bits", "ao_iterations"], rows
+    )
+    return [_save_png(fig, out_dir / "ris-fig6.png"), csv]
+
+
+def fig8(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 8: WSKR vs the number of RIS elements N (P_A = 30 dBm, M = M_e = 4)."""
+    out_dir = Path(out_dir)
+    ns = [20, 60] if quick else list(range(20, 201, 20))
+    results = _methods_sweep([two_cell(n_ris_elements=n) for n in ns], ns, 8, 1 if quick else 5)
+    fig, (ax,) = _figure(1)
+    _plot_methods(ax, ns, results)
+    ax.set_xlabel("number of RIS elements N")
+    ax.set_title("RIS Fig. 8: WSKR vs N, P_A = 30 dBm, M = M_e = 4")
+    rows = [[n] + [results[m][i] for m in results] for i, n in enumerate(ns)]
+    csv = _write_csv(out_dir / "ris-fig8.csv", ["N"] + [f"{m}_wskr_bits" for m in results], rows)
+    return [_save_png(fig, out_dir / "ris-fig8.png"), csv]
+
+
+def fig9(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 9: WSKR vs RIS position (x_RIS, 0), N = 60, M = M_e = 4, P_A = 30 dBm."""
+    out_dir = Path(out_dir)
+    xs = [20.0, 140.0, 280.0] if quick else [float(x) for x in range(20, 301, 20)]
+    scenarios = [two_cell(ris_xy_m=((x, 0.0),)) for x in xs]
+    results = _methods_sweep(scenarios, xs, 9, 1 if quick else 5)
+    fig, (ax,) = _figure(1)
+    _plot_methods(ax, xs, results)
+    ax.set_xlabel("x_RIS (m)")
+    ax.set_title("RIS Fig. 9: WSKR vs RIS location, N = 60, M = M_e = 4")
+    rows = [[x] + [results[m][i] for m in results] for i, x in enumerate(xs)]
+    csv = _write_csv(
+        out_dir / "ris-fig9.csv", ["x_ris_m"] + [f"{m}_wskr_bits" for m in results], rows
+    )
+    return [_save_png(fig, out_dir / "ris-fig9.png"), csv]
+
+
+def fig10(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 10: WSKR vs UT position, UT 1 at x_u and UT 2 at 600 - x_u, N = 60."""
+    out_dir = Path(out_dir)
+    xs = [100.0, 280.0] if quick else [float(x) for x in range(100, 281, 20)]
+    results = _methods_sweep([two_cell_ut_position(x) for x in xs], xs, 10, 1 if quick else 5)
+    fig, (ax,) = _figure(1)
+    _plot_methods(ax, xs, results)
+    ax.set_xlabel("x_u (m)")
+    ax.set_title("RIS Fig. 10: WSKR vs UT location, N = 60, M = M_e = 4")
+    rows = [[x] + [results[m][i] for m in results] for i, x in enumerate(xs)]
+    csv = _write_csv(
+        out_dir / "ris-fig10.csv", ["x_u_m"] + [f"{m}_wskr_bits" for m in results], rows
+    )
+    return [_save_png(fig, out_dir / "ris-fig10.png"), csv]
+
+
+def fig11(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 11: the four-cell layout with the RIS movement paths of Fig. 12."""
+    out_dir = Path(out_dir)
+    s = four_cell()
+    fig, (ax,) = _figure(1, width=6.0)
+    rows = []
+    for i, (x, y) in enumerate(s.bs_xy_m):
+        ax.plot(x, y, "ks", markersize=9)
+        ax.annotate(f"BS {i + 1}", (x, y), textcoords="offset points", xytext=(6, 6))
+        rows.append([f"BS{i + 1}", x, y])
+    for j, (x, y) in enumerate(s.ut_xy_m):
+        ax.plot(x, y, "bo", markersize=6)
+        ax.annotate(f"UT {j + 1}", (x, y), textcoords="offset points", xytext=(-8, -14), fontsize=8)
+        rows.append([f"UT{j + 1}", x, y])
+    for name in ("B", "C", "D"):
+        x, y = FOUR_CELL_POINTS[name]
+        ax.plot(x, y, "r^", markersize=7)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, -12), color="r")
+        rows.append([name, x, y])
+    styles = {1: "C0", 2: "C1", 3: "C2"}
+    for (n_ris, scheme), paths in FOUR_CELL_SCHEMES.items():
+        for start, end in paths:
+            a, b = np.asarray(FOUR_CELL_POINTS[start]), np.asarray(FOUR_CELL_POINTS[end])
+            off = 8.0 * (n_ris - 1.5)
+            ax.annotate(
+                "",
+                xy=b + off,
+                xytext=a + off,
+                arrowprops={
+                    "arrowstyle": "->",
+                    "color": styles[scheme],
+                    "ls": "-" if n_ris == 1 else "--",
+                },
+            )
+    ax.plot([], [], "-", color="C0", label="Scheme-1 (solid: 1 RIS, dashed: 2 RISs)")
+    ax.plot([], [], "-", color="C1", label="Scheme-2")
+    ax.plot([], [], "-", color="C2", label="Scheme-3")
+    ax.set_xlim(-60, 680)
+    ax.set_ylim(-60, 680)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    ax.set_title("RIS Fig. 11: four-cell layout and RIS movement schemes")
+    ax.legend(fontsize=7, loc="center right")
+    ax.grid(True, alpha=0.3)
+    csv = _write_csv(out_dir / "ris-fig11.csv", ["node", "x_m", "y_m"], rows)
+    return [_save_png(fig, out_dir / "ris-fig11.png"), csv]
+
+
+def fig12(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Fig. 12: four-cell WSKR vs RIS position, single RIS and two RISs, schemes 1-3 (N = 60 per RIS)."""
+    out_dir = Path(out_dir)
+    # positions along each path as the x_RIS of Scheme-1 (path length 600 m)
+    pos = (
+        [280.0, 320.0]
+        if quick
+        else [40.0, 120.0, 200.0, 240.0, 280.0, 300.0, 320.0, 360.0, 400.0, 480.0, 560.0]
+    )
+    rows, fig, (ax,) = [], *_figure(1, width=7.0)
+    for n_ris, scheme in FOUR_CELL_SCHEMES:
+        ys = []
+        for p_idx, x in enumerate(pos):
+            scenario = four_cell_scheme(n_ris, scheme, x / 600.0)
+            res = solve_ris(
+                build_channel_model(scenario),
+                "proposed",
+                rng=np.random.default_rng([12, n_ris, scheme, p_idx]),
+            )
+            ys.append(res.wskr_bits)
+            rows.append([n_ris, scheme, x / 600.0, x, res.wskr_bits, res.iterations])
+        style = "-o" if n_ris == 1 else "--s"
+        ax.plot(
+            pos,
+            ys,
+            style,
+            color=f"C{scheme - 1}",
+            markersize=4,
+            label=f"{n_ris} RIS{'s' if n_ris > 1 else ''}, Scheme-{scheme}",
+        )
+    ax.set_xlabel("RIS position along its path, 600 m x fraction (= x_RIS for Scheme-1)")
+    ax.set_ylabel("WSKR (bits/channel use)")
+    ax.set_title("RIS Fig. 12: four cells, M = M_e = 4, P_A = 30 dBm, N = 60 per RIS")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    csv = _write_csv(
+        out_dir / "ris-fig12.csv",
+        ["n_ris", "scheme", "fraction", "position_m", "wskr_bits", "ao_iterations"],
+        rows,
+    )
+    return [_save_png(fig, out_dir / "ris-fig12.png"), csv]
+
+
+FIGURES: dict[str, Callable[..., list[Path]]] = {
+    "ris-fig4": fig4,
+    "ris-fig5": fig5,
+    "ris-fig6": fig6,
+    "ris-fig8": fig8,
+    "ris-fig9": fig9,
+    "ris-fig10": fig10,
+    "ris-fig11": fig11,
+    "ris-fig12": fig12,
+}

@@ -1,0 +1,356 @@
+"""Alternating optimisation (AO) of Section IV of the RIS paper, and the two baselines of Sec. V-A.
+
+``proposed``: alternate Algorithm 1 (precoders, :mod:`plkg.solvers.ris_precoder_kkt`) and
+Algorithm 2 (phases, :mod:`plkg.solvers.ris_phase_pga`) on Problem (14) until the relative change
+of sum_k w_k R_k^ub is below ``tol``. Each sub-step is warm-started and never returns a worse point
+(Algorithm 1 returns its best iterate, Algorithm 2 uses a monotone line search), so the AO
+objective history is non-decreasing.
+
+``no-ris``: RIS channels set to zero, precoders by Algorithm 1.
+``rand-phase``: i.i.d. uniform random phases (from ``rng``), precoders by Algorithm 1.
+
+:func:`solve_ris_batched` runs B starts (multi-start AO, RandPhase draws) as one batch of tensor
+operations on CPU or GPU; :func:`solve_ris` is its B = 1 case.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from plkg.channels.ris_multicell import RISChannelModel, cascaded_covariance, check_unit_modulus
+from plkg.keyrate.ris_kgr import LN2, ris_kgr_nats
+from plkg.keyrate.ris_upper_bound import ris_upper_bound_nats
+from plkg.solvers.ris_phase_pga import optimize_phases_pga_batched
+from plkg.solvers.ris_precoder_kkt import (
+    check_power,
+    optimize_precoders_kkt_batched,
+    uniform_precoders,
+)
+
+METHODS = ("proposed", "no-ris", "rand-phase")
+
+
+@dataclass(frozen=True)
+class AOResult:
+    """Output of :func:`solve_ris`.
+
+    Attributes
+    ----------
+    method : str
+        ``proposed``, ``no-ris`` or ``rand-phase``.
+    precoders : Tensor, complex, shape [K, M_e, M]
+        P_k, ||P_k||_F^2 <= P_A (C1).
+    phases : Tensor, complex, shape [NL]
+        v, |v_n| = 1 (C2).
+    status : str
+        ``converged`` or ``max_iter``.
+    iterations : int
+        AO iterations (1 for the baselines).
+    objective : float
+        Final sum_k w_k R_k^ub in bits (the optimised objective, Problem (14)).
+    history : list of float
+        Objective (bits) at the initial point and after each AO iteration.
+    kgr_bits, ub_bits : list of float
+        Per-cell R_k (Theorem 1) and R_k^ub (Theorem 2), bits.
+    wskr_bits, ub_sum_bits : float
+        sum_k w_k R_k and sum_k w_k R_k^ub, bits.
+    inner_iterations : list of tuple of int
+        (Algorithm 1 iterations, Algorithm 2 iterations) per AO iteration.
+    """
+
+    method: str
+    precoders: torch.Tensor
+    phases: torch.Tensor
+    status: str
+    iterations: int
+    objective: float
+    history: list[float] = field(default_factory=list)
+    kgr_bits: list[float] = field(default_factory=list)
+    ub_bits: list[float] = field(default_factory=list)
+    wskr_bits: float = 0.0
+    ub_sum_bits: float = 0.0
+    inner_iterations: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly summary (no tensors)."""
+        return {
+            "method": self.method,
+            "status": self.status,
+            "iterations": self.iterations,
+            "wskr_bits": self.wskr_bits,
+            "ub_bits": self.ub_sum_bits,
+            "kgr_bits_per_cell": self.kgr_bits,
+            "ub_bits_per_cell": self.ub_bits,
+            "objective_history_bits": self.history,
+            "inner_iterations": [list(x) for x in self.inner_iterations],
+        }
+
+
+def evaluate_rates(
+    model: RISChannelModel, precoders: torch.Tensor, phases: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell (R_k, R_k^ub) in bits for given P and unit-modulus v; each shape [K]."""
+    check_unit_modulus(phases)
+    check_power(precoders, model.bs_power_w, rtol=1e-9)
+    cov = cascaded_covariance(model, phases)
+    kgr = ris_kgr_nats(cov, precoders, model.ut_power_w) / LN2
+    ub = ris_upper_bound_nats(cov, precoders, model.ut_power_w) / LN2
+    return kgr.detach().cpu().numpy(), ub.detach().cpu().numpy()
+
+
+def _finish(model, method, p, v, status, it, history, inner) -> AOResult:
+    kgr, ub = evaluate_rates(model, p, v)
+    w = np.asarray(model.weights)
+    return AOResult(
+        method=method,
+        precoders=p,
+        phases=v,
+        status=status,
+        iterations=it,
+        objective=history[-1],
+        history=history,
+        kgr_bits=[float(x) for x in kgr],
+        ub_bits=[float(x) for x in ub],
+        wskr_bits=float(w @ kgr),
+        ub_sum_bits=float(w @ ub),
+        inner_iterations=inner,
+    )
+
+
+def solve_ris(
+    model: RISChannelModel,
+    method: str = "proposed",
+    *,
+    rng: np.random.Generator | None = None,
+    device=None,
+    init_phases: torch.Tensor | None = None,
+    tol: float = 1e-4,
+    max_iter: int = 100,
+    kkt_tol: float = 1e-6,
+    kkt_max_iter: int = 30,
+    pga_tol: float = 1e-6,
+    pga_max_iter: int = 30,
+    baseline_kkt_max_iter: int = 300,
+    gradient: str = "closed_form",
+    num_threads: int | None = 1,
+) -> AOResult:
+    """Solve Problem (14) with the AO (``proposed``) or a baseline.
+
+    Parameters
+    ----------
+    model : RISChannelModel
+    method : {"proposed", "no-ris", "rand-phase"}
+    rng : numpy Generator, optional
+        Draws the random phases of ``rand-phase`` and the initial phases v^(0) of ``proposed``;
+        required unless ``init_phases`` is given (v^(0) = 1 is a poor symmetric start).
+    device : torch device, optional
+        CPU or CUDA; all tensors are complex128.
+    init_phases : Tensor, complex, shape [NL], optional
+        v^(0), unit modulus.
+    tol : float
+        AO stop: relative change of the objective between AO iterations.
+    max_iter : int
+        Maximum AO iterations.
+    kkt_tol, kkt_max_iter, pga_tol, pga_max_iter : float, int, float, int
+        Inner Algorithm 1 / Algorithm 2 settings per AO iteration.
+    baseline_kkt_max_iter : int
+        Algorithm 1 iterations for the baselines (run once to convergence).
+    gradient : {"closed_form", "autograd"}
+    num_threads : int or None
+        torch intra-op threads while solving (restored afterwards); the matrices are tiny, so one
+        thread is fastest on CPU. None leaves the setting alone.
+    """
+    if init_phases is not None:
+        init_phases = torch.as_tensor(init_phases, dtype=torch.complex128, device=device)
+        if init_phases.shape != (model.n_elements,):
+            raise ValueError(
+                f"init_phases must have shape [{model.n_elements}], got {tuple(init_phases.shape)}"
+            )
+        init_phases = init_phases.unsqueeze(0)
+    return solve_ris_batched(
+        model,
+        method,
+        n_starts=1,
+        rng=rng,
+        device=device,
+        init_phases=init_phases,
+        tol=tol,
+        max_iter=max_iter,
+        kkt_tol=kkt_tol,
+        kkt_max_iter=kkt_max_iter,
+        pga_tol=pga_tol,
+        pga_max_iter=pga_max_iter,
+        baseline_kkt_max_iter=baseline_kkt_max_iter,
+        gradient=gradient,
+        num_threads=num_threads,
+    )[0]
+
+
+def solve_ris_batched(
+    model: RISChannelModel,
+    method: str = "proposed",
+    *,
+    n_starts: int = 1,
+    rng: np.random.Generator | None = None,
+    device=None,
+    init_phases: torch.Tensor | None = None,
+    tol: float = 1e-4,
+    max_iter: int = 100,
+    kkt_tol: float = 1e-6,
+    kkt_max_iter: int = 30,
+    pga_tol: float = 1e-6,
+    pga_max_iter: int = 30,
+    baseline_kkt_max_iter: int = 300,
+    gradient: str = "closed_form",
+    num_threads: int | None = 1,
+) -> list[AOResult]:
+    """B = ``n_starts`` independent runs of :func:`solve_ris`, batched (one tensor op for all).
+
+    Used for multi-start AO and for averaging RandPhase over draws; on a GPU the batch runs in
+    parallel. Each run has its own stopping test; a finished run is frozen.
+
+    Parameters
+    ----------
+    n_starts : int
+        B >= 1 (ignored when ``init_phases`` [B, NL] is given).
+    init_phases : Tensor, complex, shape [B, NL], optional
+    (other arguments as in :func:`solve_ris`)
+
+    Returns
+    -------
+    list of AOResult, length B
+        The random initial/RandPhase phases of start b are row b of ``rng.uniform(size=(B, NL))``.
+    """
+    kwargs = {k: v for k, v in locals().items() if k != "num_threads"}
+    if num_threads is None:
+        return _solve(**kwargs)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(num_threads))
+    try:
+        return _solve(**kwargs)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _solve(
+    model,
+    method,
+    *,
+    n_starts,
+    rng,
+    device,
+    init_phases,
+    tol,
+    max_iter,
+    kkt_tol,
+    kkt_max_iter,
+    pga_tol,
+    pga_max_iter,
+    baseline_kkt_max_iter,
+    gradient,
+) -> list[AOResult]:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    for name, val in (("tol", tol), ("kkt_tol", kkt_tol), ("pga_tol", pga_tol)):
+        if not (math.isfinite(val) and val > 0):
+            raise ValueError(f"{name} must be positive, got {val}")
+    nl = model.n_elements
+    k, m, me = model.n_cells, model.n_antennas, model.n_rf_chains
+    if method != "no-ris" and rng is None and init_phases is None:
+        raise ValueError(f"{method} needs an explicit rng (numpy Generator) or init_phases")
+    if init_phases is not None:
+        v = torch.as_tensor(init_phases, dtype=torch.complex128, device=device).clone()
+        if v.ndim != 2 or v.shape[1] != nl:
+            raise ValueError(f"init_phases must have shape [B, {nl}], got {tuple(v.shape)}")
+        check_unit_modulus(v)
+        n_b = v.shape[0]
+    else:
+        n_b = int(n_starts)
+        if n_b < 1:
+            raise ValueError(f"n_starts must be >= 1, got {n_starts}")
+        if method != "no-ris":
+            theta = rng.uniform(0.0, 2.0 * np.pi, size=(n_b, nl))
+            v = torch.as_tensor(np.exp(1j * theta), dtype=torch.complex128, device=device)
+        else:
+            v = torch.ones(n_b, nl, dtype=torch.complex128, device=device)
+    p0 = uniform_precoders(k, me, m, model.bs_power_w, v.device).expand(n_b, -1, -1, -1).clone()
+
+    if method in ("no-ris", "rand-phase"):
+        eff = model.without_ris() if method == "no-ris" else model
+        cov = cascaded_covariance(eff, v)
+        results = optimize_precoders_kkt_batched(
+            cov,
+            model.weights,
+            model.bs_power_w,
+            model.ut_power_w,
+            me,
+            init=p0,
+            tol=kkt_tol,
+            max_iter=baseline_kkt_max_iter,
+        )
+        return [
+            _finish(
+                eff,
+                method,
+                r.precoders,
+                v[b],
+                r.status,
+                1,
+                [r.history[0], r.objective],
+                [(r.iterations, 0)],
+            )
+            for b, r in enumerate(results)
+        ]
+
+    p = p0
+    cov = cascaded_covariance(model, v)
+    w = torch.as_tensor(model.weights, dtype=torch.float64, device=v.device)
+    f0 = (ris_upper_bound_nats(cov, p, model.ut_power_w) * w).sum(-1) / LN2
+    history = [[float(x)] for x in f0]
+    inner: list[list[tuple[int, int]]] = [[] for _ in range(n_b)]
+    status = ["max_iter"] * n_b
+    iterations = [0] * n_b
+    active = list(range(n_b))
+    for it in range(1, max_iter + 1):
+        if not active:
+            break
+        idx = torch.as_tensor(active, device=v.device)
+        kkts = optimize_precoders_kkt_batched(
+            cov[idx],
+            model.weights,
+            model.bs_power_w,
+            model.ut_power_w,
+            me,
+            init=p[idx],
+            tol=kkt_tol,
+            max_iter=kkt_max_iter,
+        )
+        for pos, b in enumerate(active):
+            if kkts[pos].objective >= history[b][-1]:
+                p[b] = kkts[pos].precoders
+        pgas = optimize_phases_pga_batched(
+            model, p[idx], v[idx], tol=pga_tol, max_iter=pga_max_iter, gradient=gradient
+        )
+        still = []
+        for pos, b in enumerate(active):
+            pga = pgas[pos]
+            v[b] = pga.phases
+            f_new = max(pga.objective, history[b][-1])  # PGA is monotone; max() guards rounding
+            rel = abs(f_new - history[b][-1]) / max(abs(history[b][-1]), 1e-300)
+            inner[b].append((kkts[pos].iterations, pga.iterations))
+            history[b].append(pga.objective)
+            iterations[b] = it
+            if rel <= tol:
+                status[b] = "converged"
+            else:
+                still.append(b)
+        active = still
+        cov = cascaded_covariance(model, v)
+    return [
+        _finish(model, method, p[b], v[b], status[b], iterations[b], history[b], inner[b])
+        for b in range(n_b)
+    ]
