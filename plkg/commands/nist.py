@@ -1,0 +1,149 @@
+"""``plkg nist FILE [--binary] [--batch-length N] --json``: NIST SP 800-22 tests on a bit file.
+
+FILE holds ASCII '0'/'1' characters (whitespace ignored) or, with ``--binary``, raw bytes (each
+byte gives 8 bits, most significant first). Without ``--batch-length`` the nine tests run on the
+whole sequence; with it the sequence is split into sequences of N bits and the section 4.2
+summary (pass ratio with its acceptable range, uniformity P-value) is reported per test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "nist", help="NIST SP 800-22 tests (nine of the RIS paper's Table I) on a bit file"
+    )
+    p.add_argument(
+        "file", help="file of ASCII '0'/'1' (whitespace ignored), or raw bytes with --binary"
+    )
+    p.add_argument(
+        "--binary", action="store_true", help="FILE holds raw bytes (8 bits each, MSB first)"
+    )
+    p.add_argument(
+        "--batch-length", type=int, default=None, help="split into sequences of N bits (batch mode)"
+    )
+    p.add_argument(
+        "--tests", default=None, help="comma-separated subset of the tests (default: all nine)"
+    )
+    p.add_argument("--alpha", type=float, default=0.01, help="significance level (default 0.01)")
+    p.add_argument("--block-size", type=int, default=None, help="block frequency M (default 128)")
+    p.add_argument(
+        "--apen-m", type=int, default=None, help="approximate entropy m (default: largest eligible)"
+    )
+    p.add_argument(
+        "--serial-m", type=int, default=None, help="serial m (default: largest eligible)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def read_bits(path: str | Path, binary: bool = False) -> np.ndarray:
+    """Bits of a file: ASCII '0'/'1' (whitespace ignored) or raw bytes; ValueError if non-binary/empty."""
+    data = Path(path).read_bytes()
+    if not data:
+        raise ValueError(f"{path}: empty input")
+    if binary:
+        return np.unpackbits(np.frombuffer(data, dtype=np.uint8)).astype(np.int8)
+    text = bytes(c for c in data if c not in b" \t\r\n\v\f")
+    if not text:
+        raise ValueError(f"{path}: no bits (only whitespace)")
+    arr = np.frombuffer(text, dtype=np.uint8)
+    bad = arr[(arr != ord("0")) & (arr != ord("1"))]
+    if bad.size:
+        shown = sorted({chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in bad[:50].tolist()})
+        raise ValueError(
+            f"{path}: non-binary data (characters {shown!r}); expected ASCII '0'/'1' or pass --binary"
+        )
+    return (arr - ord("0")).astype(np.int8)
+
+
+def _options(args) -> dict:
+    opts = {}
+    if args.block_size is not None:
+        opts["block_frequency"] = {"block_size": args.block_size}
+    if args.apen_m is not None:
+        opts["approximate_entropy"] = {"block_length": args.apen_m}
+    if args.serial_m is not None:
+        opts["serial"] = {"block_length": args.serial_m}
+    return opts
+
+
+def _clean(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def nist_report(
+    bits: np.ndarray, batch_length: int | None, tests, options: dict, alpha: float
+) -> dict:
+    """JSON report of the single-sequence or batch run."""
+    from plkg.keygen.nist import run_batch, run_tests
+
+    if not 0 < alpha < 1:
+        raise ValueError(f"--alpha must lie in (0, 1), got {alpha}")
+    if batch_length is None:
+        results = run_tests(bits, tests, options)
+        return {
+            "mode": "single",
+            "n_bits": int(bits.size),
+            "alpha": alpha,
+            "tests": {
+                name: {**r.to_dict(), "passed": r.passed(alpha)} for name, r in results.items()
+            },
+        }
+    if batch_length < 1:
+        raise ValueError(f"--batch-length must be a positive integer, got {batch_length}")
+    if bits.size % batch_length:
+        raise ValueError(
+            f"odd length: {bits.size} bits is not a multiple of --batch-length {batch_length} "
+            f"({bits.size // batch_length} full sequences and {bits.size % batch_length} bits left over)"
+        )
+    seqs = bits.reshape(-1, batch_length)
+    summaries = run_batch(seqs, tests, options, alpha)
+    return {
+        "mode": "batch",
+        "n_sequences": int(seqs.shape[0]),
+        "sequence_length": int(batch_length),
+        "alpha": alpha,
+        "tests": [s.to_dict() for s in summaries],
+    }
+
+
+def run(args) -> int:
+    bits = read_bits(args.file, args.binary)
+    tests = None if args.tests is None else [t.strip() for t in args.tests.split(",") if t.strip()]
+    report = _clean(nist_report(bits, args.batch_length, tests, _options(args), args.alpha))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    if report["mode"] == "single":
+        print(f"plkg nist: {report['n_bits']} bits")
+        for name, r in report["tests"].items():
+            ps = ", ".join(
+                f"{k} {'n/a' if v is None else f'{v:.6f}'}" for k, v in r["p_values"].items()
+            )
+            flag = (
+                "PASS" if r["passed"] else ("SKIP" if r["note"].startswith("not run") else "FAIL")
+            )
+            note = f"  [{r['note']}]" if r["note"] else ""
+            print(f"  {name:20s} {flag}  {ps}{note}")
+    else:
+        print(f"plkg nist: {report['n_sequences']} sequences of {report['sequence_length']} bits")
+        for s in report["tests"]:
+            pt = s["uniformity_p_value"]
+            pt_text = "n/a" if pt is None else f"{pt:.6f}"
+            print(
+                f"  {s['test']:20s} {s['label']:10s} pass ratio {s['pass_ratio']:.4f}  uniformity P {pt_text}"
+            )
+    return 0

@@ -1,0 +1,54 @@
+"""Approximate entropy test, SP 800-22 Rev. 1a section 2.12."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import gammaincc
+
+from plkg.keygen.nist.base import NistResult, as_bits, eligibility, overlapping_pattern_counts
+
+
+def default_block_length(n: int) -> int:
+    """Largest m meeting m < floor(log2 n) - 5 (section 2.12.7), at least 1."""
+    return max(1, int(math.floor(math.log2(n))) - 6)
+
+
+def _phi(eps: np.ndarray, m: int) -> float:
+    counts = overlapping_pattern_counts(eps, m)
+    c = counts[counts > 0] / eps.size
+    return float(np.sum(c * np.log(c)))
+
+
+def approximate_entropy_test(
+    bits, block_length: int | None = None, *, strict: bool = False
+) -> NistResult:
+    """Approximate entropy test, SP 800-22 section 2.12.
+
+    phi^(m) = sum_i C_i^m ln C_i^m over the overlapping m-bit patterns of the cyclically extended
+    sequence, ApEn(m) = phi^(m) - phi^(m+1), chi2 = 2 n (ln 2 - ApEn(m)) and
+    P = igamc(2^(m-1), chi2/2) (section 2.12.4).
+
+    Parameters
+    ----------
+    bits : array_like, shape [n], 0/1
+    block_length : int or None
+        m; ``None`` picks the largest m with m < floor(log2 n) - 5 (recommended, section 2.12.7).
+    """
+    eps = as_bits(bits)
+    n = eps.size
+    m = default_block_length(n) if block_length is None else int(block_length)
+    if (block_length is not None and m != block_length) or m < 1 or m + 1 > n:
+        raise ValueError(
+            f"approximate_entropy: block length m must be an integer in [1, n-1], got {block_length!r}"
+        )
+    apen = _phi(eps, m) - _phi(eps, m + 1)
+    chi2 = 2.0 * n * (math.log(2.0) - apen)
+    p = float(gammaincc(2.0 ** (m - 1), chi2 / 2.0))
+    problems = []
+    if m >= math.floor(math.log2(n)) - 5:
+        problems.append(f"m = {m} >= floor(log2 n) - 5 = {math.floor(math.log2(n)) - 5}")
+    ok, note = eligibility(problems, strict, "approximate_entropy")
+    stats = {"block_length": m, "apen": apen, "chi2": chi2}
+    return NistResult("approximate_entropy", (p,), ("approximate_entropy",), n, stats, ok, note)
