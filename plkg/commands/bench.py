@@ -18,6 +18,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
     p.add_argument("--out", default=None, help="also write the JSON to this file")
+    p.add_argument(
+        "--markdown", default=None, help="also write a Markdown report (docs/benchmarks.md)"
+    )
     p.set_defaults(func=run)
 
 
@@ -57,8 +60,15 @@ def run(args) -> int:
     text = json.dumps(report, indent=2)
     if args.json:
         print(text)
-    if args.out:
-        from plkg.data.atomic import write_text_atomic
+    from plkg.data.atomic import write_text_atomic
 
+    if args.out:
         write_text_atomic(args.out, text)
+    if args.markdown:
+        from plkg.bench._report import render_markdown
+
+        command = "plkg bench " + " ".join(args.names) + (" --quick" if args.quick else "")
+        write_text_atomic(
+            args.markdown, render_markdown(report, command + f" --markdown {args.markdown}")
+        )
     return 0
