@@ -7,10 +7,7 @@ issue is AO convergence within 5 s for N = 100.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
-import torch
 
 from plkg.bench import median_time_s
 from plkg.channels.ris_multicell import build_channel_model
@@ -18,16 +15,7 @@ from plkg.channels.ris_scenario import two_cell
 from plkg.solvers.ris_alternating import solve_ris, solve_ris_batched
 from plkg.solvers.ris_phase_pga import autograd_gradient, closed_form_gradient, random_phases
 from plkg.solvers.ris_precoder_kkt import uniform_precoders
-
-
-@contextlib.contextmanager
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+from plkg.solvers.torch_threads import torch_threads
 
 
 def run(quick: bool = False) -> dict:
@@ -56,7 +44,7 @@ def run(quick: bool = False) -> dict:
     p = uniform_precoders(2, 4, 4, model.bs_power_w)
     v = random_phases(100, np.random.default_rng(0))
     tensors = model.tensors()
-    with _one_thread():
+    with torch_threads(1):
         t_closed = median_time_s(lambda: closed_form_gradient(model, p, v, tensors))
         t_auto = median_time_s(lambda: autograd_gradient(model, p, v, tensors))
     n100 = next(r for r in ao if r["N"] == 100)

@@ -13,41 +13,16 @@ Each function writes PNG + CSV (the table also as Markdown) into ``out_dir`` ato
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from plkg.data.atomic import write_bytes_atomic, write_text_atomic
+from plkg.data.atomic import write_text_atomic
+from plkg.reproduce._output import save_png as _save_png
+from plkg.reproduce._output import subplots as _subplots
+from plkg.reproduce._output import write_csv as _write_csv
 
 SEED = 2026
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
-    lines = [",".join(header)]
-    for row in rows:
-        lines.append(
-            ",".join(f"{x:.10g}" if isinstance(x, float) else str(x).replace(",", ";") for x in row)
-        )
-    return write_text_atomic(path, "\n".join(lines) + "\n")
-
-
-def _save_png(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return write_bytes_atomic(path, buf.getvalue())
-
-
-def _subplots(ncols: int = 1, width: float = 6.0, height: float = 4.2):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
 
 
 # ----------------------------------------------------------------------------------- ris-fig7

@@ -13,45 +13,19 @@ Each writes PNG + CSV into ``out_dir`` atomically and returns their paths.
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from plkg import units
-from plkg.data.atomic import write_text_atomic, write_with_atomic
+from plkg.reproduce._output import pyplot as _pyplot
+from plkg.reproduce._output import save_png as _save_png
+from plkg.reproduce._output import write_csv as _write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "datasets" / "fig6_sumrate.npz"
 FIG4_K = (2, 4, 6, 8)
-
-
-def _write_csv(path: Path, header: list[str], rows) -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([f"{v:.10g}" if isinstance(v, float) else v for v in row])
-    return write_text_atomic(path, buf.getvalue())
-
-
-def _save_png(fig, path: Path) -> Path:
-    def writer(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=130, bbox_inches="tight")
-
-    return write_with_atomic(path, writer)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 # ----------------------------------------------------------------------------- Fig. 4

@@ -9,13 +9,10 @@ given by the paper (UT power, zeta_0, N of Fig. 12, inner iteration limits) are 
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from plkg.channels.ris_multicell import build_channel_model, cascaded_covariance
 from plkg.channels.ris_scenario import (
@@ -26,52 +23,25 @@ from plkg.channels.ris_scenario import (
     two_cell,
     two_cell_ut_position,
 )
-from plkg.data.atomic import write_bytes_atomic, write_text_atomic
+from plkg.reproduce._output import save_png as _save_png
+from plkg.reproduce._output import subplots
+from plkg.reproduce._output import write_csv as _write_csv
 from plkg.solvers.ris_alternating import solve_ris, solve_ris_batched
 from plkg.solvers.ris_phase_pga import optimize_phases_pga, random_phases
 from plkg.solvers.ris_precoder_kkt import optimize_precoders_kkt, uniform_precoders
+from plkg.solvers.torch_threads import torch_threads
+
+
+def _figure(ncols: int = 1, width: float = 6.0):
+    fig, axes = subplots(ncols, width)
+    return fig, axes[0]
+
 
 METHOD_STYLE = {
     "proposed": ("Proposed (AO)", "-o"),
     "rand-phase": ("RandPhase", "--s"),
     "no-ris": ("No-RIS", ":^"),
 }
-
-
-@contextlib.contextmanager
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
-    lines = [",".join(header)]
-    for row in rows:
-        lines.append(",".join(f"{x:.10g}" if isinstance(x, float) else str(x) for x in row))
-    return write_text_atomic(path, "\n".join(lines) + "\n")
-
-
-def _save_png(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return write_bytes_atomic(path, buf.getvalue())
-
-
-def _figure(ncols: int = 1, width: float = 6.0):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, 4.2), squeeze=False)
-    return fig, axes[0]
 
 
 def _methods_sweep(
@@ -112,7 +82,7 @@ def fig4(out_dir: Path, quick: bool = False) -> list[Path]:
     iters = 30 if quick else 100
     rows = []
     fig, (ax1, ax2) = _figure(2)
-    with _one_thread():
+    with torch_threads(1):
         for m in ms:
             model = build_channel_model(two_cell(n_antennas=m, n_rf_chains=m, n_ris_elements=60))
             v = random_phases(60, np.random.default_rng([4, m]))

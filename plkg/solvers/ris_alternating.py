@@ -30,6 +30,7 @@ from plkg.solvers.ris_precoder_kkt import (
     optimize_precoders_kkt_batched,
     uniform_precoders,
 )
+from plkg.solvers.torch_threads import torch_threads
 
 METHODS = ("proposed", "no-ris", "rand-phase")
 
@@ -226,14 +227,8 @@ def solve_ris_batched(
         The random initial/RandPhase phases of start b are row b of ``rng.uniform(size=(B, NL))``.
     """
     kwargs = {k: v for k, v in locals().items() if k != "num_threads"}
-    if num_threads is None:
+    with torch_threads(num_threads):
         return _solve(**kwargs)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(num_threads))
-    try:
-        return _solve(**kwargs)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _solve(
