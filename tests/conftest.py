@@ -33,3 +33,12 @@ def small_scenario(seed) -> NearFieldScenario:
         seed=seed,
         name="small",
     )
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
+    from plkg.solvers.torch_threads import torch_threads
+
+    with torch_threads(1):
+        yield

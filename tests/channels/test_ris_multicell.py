@@ -15,14 +15,7 @@ from plkg.channels.ris_multicell import (
 from plkg.channels.ris_probing import simulate_ris_probing
 from plkg.channels.ris_scenario import four_cell, two_cell
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _small(mean=True, **kw):

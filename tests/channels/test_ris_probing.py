@@ -12,14 +12,7 @@ from plkg.channels.ris_scenario import two_cell
 from plkg.keyrate.ris_kgr import ris_kgr_nats
 from plkg.keyrate.ris_upper_bound import ris_upper_bound_nats
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _gaussian_mi(a: np.ndarray, b: np.ndarray) -> float:

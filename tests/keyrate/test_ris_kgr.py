@@ -12,14 +12,7 @@ from plkg.channels.ris_multicell import build_channel_model, cascaded_covariance
 from plkg.channels.ris_scenario import two_cell
 from plkg.keyrate.ris_kgr import remark2_kgr_nats, ris_kgr_bits, ris_kgr_nats
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def random_psd(rng, k, m, scale=1.0):

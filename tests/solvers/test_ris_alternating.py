@@ -10,14 +10,7 @@ from plkg.channels.ris_multicell import build_channel_model
 from plkg.channels.ris_scenario import two_cell
 from plkg.solvers.ris_alternating import evaluate_rates, solve_ris, solve_ris_batched
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

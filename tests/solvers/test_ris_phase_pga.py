@@ -19,14 +19,7 @@ from plkg.solvers.ris_phase_pga import (
     weighted_upper_bound_nats,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _models():

@@ -17,14 +17,7 @@ from plkg.solvers.ris_precoder_kkt import (
     uniform_precoders,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 5])
