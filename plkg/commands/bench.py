@@ -8,6 +8,7 @@ import platform
 
 from plkg import __version__
 from plkg.bench import benchmark_registry
+from plkg.commands._names import select_names
 
 
 def register(sub) -> None:
@@ -41,16 +42,9 @@ def machine_info() -> dict:
 
 def run(args) -> int:
     registry = benchmark_registry()
-    if args.names == ["list"]:
-        for name in registry:
-            print(name)
+    names = select_names(registry, args.names, "benchmark")
+    if names is None:
         return 0
-    names = list(registry) if args.names == ["all"] else args.names
-    unknown = [n for n in names if n not in registry]
-    if unknown:
-        raise ValueError(
-            f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(registry)}"
-        )
     report = {"machine": machine_info(), "benchmarks": {}}
     for name in names:
         report["benchmarks"][name] = registry[name](quick=args.quick)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from plkg import __version__
+from plkg.commands._names import select_names
 from plkg.data.atomic import write_text_atomic
 from plkg.reproduce import figure_registry
 
@@ -27,16 +28,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     registry = figure_registry()
-    if args.names == ["list"]:
-        for name in registry:
-            print(name)
+    names = select_names(registry, args.names, "figure")
+    if names is None:
         return 0
-    names = list(registry) if args.names == ["all"] else args.names
-    unknown = [n for n in names if n not in registry]
-    if unknown:
-        raise ValueError(
-            f"unknown figure(s) {', '.join(unknown)}; available: {', '.join(registry)}"
-        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {

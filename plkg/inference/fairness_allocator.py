@@ -1,0 +1,261 @@
+"""FNNPAKF: fairness FNN power allocation (Sections VI-C and VII-B of the near-field paper).
+
+P_a -> FNN -> t_hat (the max-min key rate) -> {x_{k,j}} by one of three mappings:
+
+* ``"appro"`` (default; the paper's FNNPAKF "Appro") -- mu_k from t_hat by Eq. (60) and x by
+  Eq. (59) on the high-power approximation (57), with x >= 0 (per-UE water-filling, the corrected
+  form of Eqs. (59)-(60); see :mod:`plkg.solvers.maxmin_highpower`). Identical to the paper's
+  formulas when every subchannel is active.
+* ``"appro-paper"`` -- Eqs. (59)-(60) literally (x may be negative: status ``negative_powers``).
+* ``"exact"`` -- each UE's least-power allocation reaching C_k = t_hat on the exact Eq. (42)
+  (:func:`plkg.solvers.maxmin_exact.least_power_allocation`).
+
+If an allocation spends more than P_a it is scaled down to the budget (status
+``scaled_to_budget``, ``extras["scaled"] = True``, ``extras["power_requested_w"]``). This module
+imports neither Lightning nor :mod:`plkg.training`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from plkg import units
+from plkg.inference.checkpoint import Checkpoint, load_checkpoint
+from plkg.keyrate.subchannel import user_key_rates_bits
+from plkg.solvers.allocation import AllocationResult
+from plkg.solvers.maxmin_exact import ExactMaxMin
+from plkg.solvers.maxmin_highpower import (
+    corrected_allocation,
+    corrected_levels,
+    paper_allocation,
+    paper_mu,
+)
+
+DEFAULT_CHECKPOINT = (
+    Path(__file__).resolve().parents[2] / "checkpoints" / "fairness_fig6.safetensors"
+)
+MAPPINGS = ("appro", "appro-paper", "exact")
+DESIGN_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class FairnessAllocation:
+    """Batched FNNPAKF output.
+
+    Attributes
+    ----------
+    pa_w : ndarray [B], W
+    t_bits : ndarray [B]
+        FNN prediction t_hat (bits).
+    x_w : ndarray [B, N_D], W
+        Allocation after the budget scaling.
+    scaled : ndarray [B] bool
+        True where the mapping asked for more than P_a and x was scaled down.
+    power_requested_w : ndarray [B]
+        sum x before scaling.
+    c_bits : ndarray [B, K]
+        C_k of Eq. (42) at x (NaN rows where x has negative entries, mapping ``appro-paper``).
+    mapping : str
+    """
+
+    pa_w: np.ndarray
+    t_bits: np.ndarray
+    x_w: np.ndarray
+    scaled: np.ndarray
+    power_requested_w: np.ndarray
+    c_bits: np.ndarray
+    mapping: str
+
+    @property
+    def min_c_bits(self) -> np.ndarray:
+        return self.c_bits.min(-1)
+
+
+def mapping_allocation(t_bits, m_a, m_b, user, n_users: int, mapping: str = "appro", solver=None):
+    """x [..., N_D] (W) reaching the max-min rate ``t_bits`` [...] by ``mapping`` (see module doc).
+
+    ``solver`` (an :class:`ExactMaxMin` for these constants) avoids re-preparing for ``exact``.
+    """
+    if mapping == "appro":
+        return corrected_allocation(t_bits, m_b, user, n_users)
+    if mapping == "appro-paper":
+        return paper_allocation(t_bits, m_b, user, n_users)
+    if mapping == "exact":
+        solver = solver or ExactMaxMin(m_a, m_b, user, n_users)
+        lp = solver.least_power(np.asarray(t_bits, dtype=np.float64))
+        if lp.status != "converged":
+            raise ValueError("least-power allocation for the predicted t did not converge")
+        return np.asarray(lp.x_w)
+    raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
+
+
+class FairnessAllocator:
+    """Fairness-FNN allocator bound to one scenario's subchannels (the FNNPAKF counterpart of
+    :class:`plkg.inference.allocator.Allocator`).
+
+    Parameters
+    ----------
+    checkpoint : Checkpoint
+        A fairness FNN checkpoint (label ``t``, input ``pa_dbm``).
+    m_a, m_b : ndarray [N_D] (W); user : ndarray [N_D] int
+    design : SubchannelDesign, optional
+        Needed only for precoders (Eq. (39)) / I_k (Eq. (17)).
+    allow_extrapolation : bool
+    """
+
+    def __init__(
+        self, checkpoint: Checkpoint, m_a, m_b, user, design=None, allow_extrapolation=False
+    ):
+        if checkpoint.meta.get("label_name") != "t":
+            raise ValueError(
+                f"checkpoint {checkpoint.meta.get('name')!r} predicts "
+                f"{checkpoint.meta.get('label_name')!r}; the fairness FNN must predict 't'"
+            )
+        if checkpoint.meta.get("input_units") != "dBm":
+            raise ValueError("fairness FNN checkpoints take P_a in dBm")
+        self.checkpoint = checkpoint
+        self.m_a = np.asarray(m_a, dtype=np.float64)
+        self.m_b = np.asarray(m_b, dtype=np.float64)
+        self.user = np.asarray(user, dtype=np.int64)
+        self.n_users = int(self.user.max()) + 1
+        self.design = design
+        self.allow_extrapolation = bool(allow_extrapolation)
+        self._exact = None
+
+    @classmethod
+    def from_checkpoint(
+        cls, path=DEFAULT_CHECKPOINT, scenario=None, design=None, allow_extrapolation=False
+    ) -> FairnessAllocator:
+        """Load a checkpoint and bind it to a scenario (fingerprint) and design (m_a, m_b).
+
+        Raises
+        ------
+        ValueError
+            Bad checkpoint, mismatched fingerprint or subchannel constants.
+        """
+        ck = load_checkpoint(
+            path,
+            expected_fingerprint=None if scenario is None else scenario.fingerprint(),
+            expected_label="t",
+        )
+        stored = ck.design
+        if design is not None:
+            if stored and not (
+                stored["m_a"].shape == design.m_a.shape
+                and np.allclose(stored["m_a"], design.m_a, rtol=DESIGN_RTOL, atol=0)
+                and np.allclose(stored["m_b"], design.m_b, rtol=DESIGN_RTOL, atol=0)
+            ):
+                raise ValueError(
+                    f"checkpoint {ck.path.name} was trained for other subchannels (m_a, m_b "
+                    f"differ from the design's; scenario fingerprint {ck.fingerprint})"
+                )
+            return cls(ck, design.m_a, design.m_b, design.user, design, allow_extrapolation)
+        if not stored:
+            raise ValueError(
+                f"checkpoint {ck.path.name} stores no subchannel constants: pass design"
+            )
+        return cls(ck, stored["m_a"], stored["m_b"], stored["user"], None, allow_extrapolation)
+
+    def _powers(self, pa_w) -> np.ndarray:
+        pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
+        if pa.ndim != 1 or pa.size == 0:
+            raise ValueError(f"P_a must be a scalar or a 1-D array, got shape {pa.shape}")
+        if not np.all(np.isfinite(pa)):
+            raise ValueError("P_a must be finite (got NaN or inf)")
+        if np.any(pa <= 0):
+            raise ValueError("P_a must be > 0 W for FNNPAKF (its input is P_a in dBm)")
+        return pa
+
+    def predict(self, pa_w) -> np.ndarray:
+        """t_hat [B] (bits) for P_a [B] (W); refuses P_a outside the training range."""
+        pa = self._powers(pa_w)
+        t = self.checkpoint.predict(units.w_to_dbm(pa), self.allow_extrapolation)
+        if not np.all(np.isfinite(t) & (t > 0)):
+            raise ValueError("the fairness FNN predicted a non-positive or non-finite t")
+        return t
+
+    def mu(self, pa_w) -> np.ndarray:
+        """mu_k [B, K] of Eq. (60) at the predicted t (1/W)."""
+        return paper_mu(self.predict(pa_w), self.m_b, self.user, self.n_users)
+
+    def allocation(self, pa_w, mapping: str = "appro") -> FairnessAllocation:
+        """Batched t_hat -> x (``mapping``) -> budget scaling -> C_k (Eq. (42))."""
+        pa = self._powers(pa_w)
+        t = self.predict(pa)
+        if mapping == "exact" and self._exact is None:
+            self._exact = ExactMaxMin(self.m_a, self.m_b, self.user, self.n_users)
+        x = mapping_allocation(
+            t, self.m_a, self.m_b, self.user, self.n_users, mapping, solver=self._exact
+        )
+        total = x.sum(-1)
+        scaled = total > pa
+        factor = np.where(scaled, pa / np.where(total > 0, total, 1.0), 1.0)
+        x = x * factor[:, None]
+        valid = np.all(x >= 0, axis=-1)
+        c = np.full((pa.size, self.n_users), np.nan)
+        if np.any(valid):
+            c[valid] = user_key_rates_bits(x[valid], self.m_a, self.m_b, self.user, self.n_users)
+        return FairnessAllocation(
+            pa_w=pa,
+            t_bits=t,
+            x_w=x,
+            scaled=scaled,
+            power_requested_w=total,
+            c_bits=c,
+            mapping=mapping,
+        )
+
+
+def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
+    """FNNPAKF for the method registry (``plkg keyrate --method fnnpakf``).
+
+    Options: ``checkpoint`` (default ``checkpoints/fairness_fig6.safetensors``), ``mapping``
+    (``appro`` default, ``appro-paper``, ``exact``), ``scenario`` (fingerprint check),
+    ``allow_extrapolation``; others are ignored. ``extras``: ``t`` (predicted, bits), ``mapping``,
+    ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings), ``checkpoint``.
+    """
+    mapping = options.get("mapping") or "appro"
+    if mapping not in MAPPINGS:
+        raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
+    path = options.get("checkpoint") or DEFAULT_CHECKPOINT
+    alloc = FairnessAllocator.from_checkpoint(
+        path,
+        scenario=options.get("scenario"),
+        design=design,
+        allow_extrapolation=bool(options.get("allow_extrapolation", False)),
+    )
+    batch = alloc.allocation(pa_w, mapping)
+    x = batch.x_w[0]
+    t = float(batch.t_bits[0])
+    if np.any(x < 0):
+        status = "negative_powers"
+    elif batch.scaled[0]:
+        status = "scaled_to_budget"
+    else:
+        status = "predicted"
+    extras = {
+        "t": t,
+        "mapping": mapping,
+        "scaled": bool(batch.scaled[0]),
+        "power_requested_w": float(batch.power_requested_w[0]),
+        "checkpoint": str(path),
+    }
+    if mapping != "exact":
+        levels = corrected_levels(t, alloc.m_b, alloc.user, alloc.n_users)
+        extras["mu"] = (
+            paper_mu(t, alloc.m_b, alloc.user, alloc.n_users)
+            if mapping == "appro-paper"
+            else 1.0 / (np.log(2.0) * levels)
+        ).tolist()
+    return AllocationResult(
+        method="fnnpakf",
+        x_w=x,
+        pa_w=float(pa_w),
+        status=status,
+        iterations=0,
+        objective=float(np.min(batch.c_bits[0])) if np.all(x >= 0) else float("nan"),
+        extras=extras,
+    )
