@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import __version__, units
-from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset, make_split, save_dataset
-from plkg.data.sumrate_dataset import sample_powers_dbm
+from plkg.data._power_dataset import design_arrays, draw_powers, finish, power_meta
+from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset
 from plkg.solvers.maxmin_exact import SolverError, solve_maxmin
 
 DEFAULT_PA_DBM_RANGE = (-10.0, 30.0)
@@ -78,14 +77,9 @@ def generate_fairness_dataset(
     """
     if labels not in ("cvxpy", "exact"):
         raise ValueError(f"labels must be 'cvxpy' or 'exact', got {labels!r}")
-    if design is None:
-        from plkg.precoding.block_diagonalization import design_for_scenario
-
-        design = design_for_scenario(scenario)
-    rng = np.random.default_rng(int(seed))
-    pa_dbm = sample_powers_dbm(rng, n_samples, pa_dbm_range, sampling)
-    split = make_split(len(pa_dbm), rng, split_counts)
-    pa_w = units.dbm_to_w(pa_dbm)
+    design, pa_dbm, split, pa_w = draw_powers(
+        scenario, design, n_samples, pa_dbm_range, seed, sampling, split_counts
+    )
     exact = solve_maxmin(design.m_a, design.m_b, design.user, design.n_users, pa_w)
     if exact.status != "optimal":
         raise SolverError("exact max-min solver did not converge on the dataset powers")
@@ -134,44 +128,34 @@ def generate_fairness_dataset(
         if np.any(certified)
         else None
     )
-    meta = {
-        "kind": "fairness",
-        "input_name": "pa_dbm",
-        "input_units": "dBm",
-        "label_name": "t",
-        "label_units": "bits",
-        "label_description": "max-min key rate t of (P3), Eq. (53) of the near-field paper",
-        "scenario_name": scenario.name,
-        "scenario_fingerprint": scenario.fingerprint(),
-        "input_range": [float(pa_dbm_range[0]), float(pa_dbm_range[1])],
-        "power_units": "dBm",
-        "sampling": "uniform_dbm" if sampling == "dbm" else "uniform_w",
-        "solver": (
+    meta = power_meta(
+        {
+            "kind": "fairness",
+            "label_name": "t",
+            "label_units": "bits",
+            "label_description": "max-min key rate t of (P3), Eq. (53) of the near-field paper",
+        },
+        scenario,
+        design,
+        pa_dbm_range,
+        sampling,
+        seed,
+        solver=(
             "plkg.solvers.maxmin_cvxpy (CVXPAKF, Clarabel) certified by plkg.solvers.maxmin_exact"
             if labels == "cvxpy"
             else "plkg.solvers.maxmin_exact (exact max-min, no CVXPY)"
         ),
-        "certify_rtol": float(certify_rtol),
-        "n_certified": int(np.sum(certified)),
-        "n_exact_label": int(np.sum(~certified)),
-        "max_certified_relative_difference": max_rel,
-        "disagreements": disagreements,
-        "seed": int(seed),
-        "package_version": __version__,
-        "n_subchannels": list(design.n_subchannels),
-    }
+        certify_rtol=float(certify_rtol),
+        n_certified=int(np.sum(certified)),
+        n_exact_label=int(np.sum(~certified)),
+        max_certified_relative_difference=max_rel,
+        disagreements=disagreements,
+    )
     extras = {
         "pa_w": pa_w,
         "t_exact": t_exact,
         "t_cvxpy": t_cvx,
         "label_source": source,
-        "m_a": design.m_a,
-        "m_b": design.m_b,
-        "user": design.user,
+        **design_arrays(design),
     }
-    if out_path is not None:
-        save_dataset(out_path, pa_dbm, label, split, meta, extras)
-        from plkg.data.dataset import load_dataset
-
-        return load_dataset(out_path)
-    return Dataset(inputs=pa_dbm, labels=label, split=split, meta=meta, extras=extras)
+    return finish(out_path, pa_dbm, label, split, meta, extras)

@@ -12,25 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import __version__, units
-from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset, make_split, save_dataset
+from plkg.data._power_dataset import design_arrays, draw_powers, finish, power_meta
+from plkg.data._power_dataset import sample_powers_dbm as sample_powers_dbm
+from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset
 from plkg.solvers.water_filling import DEFAULT_RTOL, water_filling
 
 DEFAULT_PA_DBM_RANGE = (-10.0, 30.0)
 KKT_TOL = 1e-8
-
-
-def sample_powers_dbm(rng: np.random.Generator, n_samples: int, pa_dbm_range, sampling: str):
-    """P_a samples [T] in dBm: uniform in dBm (``"dbm"``) or uniform in watt (``"w"``)."""
-    lo, hi = (float(v) for v in pa_dbm_range)
-    if not (np.isfinite(lo) and np.isfinite(hi)) or not lo < hi:
-        raise ValueError(f"power range must be finite with p_min < p_max, got {pa_dbm_range}")
-    if sampling == "dbm":
-        return rng.uniform(lo, hi, int(n_samples))
-    if sampling == "w":
-        pw = rng.uniform(units.dbm_to_w(lo), units.dbm_to_w(hi), int(n_samples))
-        return units.w_to_dbm(pw)
-    raise ValueError(f"sampling must be 'dbm' or 'w', got {sampling!r}")
 
 
 def generate_sumrate_dataset(
@@ -74,53 +62,32 @@ def generate_sumrate_dataset(
         Bad range/sampling/count; a water-filling solve whose KKT residual exceeds 1e-8
         (:class:`~plkg.solvers.water_filling.WaterFillingError` if it does not converge).
     """
-    if design is None:
-        from plkg.precoding.block_diagonalization import design_for_scenario
-
-        design = design_for_scenario(scenario)
-    rng = np.random.default_rng(int(seed))
-    pa_dbm = sample_powers_dbm(rng, n_samples, pa_dbm_range, sampling)
-    split = make_split(len(pa_dbm), rng, split_counts)
-    pa_w = units.dbm_to_w(pa_dbm)
+    design, pa_dbm, split, pa_w = draw_powers(
+        scenario, design, n_samples, pa_dbm_range, seed, sampling, split_counts
+    )
     res = water_filling(pa_w, design.m_a, design.m_b, rtol=DEFAULT_RTOL)
     worst = float(np.max(res.kkt_residual))
     if not worst <= KKT_TOL:
         raise ValueError(f"water-filling KKT residual {worst:.2e} exceeds {KKT_TOL:g}")
-    meta = {
-        "kind": "sumrate",
-        "input_name": "pa_dbm",
-        "input_units": "dBm",
-        "label_name": "mu",
-        "label_units": "bit/W",
-        "label_description": "Lagrange multiplier mu of (P1), Eq. (47) of the near-field paper",
-        "scenario_name": scenario.name,
-        "scenario_fingerprint": scenario.fingerprint(),
-        "input_range": [float(pa_dbm_range[0]), float(pa_dbm_range[1])],
-        "power_units": "dBm",
-        "sampling": "uniform_dbm" if sampling == "dbm" else "uniform_w",
-        "solver": f"plkg.solvers.water_filling.water_filling (exact, rtol {DEFAULT_RTOL:g})",
-        "max_kkt_residual": worst,
-        "seed": int(seed),
-        "package_version": __version__,
-        "n_subchannels": list(design.n_subchannels),
-    }
+    meta = power_meta(
+        {
+            "kind": "sumrate",
+            "label_name": "mu",
+            "label_units": "bit/W",
+            "label_description": "Lagrange multiplier mu of (P1), Eq. (47) of the near-field paper",
+        },
+        scenario,
+        design,
+        pa_dbm_range,
+        sampling,
+        seed,
+        solver=f"plkg.solvers.water_filling.water_filling (exact, rtol {DEFAULT_RTOL:g})",
+        max_kkt_residual=worst,
+    )
     extras = {
         "pa_w": pa_w,
-        "m_a": design.m_a,
-        "m_b": design.m_b,
-        "user": design.user,
+        **design_arrays(design),
         "kkt_residual": np.asarray(res.kkt_residual),
         "iterations": np.asarray(res.iterations, dtype=np.int64),
     }
-    if out_path is not None:
-        save_dataset(out_path, pa_dbm, res.mu, split, meta, extras)
-        from plkg.data.dataset import load_dataset
-
-        return load_dataset(out_path)
-    return Dataset(
-        inputs=pa_dbm,
-        labels=np.asarray(res.mu),
-        split=split,
-        meta=meta,
-        extras=extras,
-    )
+    return finish(out_path, pa_dbm, np.asarray(res.mu), split, meta, extras)

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import units
-from plkg.inference.checkpoint import Checkpoint, load_checkpoint
+from plkg.inference._bound import BoundAllocator, scale_to_budget
 from plkg.keyrate.subchannel import subchannel_key_rate_bits, user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.water_filling import x_from_mu
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "kglm_fig6.safetensors"
-DESIGN_RTOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class FNNAllocation:
         return self.c_bits.sum(-1)
 
 
-class Allocator:
+class Allocator(BoundAllocator):
     """KGLM-Net allocator bound to one scenario's subchannels.
 
     Parameters
@@ -67,23 +65,10 @@ class Allocator:
         Allow P_a outside the checkpoint's training range.
     """
 
-    def __init__(
-        self, checkpoint: Checkpoint, m_a, m_b, user, design=None, allow_extrapolation=False
-    ):
-        if checkpoint.meta.get("label_name") != "mu":
-            raise ValueError(
-                f"checkpoint {checkpoint.meta.get('name')!r} predicts "
-                f"{checkpoint.meta.get('label_name')!r}, KGLM-Net must predict 'mu'"
-            )
-        if checkpoint.meta.get("input_units") != "dBm":
-            raise ValueError("KGLM-Net checkpoints take P_a in dBm")
-        self.checkpoint = checkpoint
-        self.m_a = np.asarray(m_a, dtype=np.float64)
-        self.m_b = np.asarray(m_b, dtype=np.float64)
-        self.user = np.asarray(user, dtype=np.int64)
-        self.n_users = int(self.user.max()) + 1
-        self.design = design
-        self.allow_extrapolation = bool(allow_extrapolation)
+    LABEL = "mu"
+    WRONG_LABEL = ", KGLM-Net must predict 'mu'"
+    WRONG_UNITS = "KGLM-Net checkpoints take P_a in dBm"
+    POSITIVE_PA = "P_a must be positive for FNNPA (its input is P_a in dBm)"
 
     @classmethod
     def from_checkpoint(
@@ -100,47 +85,16 @@ class Allocator:
         ValueError
             Mismatched fingerprint or design, or a bad checkpoint.
         """
-        ck = load_checkpoint(
-            path,
-            expected_fingerprint=None if scenario is None else scenario.fingerprint(),
-            expected_label="mu",
-        )
-        stored = ck.design
-        if design is not None:
-            if stored and not (
-                stored["m_a"].shape == design.m_a.shape
-                and np.allclose(stored["m_a"], design.m_a, rtol=DESIGN_RTOL, atol=0)
-                and np.allclose(stored["m_b"], design.m_b, rtol=DESIGN_RTOL, atol=0)
-            ):
-                raise ValueError(
-                    f"checkpoint {ck.path.name} was trained for other subchannels (m_a, m_b differ "
-                    f"from the design's; scenario fingerprint {ck.fingerprint})"
-                )
-            return cls(ck, design.m_a, design.m_b, design.user, design, allow_extrapolation)
-        if not stored:
-            raise ValueError(
-                f"checkpoint {ck.path.name} stores no subchannel constants: pass design"
-            )
-        return cls(ck, stored["m_a"], stored["m_b"], stored["user"], None, allow_extrapolation)
+        return cls._bind(path, scenario, design, allow_extrapolation)
 
     @property
     def training_range_dbm(self) -> tuple[float, float]:
         return self.checkpoint.training_range
 
-    def _powers(self, pa_w) -> np.ndarray:
-        pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
-        if pa.ndim != 1 or pa.size == 0:
-            raise ValueError(f"P_a must be a scalar or a 1-D array, got shape {pa.shape}")
-        if not np.all(np.isfinite(pa)):
-            raise ValueError("P_a must be finite (got NaN or inf)")
-        if np.any(pa <= 0):
-            raise ValueError("P_a must be positive for FNNPA (its input is P_a in dBm)")
-        return pa
-
     def predict(self, pa_w) -> np.ndarray:
         """mu_hat [B] (bit/W) for P_a [B] (W); refuses P_a outside the training range."""
         pa = self._powers(pa_w)
-        return self.checkpoint.predict(units.w_to_dbm(pa), self.allow_extrapolation)
+        return self._predict_raw(pa)
 
     def allocation(self, pa_w) -> FNNAllocation:
         """Batched mu_hat -> x (Eq. (48)) -> budget scaling -> C_k (Eq. (42))."""
@@ -149,10 +103,7 @@ class Allocator:
         if not np.all(np.isfinite(mu) & (mu > 0)):
             raise ValueError("KGLM-Net predicted a non-positive or non-finite mu (extrapolating?)")
         x = x_from_mu(mu[:, None], self.m_a, self.m_b)
-        total = x.sum(-1)
-        scaled = total > pa
-        factor = np.where(scaled, pa / np.where(total > 0, total, 1.0), 1.0)
-        x = x * factor[:, None]
+        x, scaled, _ = scale_to_budget(x, pa)
         c = user_key_rates_bits(x, self.m_a, self.m_b, self.user, self.n_users)
         return FNNAllocation(pa_w=pa, mu=mu, x_w=x, scaled=scaled, c_bits=np.asarray(c))
 

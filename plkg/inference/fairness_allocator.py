@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import units
-from plkg.inference.checkpoint import Checkpoint, load_checkpoint
+from plkg.inference._bound import BoundAllocator, scale_to_budget
 from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.maxmin_exact import ExactMaxMin
@@ -38,7 +37,6 @@ DEFAULT_CHECKPOINT = (
     Path(__file__).resolve().parents[2] / "checkpoints" / "fairness_fig6.safetensors"
 )
 MAPPINGS = ("appro", "appro-paper", "exact")
-DESIGN_RTOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def mapping_allocation(t_bits, m_a, m_b, user, n_users: int, mapping: str = "app
     raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
 
 
-class FairnessAllocator:
+class FairnessAllocator(BoundAllocator):
     """Fairness-FNN allocator bound to one scenario's subchannels (the FNNPAKF counterpart of
     :class:`plkg.inference.allocator.Allocator`).
 
@@ -106,24 +104,12 @@ class FairnessAllocator:
     allow_extrapolation : bool
     """
 
-    def __init__(
-        self, checkpoint: Checkpoint, m_a, m_b, user, design=None, allow_extrapolation=False
-    ):
-        if checkpoint.meta.get("label_name") != "t":
-            raise ValueError(
-                f"checkpoint {checkpoint.meta.get('name')!r} predicts "
-                f"{checkpoint.meta.get('label_name')!r}; the fairness FNN must predict 't'"
-            )
-        if checkpoint.meta.get("input_units") != "dBm":
-            raise ValueError("fairness FNN checkpoints take P_a in dBm")
-        self.checkpoint = checkpoint
-        self.m_a = np.asarray(m_a, dtype=np.float64)
-        self.m_b = np.asarray(m_b, dtype=np.float64)
-        self.user = np.asarray(user, dtype=np.int64)
-        self.n_users = int(self.user.max()) + 1
-        self.design = design
-        self.allow_extrapolation = bool(allow_extrapolation)
-        self._exact = None
+    LABEL = "t"
+    WRONG_LABEL = "; the fairness FNN must predict 't'"
+    WRONG_UNITS = "fairness FNN checkpoints take P_a in dBm"
+    POSITIVE_PA = "P_a must be > 0 W for FNNPAKF (its input is P_a in dBm)"
+
+    _exact = None  # ExactMaxMin, prepared on the first "exact" allocation
 
     @classmethod
     def from_checkpoint(
@@ -136,43 +122,12 @@ class FairnessAllocator:
         ValueError
             Bad checkpoint, mismatched fingerprint or subchannel constants.
         """
-        ck = load_checkpoint(
-            path,
-            expected_fingerprint=None if scenario is None else scenario.fingerprint(),
-            expected_label="t",
-        )
-        stored = ck.design
-        if design is not None:
-            if stored and not (
-                stored["m_a"].shape == design.m_a.shape
-                and np.allclose(stored["m_a"], design.m_a, rtol=DESIGN_RTOL, atol=0)
-                and np.allclose(stored["m_b"], design.m_b, rtol=DESIGN_RTOL, atol=0)
-            ):
-                raise ValueError(
-                    f"checkpoint {ck.path.name} was trained for other subchannels (m_a, m_b "
-                    f"differ from the design's; scenario fingerprint {ck.fingerprint})"
-                )
-            return cls(ck, design.m_a, design.m_b, design.user, design, allow_extrapolation)
-        if not stored:
-            raise ValueError(
-                f"checkpoint {ck.path.name} stores no subchannel constants: pass design"
-            )
-        return cls(ck, stored["m_a"], stored["m_b"], stored["user"], None, allow_extrapolation)
-
-    def _powers(self, pa_w) -> np.ndarray:
-        pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
-        if pa.ndim != 1 or pa.size == 0:
-            raise ValueError(f"P_a must be a scalar or a 1-D array, got shape {pa.shape}")
-        if not np.all(np.isfinite(pa)):
-            raise ValueError("P_a must be finite (got NaN or inf)")
-        if np.any(pa <= 0):
-            raise ValueError("P_a must be > 0 W for FNNPAKF (its input is P_a in dBm)")
-        return pa
+        return cls._bind(path, scenario, design, allow_extrapolation)
 
     def predict(self, pa_w) -> np.ndarray:
         """t_hat [B] (bits) for P_a [B] (W); refuses P_a outside the training range."""
         pa = self._powers(pa_w)
-        t = self.checkpoint.predict(units.w_to_dbm(pa), self.allow_extrapolation)
+        t = self._predict_raw(pa)
         if not np.all(np.isfinite(t) & (t > 0)):
             raise ValueError("the fairness FNN predicted a non-positive or non-finite t")
         return t
@@ -190,10 +145,7 @@ class FairnessAllocator:
         x = mapping_allocation(
             t, self.m_a, self.m_b, self.user, self.n_users, mapping, solver=self._exact
         )
-        total = x.sum(-1)
-        scaled = total > pa
-        factor = np.where(scaled, pa / np.where(total > 0, total, 1.0), 1.0)
-        x = x * factor[:, None]
+        x, scaled, total = scale_to_budget(x, pa)
         valid = np.all(x >= 0, axis=-1)
         c = np.full((pa.size, self.n_users), np.nan)
         if np.any(valid):

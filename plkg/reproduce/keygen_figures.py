@@ -335,13 +335,20 @@ def nf_keybits(out_dir: Path, quick: bool = False) -> list[Path]:
         own = np.array([r[1] == method for r in sel])
         bdr = np.array([r[3] for r in sel])
         final = np.array([r[4] if r[4] > 0 else np.nan for r in sel])  # 0 bits: not on a log axis
+        kr = np.array([r[5] for r in sel])
         c = colors[method]
-        axes[0, 0].plot(x, bdr, "-", color=c, label=method.upper())
-        axes[0, 0].plot(x[own], bdr[own], "o", color=c)
-        axes[0, 1].semilogy(x, final, "-", color=c, label=f"{method.upper()} final key")
-        axes[0, 1].semilogy(x[own], final[own], "o", color=c)
+        # a method's lines join only its own points; EPA-fallback points stand alone (NaN breaks)
+        axes[0, 0].plot(x, np.where(own, bdr, np.nan), "-o", color=c, label=method.upper())
         axes[0, 1].semilogy(
-            x, [r[5] for r in sel], "--", color=c, label=f"{method.upper()} analytic KR (17)"
+            x, np.where(own, final, np.nan), "-o", color=c, label=f"{method.upper()} final key"
+        )
+        axes[0, 1].semilogy(
+            x,
+            np.where(own, kr, np.nan),
+            "--x",
+            ms=4,
+            color=c,
+            label=f"{method.upper()} analytic KR (17)",
         )
         if not own.all():  # points where the method failed and EPA was used instead
             axes[0, 0].plot(
@@ -350,9 +357,19 @@ def nf_keybits(out_dir: Path, quick: bool = False) -> list[Path]:
                 "o",
                 mfc="none",
                 color=c,
+                linestyle="none",
                 label=f"{method.upper()}: EPA fallback",
             )
-            axes[0, 1].semilogy(x[~own], final[~own], "o", mfc="none", color=c)
+            axes[0, 1].semilogy(
+                x[~own],
+                final[~own],
+                "o",
+                mfc="none",
+                color=c,
+                linestyle="none",
+                label=f"{method.upper()}: EPA fallback (final, analytic)",
+            )
+            axes[0, 1].semilogy(x[~own], kr[~own], "x", ms=4, color=c, linestyle="none")
     axes[0, 0].set_xlabel("P_a (dBm)")
     axes[0, 0].set_ylabel("BDR (subchannels with KR >= 2 bits)")
     axes[0, 0].set_title(f"Near-field BDR ({scenario.name})")

@@ -23,14 +23,13 @@ CVXPAKF points where CVXPY does not return ``optimal`` are left empty (NaN) and 
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
 from plkg import units
-from plkg.data.atomic import write_text_atomic, write_with_atomic
+from plkg.reproduce._output import save_png, subplots, write_csv
+from plkg.reproduce.nearfield_sumrate import fit_budget, sum_rate_allocations
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "datasets" / "fig6_fairness.npz"
@@ -46,32 +45,8 @@ STYLES = {
     "FNNPAKF (exact)": ("C4", ":", "+"),
     "Exact max-min": ("k", "", "."),
 }
-
-
-def _write_csv(path: Path, header: list[str], rows) -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([f"{v:.10g}" if isinstance(v, float) else v for v in row])
-    return write_text_atomic(path, buf.getvalue())
-
-
-def _save_png(fig, path: Path) -> Path:
-    def writer(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=130, bbox_inches="tight")
-
-    return write_with_atomic(path, writer)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+FNNPAKF_MAPPINGS = (("appro", "FNNPAKF (Appro)"), ("exact", "FNNPAKF (exact)"))
+QUICK_PA_DBM = np.array([0.5, 5.0, 9.5])  # quick mode: three powers inside one CVXPY band
 
 
 def _design(scenario):
@@ -97,6 +72,19 @@ def _stored_design(checkpoint):
     )
 
 
+def _fairness_fnn(scenario, quick: bool):
+    """The committed fairness FNN bound to ``scenario`` and its design: in ``quick`` mode the
+    subchannel constants stored in the checkpoint (no CCM), otherwise the computed design."""
+    from plkg.inference.fairness_allocator import DEFAULT_CHECKPOINT, FairnessAllocator
+
+    if quick:
+        fnn = FairnessAllocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario)
+        return fnn, _stored_design(fnn.checkpoint)
+    design = _design(scenario)
+    fnn = FairnessAllocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario, design=design)
+    return fnn, design
+
+
 def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict, dict]:
     """x [B, N_D] (W) of every scheme for budgets ``pa_w`` [B] on one design.
 
@@ -110,7 +98,6 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     from plkg.solvers.maxmin_cvxpy import BandedMaxMin
     from plkg.solvers.maxmin_exact import ExactMaxMin, SolverError
     from plkg.solvers.maxmin_highpower import solve_highpower
-    from plkg.solvers.water_filling import water_filling, x_from_mu
 
     pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
     m_a, m_b, user, k = design.m_a, design.m_b, design.user, design.n_users
@@ -119,16 +106,7 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     if exact.status != "optimal":
         raise SolverError("exact max-min did not converge in a figure sweep")
     t_exact = np.asarray(exact.t_bits)
-    wf = water_filling(pa, m_a, m_b)
-    out = {
-        "EPA": np.repeat(pa[:, None] / design.n_total, design.n_total, axis=1),
-        "WFPA": np.asarray(wf.x_w),
-    }
-    if fnn_sum is not None:
-        out["FNNPA"] = fnn_sum.allocation(pa).x_w
-    else:
-        x = np.asarray(x_from_mu(np.asarray(wf.mu)[:, None], m_a, m_b))
-        out["FNNPA"] = x * np.minimum(1.0, pa / x.sum(-1))[:, None]
+    out = sum_rate_allocations(pa, m_a, m_b, fnn_sum)
     banded = BandedMaxMin(m_a, m_b, user, k)
     x_cvx = np.full((pa.size, design.n_total), np.nan)
     status = []
@@ -147,9 +125,9 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     else:
         t_fnn = t_exact
         label = "oracle"
-    for mapping, name in (("appro", "FNNPAKF (Appro)"), ("exact", "FNNPAKF (exact)")):
+    for mapping, name in FNNPAKF_MAPPINGS:
         x = mapping_allocation(t_fnn, m_a, m_b, user, k, mapping, solver=exact_solver)
-        out[name] = x * np.minimum(1.0, pa / x.sum(-1))[:, None]
+        out[name] = fit_budget(x, pa)
     out["Exact max-min"] = np.asarray(exact.x_w)
     info = {
         "cvx_status": status,
@@ -189,20 +167,15 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
     from plkg.data.dataset import load_dataset
     from plkg.inference.allocator import DEFAULT_CHECKPOINT as SUM_CKPT
     from plkg.inference.allocator import Allocator
-    from plkg.inference.fairness_allocator import DEFAULT_CHECKPOINT as FAIR_CKPT
-    from plkg.inference.fairness_allocator import FairnessAllocator
 
     out_dir = Path(out_dir)
     scenario = load_scenario("fig6")
-    if quick:  # stored subchannel constants (no CCM), three powers inside one CVXPY band
-        fnn_fair = FairnessAllocator.from_checkpoint(FAIR_CKPT, scenario=scenario)
-        design = _stored_design(fnn_fair.checkpoint)
+    fnn_fair, design = _fairness_fnn(scenario, quick)
+    if quick:
         fnn_sum = Allocator.from_checkpoint(SUM_CKPT, scenario=scenario)
-        pa_dbm = np.array([0.5, 5.0, 9.5])
+        pa_dbm = QUICK_PA_DBM
     else:
-        design = _design(scenario)
         fnn_sum = Allocator.from_checkpoint(SUM_CKPT, scenario=scenario, design=design)
-        fnn_fair = FairnessAllocator.from_checkpoint(FAIR_CKPT, scenario=scenario, design=design)
         lo, hi = fnn_fair.checkpoint.training_range
         lo_s, hi_s = fnn_sum.training_range_dbm
         pa_dbm = np.linspace(max(lo, lo_s), min(hi, hi_s), 17)
@@ -222,7 +195,7 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
                     float(info["t_fnn"][i]) if m.startswith("FNNPAKF") else float("nan"),
                 )
             )
-    csv_path = _write_csv(
+    csv_path = write_csv(
         out_dir / "nf-fig6-fair.csv",
         ["pa_dbm", "method", "sum_kr_bits", "min_kr_bits", "cvxpakf_status", "t_hat_bits"],
         rows,
@@ -234,23 +207,23 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
     t_label = np.r_[ds.labels[idx], np.nan]
     gap_rows = []
     gaps = {}
-    for mapping, name in (("appro", "FNNPAKF (Appro)"), ("exact", "FNNPAKF (exact)")):
-        res = fnn_fair.allocation(pa_test, mapping)
-        from plkg.solvers.maxmin_exact import solve_maxmin
+    from plkg.solvers.maxmin_exact import solve_maxmin
 
-        ref = np.asarray(solve_maxmin(design.m_a, design.m_b, design.user, 4, pa_test).t_bits)
-        ref = np.where(np.isnan(t_label), ref, t_label)
+    ref = np.asarray(solve_maxmin(design.m_a, design.m_b, design.user, 4, pa_test).t_bits)
+    ref = np.where(np.isnan(t_label), ref, t_label)
+    for mapping, name in FNNPAKF_MAPPINGS:
+        res = fnn_fair.allocation(pa_test, mapping)
         rel = (ref - res.min_c_bits) / ref
         gaps[name] = (float(np.mean(np.abs(rel[:-1]))), float(rel[-1]))
         for p, r in zip(units.w_to_dbm(pa_test), rel, strict=True):
             gap_rows.append((float(p), name, float(r)))
-    gap_csv = _write_csv(
+    gap_csv = write_csv(
         out_dir / "nf-fig6-fair-gap.csv",
         ["pa_dbm", "method", "relative_min_kr_gap_vs_cvxpakf"],
         gap_rows + [("test-mean", n, g[0]) for n, g in gaps.items()],
     )
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    fig, axes = subplots(2, 6.0, 4.6)
+    axes = axes[0]
     _plot_lines(axes[0], pa_dbm, {m: r.sum(-1) for m, r in rates.items()}, STYLES)
     axes[0].set_ylabel("sum key rate (bits / probing round)")
     axes[0].set_title("(a) sum KR of 4 UEs")
@@ -267,28 +240,21 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
     fig.suptitle(
         "Fig. 6 (fairness): KR vs transmit power, P_b = 20 dBm, N = 256 (Eq. (42) = Eq. (17))"
     )
-    png = _save_png(fig, out_dir / "nf-fig6-fair.png")
-    plt.close(fig)
+    png = save_png(fig, out_dir / "nf-fig6-fair.png")
     return [png, csv_path, gap_csv]
 
 
 # ----------------------------------------------------------------------------- Fig. 7
 def make_fig7(out_dir, quick: bool = False) -> list[Path]:
     from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.inference.fairness_allocator import DEFAULT_CHECKPOINT, FairnessAllocator
     from plkg.solvers.maxmin_exact import solve_maxmin
 
     out_dir = Path(out_dir)
     scenario = load_scenario("fig7")
-    if quick:  # stored subchannel constants (no CCM), three powers inside one CVXPY band
-        fnn = FairnessAllocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario)
-        design = _stored_design(fnn.checkpoint)
-        pa_dbm = np.array([0.5, 5.0, 9.5])
+    fnn, design = _fairness_fnn(scenario, quick)
+    if quick:
+        pa_dbm = QUICK_PA_DBM
     else:
-        design = _design(scenario)
-        fnn = FairnessAllocator.from_checkpoint(
-            DEFAULT_CHECKPOINT, scenario=scenario, design=design
-        )
         lo, hi = fnn.checkpoint.training_range
         pa_dbm = np.linspace(lo, hi, 21)
     pa = units.dbm_to_w(pa_dbm)
@@ -328,7 +294,7 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
                     source[i],
                 )
             )
-    csv_path = _write_csv(
+    csv_path = write_csv(
         out_dir / "nf-fig7.csv",
         [
             "subchannel",
@@ -341,8 +307,8 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
         ],
         rows,
     )
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    fig, axes = subplots(1, 7.2, 4.8)
+    ax = axes[0, 0]
     for c, j in enumerate(picks):
         col = f"C{c}"
         ax.semilogy(
@@ -372,8 +338,7 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
     ax.set_title("Fig. 7: predicted power allocation vs P_a (target: CVXPAKF)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
-    png = _save_png(fig, out_dir / "nf-fig7.png")
-    plt.close(fig)
+    png = save_png(fig, out_dir / "nf-fig7.png")
     return [png, csv_path]
 
 
@@ -421,9 +386,13 @@ def _sweep_rows(points, xname, xs, metric):
     return header, rows
 
 
-def _sweep_plot(out_dir, stem, xs, points, metric, xlabel, ylabel, title, symlog=None) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+def _sweep_figure(out_dir, stem, xname, xs, scenarios, metric, xlabel, ylabel, title, symlog=None):
+    """CSV + PNG of one Figs. 8-10 sweep (one scenario per x, P_a = 5 dBm); returns [png, csv]."""
+    points = _sweep(scenarios, pa_dbm=5.0)
+    header, rows = _sweep_rows(points, xname, xs, metric)
+    csv_path = write_csv(Path(out_dir) / f"{stem}.csv", header, rows)
+    fig, axes = subplots(1, 7.2, 4.8)
+    ax = axes[0, 0]
     series = {m: [metric(p[2][m]) for p in points] for m in points[0][2]}
     _plot_lines(ax, xs, series, STYLES)
     if symlog is not None:  # zero (WFPA gives UE 4 nothing) and 1e-5..1e-2 bits on one axis
@@ -432,9 +401,12 @@ def _sweep_plot(out_dir, stem, xs, points, metric, xlabel, ylabel, title, symlog
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, title="FNN curves: oracle labels", title_fontsize=7)
-    png = _save_png(fig, Path(out_dir) / f"{stem}.png")
-    plt.close(fig)
-    return png
+    png = save_png(fig, Path(out_dir) / f"{stem}.png")
+    return [png, csv_path]
+
+
+def _ue4_rate(r):
+    return r[3]
 
 
 def make_fig8(out_dir, quick: bool = False) -> list[Path]:
@@ -446,20 +418,17 @@ def make_fig8(out_dir, quick: bool = False) -> list[Path]:
         base = base.replace(ccm_draws=4)
     else:
         ns = (64, 96, 128, 160, 192, 224, 256)
-    points = _sweep([base.replace(n_antennas=n) for n in ns], pa_dbm=5.0)
-    header, rows = _sweep_rows(points, "n_antennas", ns, np.sum)
-    csv_path = _write_csv(Path(out_dir) / "nf-fig8.csv", header, rows)
-    png = _sweep_plot(
+    return _sweep_figure(
         out_dir,
         "nf-fig8",
+        "n_antennas",
         ns,
-        points,
+        [base.replace(n_antennas=n) for n in ns],
         np.sum,
         "number of BS antennas N",
         "sum key rate (bits / probing round)",
         "Fig. 8: sum KR vs N (P_a = 5 dBm, P_b = 20 dBm)",
     )
-    return [png, csv_path]
 
 
 def make_fig9(out_dir, quick: bool = False) -> list[Path]:
@@ -472,22 +441,18 @@ def make_fig9(out_dir, quick: bool = False) -> list[Path]:
         base = base.replace(n_antennas=64, ccm_draws=4)
     else:
         deltas = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 120.0, 160.0, 200.0)
-    scs = [base.replace(ue_distance_m=tuple(base.ue_distance_m[:3]) + (r1 + d,)) for d in deltas]
-    points = _sweep(scs, pa_dbm=5.0)
-    header, rows = _sweep_rows(points, "delta_r_m", deltas, lambda r: r[3])
-    csv_path = _write_csv(Path(out_dir) / "nf-fig9.csv", header, rows)
-    png = _sweep_plot(
+    return _sweep_figure(
         out_dir,
         "nf-fig9",
+        "delta_r_m",
         deltas,
-        points,
-        lambda r: r[3],
+        [base.replace(ue_distance_m=tuple(base.ue_distance_m[:3]) + (r1 + d,)) for d in deltas],
+        _ue4_rate,
         f"Delta r (m), r_b4 = r_b1 + Delta r, r_b1 = {r1:g} m",
         "I_4 (bits / probing round)",
         "Fig. 9: KR of UE 4 vs its distance (P_a = P_b = 5 dBm, psi_b4 = psi_b1)",
         symlog=1e-6,
     )
-    return [png, csv_path]
 
 
 def make_fig10(out_dir, quick: bool = False) -> list[Path]:
@@ -500,21 +465,17 @@ def make_fig10(out_dir, quick: bool = False) -> list[Path]:
         base = base.replace(n_antennas=64, ccm_draws=4)
     else:
         deltas = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.2)
-    scs = [base.replace(ue_angle_rad=tuple(base.ue_angle_rad[:3]) + (psi1 + d,)) for d in deltas]
-    points = _sweep(scs, pa_dbm=5.0)
-    header, rows = _sweep_rows(points, "delta_psi_rad", deltas, lambda r: r[3])
-    csv_path = _write_csv(Path(out_dir) / "nf-fig10.csv", header, rows)
-    png = _sweep_plot(
+    return _sweep_figure(
         out_dir,
         "nf-fig10",
+        "delta_psi_rad",
         deltas,
-        points,
-        lambda r: r[3],
+        [base.replace(ue_angle_rad=tuple(base.ue_angle_rad[:3]) + (psi1 + d,)) for d in deltas],
+        _ue4_rate,
         f"Delta psi (rad), psi_b4 = psi_b1 + Delta psi, psi_b1 = {psi1:g} rad",
         "I_4 (bits / probing round)",
         "Fig. 10: KR of UE 4 vs its angle (P_a = P_b = 5 dBm, r_b4 = r_b1)",
     )
-    return [png, csv_path]
 
 
 FIGURES = {

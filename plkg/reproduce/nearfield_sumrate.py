@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from plkg import units
-from plkg.reproduce._output import pyplot as _pyplot
 from plkg.reproduce._output import save_png as _save_png
+from plkg.reproduce._output import subplots
 from plkg.reproduce._output import write_csv as _write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,8 +65,8 @@ def make_fig4(out_dir, quick: bool = False) -> list[Path]:
     hist = fig4_histories(quick)
     rows = [(k, h["epoch"] + 1, h["train_mse"], h["val_mse"]) for k in hist for h in hist[k]]
     csv_path = _write_csv(out_dir / "nf-fig4.csv", ["K", "epoch", "train_mse", "val_mse"], rows)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, axes = subplots(1, 6.4, 4.4)
+    ax = axes[0, 0]
     for i, k in enumerate(hist):
         ep = [h["epoch"] + 1 for h in hist[k]]
         color = f"C{i}"
@@ -80,7 +80,6 @@ def make_fig4(out_dir, quick: bool = False) -> list[Path]:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(ncol=2, fontsize=8)
     png = _save_png(fig, out_dir / "nf-fig4.png")
-    plt.close(fig)
     return [png, csv_path]
 
 
@@ -107,9 +106,8 @@ def make_fig5(out_dir, quick: bool = False) -> list[Path]:
             (split, float(a), float(b), float(c)) for a, b, c in zip(x, mu, mu_hat, strict=True)
         ]
     csv_path = _write_csv(out_dir / "nf-fig5.csv", ["split", "pa_dbm", "mu", "mu_hat"], rows)
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-    for ax, (split, (mu, mu_hat, r)), tag in zip(axes, panels.items(), "ab", strict=True):
+    fig, axes = subplots(2, 5.0, 4.4)
+    for ax, (split, (mu, mu_hat, r)), tag in zip(axes[0], panels.items(), "ab", strict=True):
         lim = [mu.min() / 1.5, mu.max() * 1.5]
         ax.loglog(lim, lim, "k-", lw=1, label="ideal mu_hat = mu")
         ax.loglog(mu, mu_hat, "o", ms=4, mfc="none", label=f"{split} ({len(mu)} samples)")
@@ -120,17 +118,40 @@ def make_fig5(out_dir, quick: bool = False) -> list[Path]:
         ax.legend()
     fig.suptitle("Fig. 5: KGLM-Net prediction (checkpoints/kglm_fig6)")
     png = _save_png(fig, out_dir / "nf-fig5.png")
-    plt.close(fig)
     return [png, csv_path]
 
 
 # ----------------------------------------------------------------------------- Fig. 6 (sum)
+def fit_budget(x, pa):
+    """x [B, N_D] scaled down row-wise where sum x exceeds P_a [B]."""
+    return x * np.minimum(1.0, pa / x.sum(-1))[:, None]
+
+
+def sum_rate_allocations(pa, m_a, m_b, fnn_sum=None) -> dict:
+    """x [B, N_D] (W) of EPA, WFPA and FNNPA for budgets ``pa`` [B] (W).
+
+    ``fnn_sum``: a loaded :class:`~plkg.inference.allocator.Allocator`, or None for the oracle
+    label (mu from water-filling, Eq. (48), scaled to the budget).
+    """
+    from plkg.solvers.water_filling import water_filling, x_from_mu
+
+    wf = water_filling(pa, m_a, m_b)
+    if fnn_sum is not None:
+        fnnpa = fnn_sum.allocation(pa).x_w
+    else:
+        fnnpa = fit_budget(np.asarray(x_from_mu(np.asarray(wf.mu)[:, None], m_a, m_b)), pa)
+    return {
+        "EPA": np.repeat(pa[:, None] / m_a.size, m_a.size, axis=1),
+        "WFPA": np.asarray(wf.x_w),
+        "FNNPA": fnnpa,
+    }
+
+
 def fig6_sum_rows(quick: bool = False) -> list[tuple]:
     """(pa_dbm, method, sum KR bits) rows for EPA / WFPA / FNNPA."""
     from plkg.data.dataset import load_dataset
     from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
     from plkg.keyrate.subchannel import subchannel_key_rate_bits
-    from plkg.solvers.water_filling import water_filling
 
     ds = load_dataset(DATASET)
     lo, hi = ds.meta["input_range"]
@@ -148,11 +169,7 @@ def fig6_sum_rows(quick: bool = False) -> list[tuple]:
         design = design_for_scenario(scenario)
         alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario, design=design)
         m_a, m_b = design.m_a, design.m_b
-    allocations = {
-        "EPA": np.repeat(pa[:, None] / m_a.size, m_a.size, axis=1),
-        "WFPA": np.asarray(water_filling(pa, m_a, m_b).x_w),
-        "FNNPA": alloc.allocation(pa).x_w,
-    }
+    allocations = sum_rate_allocations(pa, m_a, m_b, alloc)
     rows = []
     for method, x in allocations.items():
         eq42 = np.sum(subchannel_key_rate_bits(x, m_a, m_b), axis=-1)
@@ -175,8 +192,8 @@ def make_fig6_sum(out_dir, quick: bool = False) -> list[Path]:
         ["pa_dbm", "method", "sum_kr_bits_eq17", "sum_c_bits_eq42"],
         rows,
     )
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, axes = subplots(1, 6.4, 4.4)
+    ax = axes[0, 0]
     styles = {"EPA": ("s-", "C0"), "WFPA": ("o-", "C1"), "FNNPA": ("x--", "C2")}
     col = 3 if quick else 2
     for method, (style, color) in styles.items():
@@ -189,7 +206,6 @@ def make_fig6_sum(out_dir, quick: bool = False) -> list[Path]:
     ax.grid(True, alpha=0.3)
     ax.legend()
     png = _save_png(fig, out_dir / "nf-fig6-sum.png")
-    plt.close(fig)
     return [png, csv_path]
 
 

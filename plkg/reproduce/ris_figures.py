@@ -198,51 +198,65 @@ def fig6(out_dir: Path, quick: bool = False) -> list[Path]:
     return [_save_png(fig, out_dir / "ris-fig6.png"), csv]
 
 
+def _methods_figure(out_dir, stem, xname, xs, scenarios, seed, quick, xlabel, title) -> list[Path]:
+    """Figs. 8-10: WSKR of every method vs ``xs`` (one scenario each) as PNG + CSV."""
+    out_dir = Path(out_dir)
+    results = _methods_sweep(scenarios, xs, seed, 1 if quick else 5)
+    fig, (ax,) = _figure(1)
+    _plot_methods(ax, xs, results)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    rows = [[x] + [results[m][i] for m in results] for i, x in enumerate(xs)]
+    csv = _write_csv(out_dir / f"{stem}.csv", [xname] + [f"{m}_wskr_bits" for m in results], rows)
+    return [_save_png(fig, out_dir / f"{stem}.png"), csv]
+
+
 def fig8(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 8: WSKR vs the number of RIS elements N (P_A = 30 dBm, M = M_e = 4)."""
-    out_dir = Path(out_dir)
     ns = [20, 60] if quick else list(range(20, 201, 20))
-    results = _methods_sweep([two_cell(n_ris_elements=n) for n in ns], ns, 8, 1 if quick else 5)
-    fig, (ax,) = _figure(1)
-    _plot_methods(ax, ns, results)
-    ax.set_xlabel("number of RIS elements N")
-    ax.set_title("RIS Fig. 8: WSKR vs N, P_A = 30 dBm, M = M_e = 4")
-    rows = [[n] + [results[m][i] for m in results] for i, n in enumerate(ns)]
-    csv = _write_csv(out_dir / "ris-fig8.csv", ["N"] + [f"{m}_wskr_bits" for m in results], rows)
-    return [_save_png(fig, out_dir / "ris-fig8.png"), csv]
+    return _methods_figure(
+        out_dir,
+        "ris-fig8",
+        "N",
+        ns,
+        [two_cell(n_ris_elements=n) for n in ns],
+        8,
+        quick,
+        "number of RIS elements N",
+        "RIS Fig. 8: WSKR vs N, P_A = 30 dBm, M = M_e = 4",
+    )
 
 
 def fig9(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 9: WSKR vs RIS position (x_RIS, 0), N = 60, M = M_e = 4, P_A = 30 dBm."""
-    out_dir = Path(out_dir)
     xs = [20.0, 140.0, 280.0] if quick else [float(x) for x in range(20, 301, 20)]
-    scenarios = [two_cell(ris_xy_m=((x, 0.0),)) for x in xs]
-    results = _methods_sweep(scenarios, xs, 9, 1 if quick else 5)
-    fig, (ax,) = _figure(1)
-    _plot_methods(ax, xs, results)
-    ax.set_xlabel("x_RIS (m)")
-    ax.set_title("RIS Fig. 9: WSKR vs RIS location, N = 60, M = M_e = 4")
-    rows = [[x] + [results[m][i] for m in results] for i, x in enumerate(xs)]
-    csv = _write_csv(
-        out_dir / "ris-fig9.csv", ["x_ris_m"] + [f"{m}_wskr_bits" for m in results], rows
+    return _methods_figure(
+        out_dir,
+        "ris-fig9",
+        "x_ris_m",
+        xs,
+        [two_cell(ris_xy_m=((x, 0.0),)) for x in xs],
+        9,
+        quick,
+        "x_RIS (m)",
+        "RIS Fig. 9: WSKR vs RIS location, N = 60, M = M_e = 4",
     )
-    return [_save_png(fig, out_dir / "ris-fig9.png"), csv]
 
 
 def fig10(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 10: WSKR vs UT position, UT 1 at x_u and UT 2 at 600 - x_u, N = 60."""
-    out_dir = Path(out_dir)
     xs = [100.0, 280.0] if quick else [float(x) for x in range(100, 281, 20)]
-    results = _methods_sweep([two_cell_ut_position(x) for x in xs], xs, 10, 1 if quick else 5)
-    fig, (ax,) = _figure(1)
-    _plot_methods(ax, xs, results)
-    ax.set_xlabel("x_u (m)")
-    ax.set_title("RIS Fig. 10: WSKR vs UT location, N = 60, M = M_e = 4")
-    rows = [[x] + [results[m][i] for m in results] for i, x in enumerate(xs)]
-    csv = _write_csv(
-        out_dir / "ris-fig10.csv", ["x_u_m"] + [f"{m}_wskr_bits" for m in results], rows
+    return _methods_figure(
+        out_dir,
+        "ris-fig10",
+        "x_u_m",
+        xs,
+        [two_cell_ut_position(x) for x in xs],
+        10,
+        quick,
+        "x_u (m)",
+        "RIS Fig. 10: WSKR vs UT location, N = 60, M = M_e = 4",
     )
-    return [_save_png(fig, out_dir / "ris-fig10.png"), csv]
 
 
 def fig11(out_dir: Path, quick: bool = False) -> list[Path]:
@@ -255,14 +269,27 @@ def fig11(out_dir: Path, quick: bool = False) -> list[Path]:
         ax.plot(x, y, "ks", markersize=9)
         ax.annotate(f"BS {i + 1}", (x, y), textcoords="offset points", xytext=(6, 6))
         rows.append([f"BS{i + 1}", x, y])
+    cx, cy = np.mean(np.asarray(s.bs_xy_m, dtype=float), axis=0)
     for j, (x, y) in enumerate(s.ut_xy_m):
         ax.plot(x, y, "bo", markersize=6)
-        ax.annotate(f"UT {j + 1}", (x, y), textcoords="offset points", xytext=(-8, -14), fontsize=8)
+        # UTs stand in pairs 40 m apart: label each outwards (left/right, below/above the square)
+        right, below = x > cx, y < cy
+        ax.annotate(
+            f"UT {j + 1}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(4 if right else -4, -6 if below else 6),
+            ha="left" if right else "right",
+            va="top" if below else "bottom",
+            fontsize=8,
+        )
         rows.append([f"UT{j + 1}", x, y])
     for name in ("B", "C", "D"):
         x, y = FOUR_CELL_POINTS[name]
         ax.plot(x, y, "r^", markersize=7)
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, -12), color="r")
+        # inside the square, clear of the UT labels
+        offset = (6, 5) if y < cy else (6, -12)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=offset, color="r")
         rows.append([name, x, y])
     styles = {1: "C0", 2: "C1", 3: "C2"}
     for (n_ris, scheme), paths in FOUR_CELL_SCHEMES.items():
@@ -288,7 +315,8 @@ def fig11(out_dir: Path, quick: bool = False) -> list[Path]:
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
     ax.set_title("RIS Fig. 11: four-cell layout and RIS movement schemes")
-    ax.legend(fontsize=7, loc="center right")
+    # below the axes: inside, it hid point D and the paths at x = 600 m
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     ax.grid(True, alpha=0.3)
     csv = _write_csv(out_dir / "ris-fig11.csv", ["node", "x_m", "y_m"], rows)
     return [_save_png(fig, out_dir / "ris-fig11.png"), csv]

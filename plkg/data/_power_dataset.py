@@ -1,0 +1,72 @@
+"""Shared steps of the P_a -> label datasets (:mod:`plkg.data.sumrate_dataset`,
+:mod:`plkg.data.fairness_dataset`): power draws, split, common sidecar fields and the final
+save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plkg import __version__, units
+from plkg.data.dataset import Dataset, load_dataset, make_split, save_dataset
+
+
+def sample_powers_dbm(rng: np.random.Generator, n_samples: int, pa_dbm_range, sampling: str):
+    """P_a samples [T] in dBm: uniform in dBm (``"dbm"``) or uniform in watt (``"w"``)."""
+    lo, hi = (float(v) for v in pa_dbm_range)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or not lo < hi:
+        raise ValueError(f"power range must be finite with p_min < p_max, got {pa_dbm_range}")
+    if sampling == "dbm":
+        return rng.uniform(lo, hi, int(n_samples))
+    if sampling == "w":
+        pw = rng.uniform(units.dbm_to_w(lo), units.dbm_to_w(hi), int(n_samples))
+        return units.w_to_dbm(pw)
+    raise ValueError(f"sampling must be 'dbm' or 'w', got {sampling!r}")
+
+
+def draw_powers(scenario, design, n_samples, pa_dbm_range, seed, sampling, split_counts):
+    """``(design, pa_dbm [T], split [T], pa_w [T])``: the design (computed from ``scenario`` if
+    None), seeded P_a draws and the train/val/test split from the same generator."""
+    if design is None:
+        from plkg.precoding.block_diagonalization import design_for_scenario
+
+        design = design_for_scenario(scenario)
+    rng = np.random.default_rng(int(seed))
+    pa_dbm = sample_powers_dbm(rng, n_samples, pa_dbm_range, sampling)
+    split = make_split(len(pa_dbm), rng, split_counts)
+    return design, pa_dbm, split, units.dbm_to_w(pa_dbm)
+
+
+def power_meta(label: dict, scenario, design, pa_dbm_range, sampling, seed, **fields) -> dict:
+    """Sidecar metadata of a P_a (dBm) dataset: ``label`` (``kind``, ``label_name``,
+    ``label_units``, ``label_description``), the scenario, range and sampling, then ``fields``
+    (solver details), seed, package version and the design's subchannel counts."""
+    return {
+        "kind": label["kind"],
+        "input_name": "pa_dbm",
+        "input_units": "dBm",
+        "label_name": label["label_name"],
+        "label_units": label["label_units"],
+        "label_description": label["label_description"],
+        "scenario_name": scenario.name,
+        "scenario_fingerprint": scenario.fingerprint(),
+        "input_range": [float(pa_dbm_range[0]), float(pa_dbm_range[1])],
+        "power_units": "dBm",
+        "sampling": "uniform_dbm" if sampling == "dbm" else "uniform_w",
+        **fields,
+        "seed": int(seed),
+        "package_version": __version__,
+        "n_subchannels": list(design.n_subchannels),
+    }
+
+
+def design_arrays(design) -> dict:
+    """The subchannel constants ``m_a``, ``m_b``, ``user`` [N_D] stored with the data."""
+    return {"m_a": design.m_a, "m_b": design.m_b, "user": design.user}
+
+
+def finish(out_path, pa_dbm, labels, split, meta: dict, extras: dict) -> Dataset:
+    """Write and reload the dataset if ``out_path`` is given, else return it in memory."""
+    if out_path is not None:
+        save_dataset(out_path, pa_dbm, labels, split, meta, extras)
+        return load_dataset(out_path)
+    return Dataset(inputs=pa_dbm, labels=labels, split=split, meta=meta, extras=extras)

@@ -1,0 +1,97 @@
+"""Shared part of the checkpoint-bound allocators (FNNPA and FNNPAKF).
+
+:class:`BoundAllocator` checks a checkpoint's label and input units, binds it to a scenario's
+subchannel constants (fingerprint and m_a, m_b checks), validates P_a and scales allocations
+down to the budget. This module imports neither Lightning nor :mod:`plkg.training`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plkg import units
+from plkg.inference.checkpoint import Checkpoint, load_checkpoint
+
+DESIGN_RTOL = 1e-6
+
+
+def scale_to_budget(x, pa):
+    """Scale rows of x [B, N_D] whose sum exceeds P_a [B] down to sum x = P_a.
+
+    Returns ``(x_scaled, scaled [B] bool, total [B])`` with ``total`` the sum before scaling.
+    """
+    total = x.sum(-1)
+    scaled = total > pa
+    factor = np.where(scaled, pa / np.where(total > 0, total, 1.0), 1.0)
+    return x * factor[:, None], scaled, total
+
+
+class BoundAllocator:
+    """A power-in-dBm FNN checkpoint bound to one scenario's subchannels.
+
+    Subclasses set ``LABEL`` (the checkpoint's label name), ``WRONG_LABEL`` (message tail when
+    the label differs), ``WRONG_UNITS`` (message when the input is not in dBm) and
+    ``POSITIVE_PA`` (message for P_a <= 0).
+    """
+
+    LABEL: str
+    WRONG_LABEL: str
+    WRONG_UNITS: str
+    POSITIVE_PA: str
+
+    def __init__(
+        self, checkpoint: Checkpoint, m_a, m_b, user, design=None, allow_extrapolation=False
+    ):
+        if checkpoint.meta.get("label_name") != self.LABEL:
+            raise ValueError(
+                f"checkpoint {checkpoint.meta.get('name')!r} predicts "
+                f"{checkpoint.meta.get('label_name')!r}{self.WRONG_LABEL}"
+            )
+        if checkpoint.meta.get("input_units") != "dBm":
+            raise ValueError(self.WRONG_UNITS)
+        self.checkpoint = checkpoint
+        self.m_a = np.asarray(m_a, dtype=np.float64)
+        self.m_b = np.asarray(m_b, dtype=np.float64)
+        self.user = np.asarray(user, dtype=np.int64)
+        self.n_users = int(self.user.max()) + 1
+        self.design = design
+        self.allow_extrapolation = bool(allow_extrapolation)
+
+    @classmethod
+    def _bind(cls, path, scenario, design, allow_extrapolation):
+        ck = load_checkpoint(
+            path,
+            expected_fingerprint=None if scenario is None else scenario.fingerprint(),
+            expected_label=cls.LABEL,
+        )
+        stored = ck.design
+        if design is not None:
+            if stored and not (
+                stored["m_a"].shape == design.m_a.shape
+                and np.allclose(stored["m_a"], design.m_a, rtol=DESIGN_RTOL, atol=0)
+                and np.allclose(stored["m_b"], design.m_b, rtol=DESIGN_RTOL, atol=0)
+            ):
+                raise ValueError(
+                    f"checkpoint {ck.path.name} was trained for other subchannels (m_a, m_b differ "
+                    f"from the design's; scenario fingerprint {ck.fingerprint})"
+                )
+            return cls(ck, design.m_a, design.m_b, design.user, design, allow_extrapolation)
+        if not stored:
+            raise ValueError(
+                f"checkpoint {ck.path.name} stores no subchannel constants: pass design"
+            )
+        return cls(ck, stored["m_a"], stored["m_b"], stored["user"], None, allow_extrapolation)
+
+    def _powers(self, pa_w) -> np.ndarray:
+        pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
+        if pa.ndim != 1 or pa.size == 0:
+            raise ValueError(f"P_a must be a scalar or a 1-D array, got shape {pa.shape}")
+        if not np.all(np.isfinite(pa)):
+            raise ValueError("P_a must be finite (got NaN or inf)")
+        if np.any(pa <= 0):
+            raise ValueError(self.POSITIVE_PA)
+        return pa
+
+    def _predict_raw(self, pa) -> np.ndarray:
+        """Checkpoint output for validated P_a [B] (W); refuses P_a outside the training range."""
+        return self.checkpoint.predict(units.w_to_dbm(pa), self.allow_extrapolation)
