@@ -78,7 +78,9 @@ def _maxmin(b: dict) -> list[str]:
         "",
     ]
     names = {
-        "exact_numpy_per_solve": "exact max-min, NumPy, one solve",
+        "exact_numpy_cold_per_solve": "exact max-min, NumPy, one cold solve (new solver per budget)",
+        "exact_numpy_sweep_per_solve": "exact max-min, NumPy, one solve in a sweep (warm start)",
+        "exact_numpy_repeated_per_solve": "exact max-min, NumPy, same budget repeated",
         "exact_numpy_batched_per_solve": "exact max-min, NumPy, batched",
         "exact_torch_batched_per_solve": "exact max-min, torch CPU, batched",
         "wfpakf_corrected_per_solve": "WFPAKF (high-power bisection, x >= 0), one solve",

@@ -189,6 +189,30 @@ def test_torch_twin_matches_numpy_batched():
         )
 
 
+def test_single_budget_path_cold_and_warm_match_batched():
+    """The single-budget fast path (cold start, and warm-started along a sweep in both
+    directions and from far away) gives the batched optimum and satisfies the KKT conditions."""
+    rng = np.random.default_rng(11)
+    user = np.repeat(np.arange(4), [9, 6, 4, 3])
+    m_b = 10.0 ** rng.uniform(-10, -6, size=user.size)
+    m_a = 600 * m_b
+    pa = 10.0 ** np.linspace(-4.5, -0.5, 9)
+    solver = ExactMaxMin(m_a, m_b, user, 4)
+    ref = solver.solve(pa)
+    for order in (range(9), reversed(range(9)), [0, 8, 4, 1, 7]):
+        for i in order:
+            sol = solver.solve(float(pa[i]))
+            assert sol.status == "optimal"
+            assert float(sol.t_bits) == pytest.approx(ref.t_bits[i], rel=1e-11)
+            np.testing.assert_allclose(sol.x_w, ref.x_w[i], rtol=1e-8, atol=1e-13 * pa[i])
+            check_kkt(sol, m_a, m_b, user, 4, pa[i])
+    cold = ExactMaxMin(m_a, m_b, user, 4).solve(np.float64(pa[3]))
+    again = solver.solve(np.array(pa[3]))  # 0-d array: same path, warm from the last budget
+    assert float(cold.t_bits) == pytest.approx(ref.t_bits[3], rel=1e-11)
+    assert float(again.t_bits) == pytest.approx(float(cold.t_bits), rel=1e-11)
+    assert np.ndim(again.x_w) == 1 and again.rate_bits.shape == (4,)
+
+
 def test_monotone_in_budget_and_saturates():
     user = np.repeat(np.arange(2), [2, 2])
     m_b = np.array([1e-9, 2e-9, 3e-9, 1e-8])
