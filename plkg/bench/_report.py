@@ -10,6 +10,8 @@ import json
 
 def _fmt(value, digits: int = 3) -> str:
     if isinstance(value, float):
+        if abs(value) >= 1e3:
+            return f"{value:,.0f}"
         if value == 0 or 1e-3 <= abs(value) < 1e5:
             return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.{digits}g}"
         return f"{value:.{digits}e}"
@@ -78,7 +80,7 @@ def _maxmin(b: dict) -> list[str]:
         "",
     ]
     names = {
-        "exact_numpy_cold_per_solve": "exact max-min, NumPy, one cold solve (new solver per budget)",
+        "exact_numpy_cold_per_solve": "exact max-min, NumPy, one cold solve (no warm start)",
         "exact_numpy_sweep_per_solve": "exact max-min, NumPy, one solve in a sweep (warm start)",
         "exact_numpy_repeated_per_solve": "exact max-min, NumPy, same budget repeated",
         "exact_numpy_batched_per_solve": "exact max-min, NumPy, batched",
