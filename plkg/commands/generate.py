@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -44,18 +43,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def fairness_generator():
-    """The fairness engineer's generator, imported lazily (ValueError if not available)."""
-    try:
-        module = importlib.import_module("plkg.data.fairness_dataset")
-        return module.generate_fairness_dataset
-    except (ModuleNotFoundError, AttributeError) as exc:
-        raise ValueError(
-            f"fairness datasets are not available in this build "
-            f"(plkg.data.fairness_dataset.generate_fairness_dataset: {exc})"
-        ) from exc
-
-
 def run(args) -> int:
     scenario = scenario_from_args(args)
     out = Path(args.out) if args.out else Path("datasets") / f"{scenario.name}_{args.kind}.npz"
@@ -72,8 +59,9 @@ def run(args) -> int:
             sampling=args.sampling,
         )
     else:
-        generate = fairness_generator()
-        ds = generate(
+        from plkg.data.fairness_dataset import generate_fairness_dataset
+
+        ds = generate_fairness_dataset(
             scenario, n_samples=args.n_samples, pa_dbm_range=(lo, hi), seed=args.seed, out_path=out
         )
     summary = {
