@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import yaml
@@ -81,11 +80,6 @@ def test_errors(built, capsys, monkeypatch, tmp_path):
     if ds.exists():
         code, _, err = run(capsys, ["train", "fairness", "--dataset", str(ds), "--no-log"])
         assert code == 2 and "label 't'" in err
-    monkeypatch.setitem(sys.modules, "plkg.data.fairness_dataset", None)
-    code, _, err = run(
-        capsys, ["generate", "fairness", "--scenario", str(cfg), "--out", str(tmp_path / "f.npz")]
-    )
-    assert code == 2 and "fairness datasets are not available" in err
     code, _, err = run(
         capsys, ["generate", "sumrate", "--scenario", str(cfg), "--pa-dbm-range", "10", "0"]
     )
