@@ -73,7 +73,7 @@ def test_generate_train_keyrate(built, capsys):
     assert code == 2 and "outside the training range" in err
 
 
-def test_errors(built, capsys, monkeypatch, tmp_path):
+def test_errors(built, capsys, tmp_path):
     d, cfg, ds = built
     code, _, err = run(capsys, ["train", "kglm", "--dataset", str(tmp_path / "none.npz")])
     assert code == 2 and "does not exist" in err
