@@ -9,6 +9,9 @@ import numpy as np
 from plkg import __version__, units
 from plkg.data.dataset import Dataset, load_dataset, make_split, save_dataset
 
+# P_a range (dBm) of both learned allocators' datasets: covers the Fig. 6 sweep.
+DEFAULT_PA_DBM_RANGE = (-10.0, 30.0)
+
 
 def sample_powers_dbm(rng: np.random.Generator, n_samples: int, pa_dbm_range, sampling: str):
     """P_a samples [T] in dBm: uniform in dBm (``"dbm"``) or uniform in watt (``"w"``)."""

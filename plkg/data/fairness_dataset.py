@@ -15,11 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg.data._power_dataset import design_arrays, draw_powers, finish, power_meta
+from plkg.data._power_dataset import (
+    DEFAULT_PA_DBM_RANGE,
+    design_arrays,
+    draw_powers,
+    finish,
+    power_meta,
+)
 from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset
 from plkg.solvers.maxmin_exact import SolverError, solve_maxmin
 
-DEFAULT_PA_DBM_RANGE = (-10.0, 30.0)
 CERTIFY_RTOL = 1e-5
 # label_source codes stored per sample
 SOURCE_CVXPY = 0  # CVXPY optimal and certified by the exact solver

@@ -12,12 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg.data._power_dataset import design_arrays, draw_powers, finish, power_meta
+from plkg.data._power_dataset import (
+    DEFAULT_PA_DBM_RANGE,
+    design_arrays,
+    draw_powers,
+    finish,
+    power_meta,
+)
 from plkg.data._power_dataset import sample_powers_dbm as sample_powers_dbm
 from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset
 from plkg.solvers.water_filling import DEFAULT_RTOL, water_filling
 
-DEFAULT_PA_DBM_RANGE = (-10.0, 30.0)
 KKT_TOL = 1e-8
 
 
