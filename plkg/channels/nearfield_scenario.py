@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import units
+from plkg import defaults, units
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = defaults.folder("configs")
 
 
 def _as_float_tuple(values, name: str) -> tuple[float, ...]:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import units
+from plkg import defaults, units
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = defaults.folder("configs")
 
 # Fig. 11 corner/edge points. The paper names points B, C, D without coordinates; we take D as the
 # centre of the four cells and B, C as the midpoints of the BS1-BS2 and BS3-BS4 edges (where the

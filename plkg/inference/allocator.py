@@ -10,16 +10,16 @@ neither Lightning nor :mod:`plkg.training`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from plkg import defaults
 from plkg.inference._bound import BoundAllocator, scale_to_budget
 from plkg.keyrate.subchannel import subchannel_key_rate_bits, user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.water_filling import x_from_mu
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "kglm_fig6.safetensors"
+DEFAULT_CHECKPOINT = defaults.checkpoint_path("kglm_fig6")
 
 
 @dataclass(frozen=True)

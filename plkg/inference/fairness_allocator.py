@@ -18,10 +18,10 @@ imports neither Lightning nor :mod:`plkg.training`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from plkg import defaults
 from plkg.inference._bound import BoundAllocator, scale_to_budget
 from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
@@ -33,9 +33,7 @@ from plkg.solvers.maxmin_highpower import (
     paper_mu,
 )
 
-DEFAULT_CHECKPOINT = (
-    Path(__file__).resolve().parents[2] / "checkpoints" / "fairness_fig6.safetensors"
-)
+DEFAULT_CHECKPOINT = defaults.checkpoint_path("fairness_fig6")
 MAPPINGS = ("appro", "appro-paper", "exact")
 
 

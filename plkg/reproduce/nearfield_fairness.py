@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import units
+from plkg import defaults, units
 from plkg.reproduce._output import save_png, subplots, write_csv
 from plkg.reproduce.nearfield_sumrate import fit_budget, sum_rate_allocations
 
-ROOT = Path(__file__).resolve().parents[2]
-DATASET = ROOT / "datasets" / "fig6_fairness.npz"
+DATASET = defaults.dataset_path("fig6_fairness")
 SUM_METHODS = ("EPA", "WFPA", "FNNPA")
 FAIR_METHODS = ("CVXPAKF", "WFPAKF", "FNNPAKF (Appro)", "FNNPAKF (exact)", "Exact max-min")
 STYLES = {

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import units
+from plkg import defaults, units
 from plkg.reproduce._output import save_png as _save_png
 from plkg.reproduce._output import subplots
 from plkg.reproduce._output import write_csv as _write_csv
 
-ROOT = Path(__file__).resolve().parents[2]
-DATASET = ROOT / "datasets" / "fig6_sumrate.npz"
+DATASET = defaults.dataset_path("fig6_sumrate")
 FIG4_K = (2, 4, 6, 8)
 
 
