@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "ris",
     "keys",
     "nist",
+    "sweep",
     "reproduce",
     "bench",
     "demo",
@@ -34,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Physical-layer key generation: key rates, solvers, learned allocators.",
     )
     parser.add_argument("--version", action="version", version=f"plkg {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error (also PLKG_DEBUG=1); accepted anywhere on the line",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -48,14 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        # Bad input is reported as one clear line, not a traceback.
-        print(f"plkg {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    """Run ``plkg``; the one error boundary (see :mod:`plkg.cli_boundary` for the exit codes).
+
+    Bad input exits 2, a runtime failure 1, Ctrl-C 130 (SIGTERM 143), each with one line on
+    stderr; ``--debug`` (anywhere on the line) or ``PLKG_DEBUG=1`` adds the traceback.
+    """
+    from plkg.cli_boundary import debug_requested, report, sigterm_as_interrupt
+
+    debug, argv = debug_requested(sys.argv[1:] if argv is None else list(argv))
+    command = None
+    with sigterm_as_interrupt():
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)  # usage errors: argparse prints them and exits 2
+            command = args.command
+            return int(args.func(args) or 0)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the boundary: one line, never a traceback
+            return report(command, exc, debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,21 @@ import pytest
 from plkg.channels.nearfield_scenario import NearFieldScenario
 
 
+def pytest_configure(config):
+    """One fresh design cache per test session: tests never read or fill the user's cache."""
+    import tempfile
+
+    config._plkg_cache = tempfile.TemporaryDirectory(prefix="plkg-test-cache-")
+    os.environ["PLKG_CACHE_DIR"] = config._plkg_cache.name
+    os.environ.pop("PLKG_NO_CACHE", None)
+
+
+def pytest_unconfigure(config):
+    cache = getattr(config, "_plkg_cache", None)
+    if cache is not None:
+        cache.cleanup()
+
+
 @pytest.fixture
 def seed() -> int:
     return int(os.environ.get("PLKG_TEST_SEED", "0"))

@@ -16,9 +16,10 @@ from plkg import units
 from plkg.bench import median_time_s
 
 
-def run(quick: bool = False) -> dict:
+def run(quick: bool = False, device=None) -> dict:
     import torch
 
+    from plkg.bench import _fast
     from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
     from plkg.solvers.sum_rate_cvxpy import solve_sum_rate_cvxpy
     from plkg.solvers.water_filling import water_filling, water_filling_torch
@@ -53,7 +54,13 @@ def run(quick: bool = False) -> dict:
     wf_b = water_filling(pa_batch, m_a, m_b)
     kr_ratio = fnn_b.sum_c_bits / np.asarray(wf_b.objective)
 
+    fast = {
+        "single": _fast.single_allocation(alloc, _fast.budgets_w(lo, hi), repeats),
+        "batched_fnnpa": _fast.batched_fnnpa(alloc, pa_batch, repeats, device),
+        "batched_water_filling": _fast.batched_water_filling(repeats, device),
+    }
     return {
+        "fast": fast,
         "scenario_fingerprint": alloc.checkpoint.fingerprint,
         "n_subchannels": int(m_a.size),
         "single": {

@@ -46,9 +46,33 @@ def array_response(
 
 
 def gain_vector(psi_rad, r_m, n_antennas: int, spacing_m: float) -> np.ndarray:
-    """Gain correlation vector c(psi, r) = r / r^(n), Eq. (3); shape [..., N], float64."""
+    """Gain correlation vector c(psi, r) = r / r^(n), Eq. (3); shape [..., N], float64.
+
+    Raises ValueError for r <= 0, NaN/inf, |psi| >= pi/2, a non-positive spacing or N < 1, and
+    when a source sits on an antenna (r^(n) = 0), instead of returning zeros/NaN/negative gains.
+    """
+    _check_geometry(psi_rad, r_m, n_antennas, spacing_m)
     rn = element_distances_m(psi_rad, r_m, n_antennas, spacing_m)
+    if np.any(rn <= 0):
+        raise ValueError("a source lies on an antenna element (r^(n) = 0): gain is undefined")
     return np.asarray(r_m, dtype=np.float64)[..., None] / rn
+
+
+def _check_geometry(psi_rad, r_m, n_antennas, spacing_m) -> None:
+    psi = np.asarray(psi_rad, dtype=np.float64)
+    r = np.asarray(r_m, dtype=np.float64)
+    if not (np.all(np.isfinite(r)) and np.all(r > 0)):
+        raise ValueError(f"r_m (distance) must be finite and > 0 m, got {r_m!r}")
+    if not (np.all(np.isfinite(psi)) and np.all(np.abs(psi) < np.pi / 2)):
+        raise ValueError(f"psi_rad must be finite and in (-pi/2, pi/2), got {psi_rad!r}")
+    if (
+        isinstance(n_antennas, bool)
+        or not isinstance(n_antennas, (int, np.integer))
+        or n_antennas < 1
+    ):
+        raise ValueError(f"n_antennas must be an integer >= 1, got {n_antennas!r}")
+    if not (np.isfinite(spacing_m) and spacing_m > 0):
+        raise ValueError(f"spacing_m must be finite and > 0, got {spacing_m!r}")
 
 
 def farfield_steering(
@@ -120,18 +144,86 @@ def ccm_from_scatterers(
     return 0.5 * (ccm + ccm.conj().transpose(0, 2, 1))
 
 
-def scenario_ccm(scenario: NearFieldScenario, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Monte-Carlo CCM (4) of every UE, averaged over the scatterer distribution.
+def _gauss_legendre_count(phase_span_rad: float) -> int:
+    """Gauss-Legendre nodes that integrate exp(j phi) over a phase span of ``phase_span_rad``.
 
-    Averages Eq. (5) over ``scenario.ccm_draws`` independent scatterer sets of ``n_scatterers``
-    each. With ``rng=None`` the draws use ``scenario.seed``, so a scenario always has the same CCMs.
+    n nodes are exact for polynomials of degree 2n - 1; the Taylor series of exp(j phi) over a
+    span Phi converges to round-off once 2n - 1 exceeds about e Phi/2 + 30, hence the margin.
+    """
+    return int(np.ceil(0.75 * phase_span_rad)) + 16
+
+
+def wedge_quadrature(scenario: NearFieldScenario):
+    """Scatterer nodes and weights of the angular-wedge model (``scatterer_model="wedge"``).
+
+    Scatterers of UE k are uniform in psi_k +- Dpsi (``wedge_angle_spread_rad``) and, independently,
+    in r_k +- Dr (``wedge_distance_spread_m``). The node counts follow the largest phase excursion
+    of the array response (Eq. (2)) across the wedge: 2 pi/lambda * D/2 * 2 Dpsi in angle and
+    2 pi/lambda * (D/2)^2 / (2 r_min^2) * 2 Dr in distance, D the aperture.
+
+    Returns
+    -------
+    psi_rad, r_m : ndarray, shape [K, P], float64
+        Node positions (P = angle nodes x distance nodes).
+    weights : ndarray, shape [P], float64
+        Quadrature weights, summing to 1 (an average over the wedge).
+    """
+    k_wave = 2 * np.pi / scenario.wavelength_m
+    half_aperture = (scenario.n_antennas - 1) * scenario.spacing_m / 2
+    d_psi, d_r = scenario.wedge_angle_spread_rad, scenario.wedge_distance_spread_m
+    r_min = min(scenario.ue_distance_m) - d_r
+    n_psi = _gauss_legendre_count(k_wave * half_aperture * 2 * d_psi) if d_psi > 0 else 1
+    n_r = _gauss_legendre_count(k_wave * half_aperture**2 / (2 * r_min**2) * 2 * d_r) if d_r > 0 else 1
+    x_psi, w_psi = np.polynomial.legendre.leggauss(n_psi) if n_psi > 1 else ([0.0], [2.0])
+    x_r, w_r = np.polynomial.legendre.leggauss(n_r) if n_r > 1 else ([0.0], [2.0])
+    grid_psi, grid_r = np.meshgrid(np.asarray(x_psi), np.asarray(x_r), indexing="ij")
+    weights = (np.outer(w_psi, w_r) / 4.0).ravel()
+    psi = np.asarray(scenario.ue_angle_rad)[:, None] + d_psi * grid_psi.ravel()[None, :]
+    r = np.asarray(scenario.ue_distance_m)[:, None] + d_r * grid_r.ravel()[None, :]
+    return psi, r, weights
+
+
+def ccm_from_weighted_scatterers(
+    psi_rad, r_m, weights, pathloss, n_antennas: int, spacing_m: float, wavelength_m: float
+):
+    """Eq. (5) with a weighted scatterer average (quadrature), shape [K, N, N] complex128.
+
+    ``weights`` [P] sum to 1 and replace the uniform 1/L of :func:`ccm_from_scatterers`.
+    """
+    g = path_signatures(psi_rad, r_m, n_antennas, spacing_m, wavelength_m)  # [K, P, N]
+    alpha = np.asarray(pathloss, dtype=np.float64)[:, None, None]
+    w = np.asarray(weights, dtype=np.float64)[None, :, None]
+    ccm = alpha * np.einsum("kln,klm->knm", w * g, g.conj())
+    return 0.5 * (ccm + ccm.conj().transpose(0, 2, 1))
+
+
+def scenario_ccm(scenario: NearFieldScenario, rng: np.random.Generator | None = None) -> np.ndarray:
+    """CCM (4) of every UE under the scenario's ``scatterer_model``.
+
+    ``"continuum-disc"``: Eq. (5) averaged over ``scenario.ccm_draws`` independent scatterer sets
+    of ``n_scatterers`` each (Monte Carlo over the disc). ``"fixed"``: Eq. (5) for one set of
+    L_k = ``n_scatterers`` scatterers (rank <= L_k). ``"wedge"``: Eq. (5) averaged over the angular
+    wedge by Gauss-Legendre quadrature (:func:`wedge_quadrature`; deterministic, ``rng`` unused).
+    With ``rng=None`` the draws use ``scenario.seed``, so a scenario always has the same CCMs.
 
     Returns
     -------
     ndarray, shape [K, N, N], complex128
     """
+    if scenario.scatterer_model == "wedge":
+        psi, r, weights = wedge_quadrature(scenario)
+        return ccm_from_weighted_scatterers(
+            psi,
+            r,
+            weights,
+            scenario.pathloss_linear,
+            scenario.n_antennas,
+            scenario.spacing_m,
+            scenario.wavelength_m,
+        )
     rng = np.random.default_rng(scenario.seed) if rng is None else rng
-    psi, r = draw_scatterers(scenario, rng, n_sets=scenario.ccm_draws)
+    n_sets = 1 if scenario.scatterer_model == "fixed" else scenario.ccm_draws
+    psi, r = draw_scatterers(scenario, rng, n_sets=n_sets)
     return ccm_from_scatterers(
         psi,
         r,

@@ -19,6 +19,21 @@ from plkg import defaults, units
 
 CONFIG_DIR = defaults.folder("configs")
 
+# Integer fields and their smallest allowed value (downlink_pilot_len may also be None).
+_INTEGER_FIELDS = {
+    "n_antennas": 2,
+    "downlink_pilot_len": 1,
+    "uplink_pilot_len": 1,
+    "n_scatterers": 1,
+    "ccm_draws": 1,
+    "seed": 0,
+}
+# Paper-reading switches (issue 12, docs/assumptions.md); the first entry is the default.
+SCATTERER_MODELS = ("continuum-disc", "fixed", "wedge")
+SUBCHANNEL_COUNTS = ("energy", "literal")
+# Largest ULA: K covariances of N x N complex128 (N = 8192: 1 GiB each) must fit in memory.
+MAX_ANTENNAS = 8192
+
 
 def _as_float_tuple(values, name: str) -> tuple[float, ...]:
     try:
@@ -64,14 +79,39 @@ class NearFieldScenario:
     ccm_draws : int
         Number of independent scatterer sets averaged for the Monte-Carlo CCM of Eq. (4).
     null_space_rtol : float
-        A singular value of B_k (Eq. (16)) counts as zero when below ``null_space_rtol`` times the
-        largest singular value.
+        Eq. (16): the null space of B_k may leak at most about ``null_space_rtol`` of each other
+        UE's own channel energy tr(R_j) (B_k's blocks are divided by their traces before the SVD).
     subchannel_rtol : float
-        An eigen-direction of R_hk (Eq. (20)) is extracted as a subchannel only if its eigenvalue
-        exceeds ``subchannel_rtol`` times the largest eigenvalue of R_k; directions below carry no
-        channel energy (lambda_hk,j ~ 0, m = inf in Eq. (42)). See ``docs/assumptions.md``.
+        Eq. (20): an eigen-direction of R_hk is a subchannel only if its eigenvalue is above about
+        ``subchannel_rtol`` times the UE's own channel energy tr(R_k); directions below carry no
+        key rate (m = sigma^2/lambda is astronomically large in Eq. (42)) and their constants
+        would only reflect round-off. See ``docs/assumptions.md``.
+    cut_window : float
+        Both cuts move, within a factor ``cut_window`` of their nominal tolerance, to the widest
+        gap of the spectrum, so that no eigenvalue sits next to a cut and flips in or out under
+        round-off (another CPU or BLAS thread count). See
+        :func:`plkg.precoding.block_diagonalization.spectral_cut`.
     seed : int
         Seed of the scatterer draws, so the CCMs of a scenario are reproducible.
+    scatterer_model : {"continuum-disc", "fixed", "wedge"}
+        How the expectation of Eq. (4)/(5) treats the scatterers. ``"continuum-disc"`` (default):
+        scatterers uniform in a disc of ``scatter_radius_m`` around the UE, CCM averaged over
+        ``ccm_draws`` sets of ``n_scatterers`` positions. ``"fixed"``: Eq. (5) read literally, one
+        seeded set of L_k = ``n_scatterers`` positions in that disc, expectation over the path
+        gains only (rank R_k <= L_k). ``"wedge"``: scatterers uniform in the angular wedge
+        psi_k +- ``wedge_angle_spread_rad`` and the distance band r_k +- ``wedge_distance_spread_m``,
+        CCM by deterministic Gauss-Legendre quadrature. See ``docs/assumptions.md``.
+    wedge_angle_spread_rad : float
+        Half-width of the wedge in azimuth (rad), ``scatterer_model="wedge"`` only.
+    wedge_distance_spread_m : float
+        Half-width of the wedge in distance (m), ``scatterer_model="wedge"`` only.
+    subchannel_count : {"energy", "literal"}
+        D_k of Eq. (20). ``"energy"`` (default): only the eigen-directions of R_hk above
+        ``subchannel_rtol`` (the ones carrying channel energy). ``"literal"``: D_k = N - r_k, every
+        null-space direction of Eq. (16) (text after Eq. (16)); eigenvalues are clamped to a floor
+        (:data:`plkg.precoding.block_diagonalization.LITERAL_LAMBDA_FLOOR_RTOL` x tr(R_k)) so
+        m_a, m_b of Eq. (42) stay finite. L = max_k D_k follows the count when
+        ``downlink_pilot_len`` is None.
     name : str
         Label used in files and plots.
     """
@@ -92,9 +132,14 @@ class NearFieldScenario:
     n_scatterers: int = 64
     scatter_radius_m: float = 4.0
     ccm_draws: int = 32
-    null_space_rtol: float = 1e-9
-    subchannel_rtol: float = 1e-12
+    null_space_rtol: float = 1e-6
+    subchannel_rtol: float = 1e-6
+    cut_window: float = 10.0
     seed: int = 2025
+    scatterer_model: str = "continuum-disc"
+    wedge_angle_spread_rad: float = 0.05
+    wedge_distance_spread_m: float = 2.0
+    subchannel_count: str = "energy"
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self):
@@ -123,8 +168,26 @@ class NearFieldScenario:
             "scatter_radius_m",
             "null_space_rtol",
             "subchannel_rtol",
+            "cut_window",
+            "wedge_angle_spread_rad",
+            "wedge_distance_spread_m",
         ):
             finite(name)
+        self._validate_modelling_options()
+        for name, low in _INTEGER_FIELDS.items():
+            v = getattr(self, name)
+            if v is None and name == "downlink_pilot_len":
+                continue
+            # bool is an int to Python but never a count; floats like 1.5 are not counts either
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+        if self.n_antennas > MAX_ANTENNAS:
+            raise ValueError(
+                f"n_antennas = {self.n_antennas} is too large: the N x N covariances would not fit "
+                f"in memory (at most {MAX_ANTENNAS})"
+            )
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
         if int(self.n_antennas) != self.n_antennas or self.n_antennas < 2:
             raise ValueError(f"n_antennas must be an integer >= 2, got {self.n_antennas!r}")
         if len(self.ue_distance_m) != len(self.ue_angle_rad):
@@ -165,8 +228,43 @@ class NearFieldScenario:
             )
         if not 0 < self.subchannel_rtol < 1:
             raise ValueError(f"subchannel_rtol must lie in (0, 1), got {self.subchannel_rtol!r}")
+        if not 1 < self.cut_window < 1e6:
+            raise ValueError(f"cut_window must lie in (1, 1e6), got {self.cut_window!r}")
         if not 0 < self.null_space_rtol < 1:
             raise ValueError(f"null_space_rtol must lie in (0, 1), got {self.null_space_rtol!r}")
+
+    def _validate_modelling_options(self) -> None:
+        """The paper-reading switches (issue 12): scatterer model and subchannel count."""
+        if self.scatterer_model not in SCATTERER_MODELS:
+            raise ValueError(
+                f"scatterer_model must be one of {', '.join(SCATTERER_MODELS)}, "
+                f"got {self.scatterer_model!r}"
+            )
+        if self.subchannel_count not in SUBCHANNEL_COUNTS:
+            raise ValueError(
+                f"subchannel_count must be one of {', '.join(SUBCHANNEL_COUNTS)}, "
+                f"got {self.subchannel_count!r}"
+            )
+        if not 0 <= self.wedge_angle_spread_rad < math.pi / 2:
+            raise ValueError(
+                f"wedge_angle_spread_rad must lie in [0, pi/2), got {self.wedge_angle_spread_rad!r}"
+            )
+        if self.wedge_distance_spread_m < 0:
+            raise ValueError(
+                f"wedge_distance_spread_m must be >= 0, got {self.wedge_distance_spread_m!r}"
+            )
+        if self.scatterer_model == "wedge":
+            psi, r = np.asarray(self.ue_angle_rad), np.asarray(self.ue_distance_m)
+            if np.any(np.abs(psi) + self.wedge_angle_spread_rad >= math.pi / 2):
+                raise ValueError(
+                    "wedge_angle_spread_rad is too wide: a UE's wedge reaches |psi| >= pi/2 "
+                    f"(angles {self.ue_angle_rad}, spread {self.wedge_angle_spread_rad})"
+                )
+            if np.any(r <= self.wedge_distance_spread_m):
+                raise ValueError(
+                    "wedge_distance_spread_m must be smaller than every UE distance, got "
+                    f"{self.wedge_distance_spread_m} with distances {self.ue_distance_m}"
+                )
 
     # ------------------------------------------------------------------ derived quantities
     @property
@@ -286,7 +384,15 @@ def load_scenario(name_or_path: str | Path = "fig6") -> NearFieldScenario:
     The YAML holds a mapping of :class:`NearFieldScenario` fields; a ``system`` key, if present,
     must be ``nearfield``, and a ``description`` key is ignored.
     """
-    data, stem = read_config(name_or_path)
+    import yaml
+
+    try:
+        data, stem = read_config(name_or_path)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "malformed YAML"
+        raise ValueError(
+            f"scenario file {str(name_or_path)!r} is {what}: {' '.join(str(exc).split())}"
+        ) from exc
     system = data.pop("system", "nearfield")
     data.pop("description", None)
     data.pop("paper_figure", None)

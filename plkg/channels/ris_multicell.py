@@ -49,6 +49,59 @@ def steering_vector(n: int, direction: np.ndarray, spacing_wavelengths: float) -
     return np.exp(2j * np.pi * spacing_wavelengths * m * float(direction[0]))
 
 
+def ula_response(n: int, direction_cosine: float, spacing_wavelengths: float) -> np.ndarray:
+    """ULA response a_m = exp(j 2 pi (d/lambda) m cos_axis), m = 0..n-1, shape [n] complex128.
+
+    ``direction_cosine`` is u . axis, the cosine between the array axis and the direction towards
+    the other node (sin of the angle from broadside); :func:`steering_vector` is the x-axis case.
+    """
+    return np.exp(2j * np.pi * spacing_wavelengths * np.arange(n) * float(direction_cosine))
+
+
+class _LosCosines:
+    """Direction cosines of the LoS responses: geometric (u . axis) or seeded random (issue 12).
+
+    ``"random"`` draws theta ~ U(-pi/2, pi/2) per endpoint in a fixed order (BS side then RIS
+    side of every BS-RIS link, then RIS side of every RIS-UT link) from ``los_seed``.
+    """
+
+    def __init__(self, scenario: RISScenario):
+        self.random = scenario.los_angles == "random"
+        self.bs_axis, self.ris_axis = scenario.array_axes()
+        k, l_ = scenario.n_cells, scenario.n_ris
+        rng = np.random.default_rng(scenario.los_seed)
+        theta = rng.uniform(-np.pi / 2, np.pi / 2, size=3 * k * l_)
+        self.table = np.sin(theta).reshape(3, k, l_)
+
+    def bs_ris(self, i: int, r: int, u: np.ndarray) -> tuple[float, float]:
+        """(BS side, RIS side) cosines of link BS i -> RIS r, u the unit vector BS -> RIS."""
+        if self.random:
+            return float(self.table[0, i, r]), float(self.table[1, i, r])
+        return float(u @ self.bs_axis), float(-u @ self.ris_axis)
+
+    def ris_ut(self, j: int, r: int, u: np.ndarray) -> float:
+        """RIS-side cosine of link RIS r -> UT j, u the unit vector RIS -> UT."""
+        if self.random:
+            return float(self.table[2, j, r])
+        return float(u @ self.ris_axis)
+
+
+def direct_correlation_matrix(m: int, kind: str = "iid", coeff: float = 0.0) -> np.ndarray:
+    """Normalised spatial correlation T of the BS-UT link, R^d = zeta_0 d^-alpha T, [M, M] float64.
+
+    ``"iid"``: T = I_M. ``"exponential"``: T_{mn} = coeff^|m-n| (Toeplitz, unit diagonal, positive
+    definite for 0 <= coeff < 1, det T = (1 - coeff^2)^(M-1)).
+    """
+    if kind == "iid":
+        return np.eye(m)
+    if kind != "exponential":
+        raise ValueError(f"direct_correlation must be 'iid' or 'exponential', got {kind!r}")
+    if not 0 <= coeff < 1:
+        raise ValueError(f"direct_correlation_coeff must lie in [0, 1), got {coeff!r}")
+    idx = np.arange(m)
+    return float(coeff) ** np.abs(idx[:, None] - idx[None, :]).astype(np.float64)
+
+
 def _unit(vec: np.ndarray) -> tuple[np.ndarray, float]:
     dist = float(np.linalg.norm(vec))
     if not np.isfinite(dist) or dist <= 0:
@@ -155,7 +208,9 @@ def build_channel_model(scenario: RISScenario) -> RISChannelModel:
 
     Path loss zeta_0 d^-alpha (linear power), Rician split beta/(1+beta) LoS and 1/(1+beta)
     scattered power for BS-RIS and RIS-UT links, Rayleigh i.i.d. BS-UT links (R^d = zeta_0 d^-alpha
-    I_M). The LoS parts are ULA responses along the x-axis (:func:`steering_vector`).
+    I_M, or exponential correlation with ``direct_correlation="exponential"``). The LoS parts are ULA
+    responses (:func:`ula_response`) along ``bs_array_axis_deg`` / ``ris_array_axis_deg`` (x-axis by
+    default) with geometric or seeded random angles (``los_angles``).
     """
     s = scenario
     k, m, n, l_ = s.n_cells, s.n_antennas, s.n_ris_elements, s.n_ris
@@ -165,11 +220,13 @@ def build_channel_model(scenario: RISScenario) -> RISChannelModel:
     los = s.rician_factor / (1.0 + s.rician_factor)
     nlos = 1.0 / (1.0 + s.rician_factor)
 
+    cosines = _LosCosines(s)
+    corr = direct_correlation_matrix(m, s.direct_correlation, s.direct_correlation_coeff)
     rd = np.zeros((k, k, m, m), dtype=np.complex128)
     for i in range(k):
         for j in range(k):
             _, d = _unit(ut[j] - bs[i])
-            rd[i, j] = zeta0 * d ** (-s.alpha_bu) / noise * np.eye(m)
+            rd[i, j] = zeta0 * d ** (-s.alpha_bu) / noise * corr
 
     g_bar = np.zeros((k, m, n * l_), dtype=np.complex128)
     g_var = np.zeros((k, n * l_))
@@ -177,8 +234,9 @@ def build_channel_model(scenario: RISScenario) -> RISChannelModel:
         for r in range(l_):
             u, d = _unit(ris[r] - bs[i])
             gain = zeta0 * d ** (-s.alpha_br) / noise
-            a_bs = steering_vector(m, u, s.bs_spacing_wavelengths)
-            a_ris = steering_vector(n, -u, s.ris_spacing_wavelengths)
+            cos_bs, cos_ris = cosines.bs_ris(i, r, u)
+            a_bs = ula_response(m, cos_bs, s.bs_spacing_wavelengths)
+            a_ris = ula_response(n, cos_ris, s.ris_spacing_wavelengths)
             cols = slice(r * n, (r + 1) * n)
             g_bar[i, :, cols] = np.sqrt(gain * los) * np.outer(a_bs, a_ris)
             g_var[i, cols] = gain * nlos
@@ -190,7 +248,8 @@ def build_channel_model(scenario: RISScenario) -> RISChannelModel:
             u, d = _unit(ut[j] - ris[r])
             gain = zeta0 * d ** (-s.alpha_ru)
             cols = slice(r * n, (r + 1) * n)
-            h_bar[j, cols] = np.sqrt(gain * los) * steering_vector(n, u, s.ris_spacing_wavelengths)
+            a_ris = ula_response(n, cosines.ris_ut(j, r, u), s.ris_spacing_wavelengths)
+            h_bar[j, cols] = np.sqrt(gain * los) * a_ris
             h_var[j, cols] = gain * nlos
 
     return RISChannelModel(

@@ -48,6 +48,11 @@ FOUR_CELL_SCHEMES = {
 }
 
 
+# Paper-reading switches (issue 12, docs/assumptions.md); the first entry is the default.
+LOS_ANGLES = ("geometric", "random")
+DIRECT_CORRELATIONS = ("iid", "exponential")
+
+
 def _xy_tuple(values, name: str) -> tuple[tuple[float, float], ...]:
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -108,6 +113,24 @@ class RISScenario:
         Two nodes closer than this (3-D) are rejected (zero link distance), and so is a RIS
         closer than this horizontally to a BS (a RIS on a BS). A RIS above a UT is allowed
         (Fig. 9 places the RIS at x = 280 m, above UT 1).
+    bs_array_axis_deg, ris_array_axis_deg : float
+        Orientation of the BS / RIS ULA axis in the horizontal plane, degrees from the x-axis
+        (0: along x, the default; 90: along y, broadside to the two-cell line). Enters the LoS
+        array responses of G_bar_i and h_bar_j (Eq. (1)) through the direction cosine
+        u . axis. See ``docs/assumptions.md``.
+    los_angles : {"geometric", "random"}
+        ``"geometric"`` (default): LoS direction cosines from the node positions.
+        ``"random"``: every LoS endpoint (BS side and RIS side of each BS-RIS link, RIS side of
+        each RIS-UT link) gets an independent angle theta ~ U(-pi/2, pi/2), direction cosine
+        sin(theta), drawn from ``los_seed`` (reproducible).
+    los_seed : int
+        Seed of the random LoS angles (``los_angles="random"`` only).
+    direct_correlation : {"iid", "exponential"}
+        Spatial correlation of the Rayleigh BS-UT links: ``"iid"`` (default) R^d = zeta_0 d^-alpha I_M;
+        ``"exponential"`` R^d = zeta_0 d^-alpha T, T_{mn} = rho^|m-n| with
+        rho = ``direct_correlation_coeff`` (R^d of Eq. (12) and Theorem 2).
+    direct_correlation_coeff : float
+        rho in [0, 1) of the exponential model.
     name : str
         Label for files and plots.
     """
@@ -134,6 +157,12 @@ class RISScenario:
     include_rician_mean: bool = True
     weights: tuple[float, ...] | None = None
     min_separation_m: float = 1.0
+    bs_array_axis_deg: float = 0.0
+    ris_array_axis_deg: float = 0.0
+    los_angles: str = "geometric"
+    los_seed: int = 0
+    direct_correlation: str = "iid"
+    direct_correlation_coeff: float = 0.5
     name: str = "ris-two-cell"
 
     def __post_init__(self) -> None:
@@ -150,7 +179,12 @@ class RISScenario:
             raise ValueError("need at least one RIS (ris_xy_m is empty)")
         for attr in ("n_ris_elements", "n_antennas", "n_rf_chains"):
             value = getattr(self, attr)
-            if isinstance(value, bool) or int(value) != value or int(value) < 1:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or int(value) != value
+                or int(value) < 1
+            ):
                 raise ValueError(f"{attr} must be a positive integer, got {value!r}")
             set_(self, attr, int(value))
         if self.n_rf_chains > self.n_antennas:
@@ -172,8 +206,14 @@ class RISScenario:
             "bs_spacing_wavelengths",
             "ris_spacing_wavelengths",
             "min_separation_m",
+            "bs_array_axis_deg",
+            "ris_array_axis_deg",
+            "direct_correlation_coeff",
         ):
-            value = float(getattr(self, attr))
+            raw = getattr(self, attr)
+            if isinstance(raw, bool) or not isinstance(raw, (int, float, np.integer, np.floating)):
+                raise ValueError(f"{attr} must be a finite number, got {raw!r}")
+            value = float(raw)
             if not math.isfinite(value):
                 raise ValueError(f"{attr} must be finite, got {value!r}")
             set_(self, attr, value)
@@ -189,6 +229,7 @@ class RISScenario:
                 raise ValueError(f"{attr} must be >= 0, got {getattr(self, attr)}")
         if self.min_separation_m <= 0:
             raise ValueError("min_separation_m must be positive")
+        self._check_modelling_options()
         if self.weights is None:
             set_(self, "weights", tuple(1.0 for _ in range(k)))
         else:
@@ -199,6 +240,34 @@ class RISScenario:
                 raise ValueError(f"weights must be finite, >= 0 and not all zero, got {w}")
             set_(self, "weights", w)
         self._check_geometry()
+
+    def _check_modelling_options(self) -> None:
+        """The paper-reading switches (issue 12): LoS angles and direct-link correlation."""
+        if self.los_angles not in LOS_ANGLES:
+            raise ValueError(
+                f"los_angles must be one of {', '.join(LOS_ANGLES)}, got {self.los_angles!r}"
+            )
+        if self.direct_correlation not in DIRECT_CORRELATIONS:
+            raise ValueError(
+                f"direct_correlation must be one of {', '.join(DIRECT_CORRELATIONS)}, "
+                f"got {self.direct_correlation!r}"
+            )
+        if not 0 <= self.direct_correlation_coeff < 1:
+            raise ValueError(
+                f"direct_correlation_coeff must lie in [0, 1), got {self.direct_correlation_coeff!r}"
+            )
+        seed = self.los_seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"los_seed must be an integer >= 0, got {seed!r}")
+
+    def array_axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit vectors [3] of the BS and RIS ULA axes (horizontal plane)."""
+
+        def axis(deg: float) -> np.ndarray:
+            rad = math.radians(deg)
+            return np.array([math.cos(rad), math.sin(rad), 0.0])
+
+        return axis(self.bs_array_axis_deg), axis(self.ris_array_axis_deg)
 
     def _check_geometry(self) -> None:
         nodes = (
@@ -349,7 +418,11 @@ def load_ris_scenario(name_or_path: str, **overrides) -> RISScenario:
         path = CONFIG_DIR / f"{name_or_path}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no RIS scenario named {name_or_path!r} (file {path} not found)")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "malformed YAML"
+        raise ValueError(f"RIS scenario file {str(path)!r} is {what}: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     if data.get("system") != "ris":

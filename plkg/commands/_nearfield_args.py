@@ -15,3 +15,19 @@ def add_scenario_argument(parser) -> None:
 
 def scenario_from_args(args):
     return load_scenario(args.scenario)
+
+
+def add_cache_argument(parser) -> None:
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="recompute the CCM and design instead of using the design cache "
+        "($PLKG_CACHE_DIR, default the user cache folder)",
+    )
+
+
+def design_from_args(args, scenario):
+    """The scenario's subchannel design, through the design cache unless ``--no-cache``."""
+    from plkg.precoding.block_diagonalization import design_for_scenario
+
+    return design_for_scenario(scenario, cache=False if getattr(args, "no_cache", False) else None)

@@ -18,6 +18,11 @@ def register(sub) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="also time the torch paths on this device (e.g. cuda); CPU NumPy is always timed",
+    )
     p.add_argument("--out", default=None, help="also write the JSON to this file")
     p.add_argument(
         "--markdown", default=None, help="also write a Markdown report (docs/benchmarks.md)"
@@ -40,14 +45,40 @@ def machine_info() -> dict:
     }
 
 
+def check_device(device):
+    """The ``--device`` value as given, after checking that torch can use it (ValueError if not)."""
+    if device is None:
+        return None
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"--device {device!r} is not a torch device ({exc})") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: CUDA is not available on this machine")
+    return device
+
+
+def _call(fn, args) -> dict:
+    """Run one benchmark; ``--device`` goes only to benchmarks that take a device."""
+    import inspect
+
+    device = getattr(args, "device", None)
+    if device is not None and "device" in inspect.signature(fn).parameters:
+        return fn(quick=args.quick, device=device)
+    return fn(quick=args.quick)
+
+
 def run(args) -> int:
     registry = benchmark_registry()
     names = select_names(registry, args.names, "benchmark")
     if names is None:
         return 0
+    check_device(getattr(args, "device", None))
     report = {"machine": machine_info(), "benchmarks": {}}
     for name in names:
-        report["benchmarks"][name] = registry[name](quick=args.quick)
+        report["benchmarks"][name] = _call(registry[name], args)
         if not args.json:
             print(f"== {name}")
             print(json.dumps(report["benchmarks"][name], indent=2))

@@ -22,6 +22,7 @@ import numpy as np
 
 from plkg import units
 from plkg.commands._nearfield_args import add_scenario_argument, scenario_from_args
+from plkg.commands._paths import inside, output_folder, safe_stem
 from plkg.data.atomic import write_text_atomic
 
 DEMO_METHODS = ("epa", "wfpa", "fnnpa", "cvxpakf", "wfpakf", "fnnpakf", "exact-maxmin")
@@ -195,6 +196,7 @@ def keys_demo(scenario, design, seed: int, pa_dbm: float = 10.0, n_rounds: int =
             nist[name] = {
                 "p_values": list(r.p_values),
                 "passed": bool(r.passed(0.01)),
+                "verdict": r.verdict(0.01),
                 "eligible": r.eligible,
                 "note": r.note,
             }
@@ -215,10 +217,10 @@ def run(args) -> int:
     from plkg.precoding.block_diagonalization import design_for_scenario
     from plkg.training.train import train_regressor
 
-    out = Path(args.out)
+    out = output_folder(args.out, "--out")
+    scenario = scenario_from_args(args)  # a bad scenario leaves no empty --out folder behind
     out.mkdir(parents=True, exist_ok=True)
     progress = _Progress(9)
-    scenario = scenario_from_args(args)
     progress(
         f"scenario {scenario.name}: N = {scenario.n_antennas}, K = {scenario.n_users}, CCMs and subchannels ..."
     )
@@ -228,17 +230,18 @@ def run(args) -> int:
     )
 
     progress("dataset (P_a, mu) by exact water-filling, 200 samples ...")
-    sum_path = out / "datasets" / f"{scenario.name}_sumrate.npz"
+    stem = safe_stem(scenario.name)  # a config's name must not steer files out of --out
+    sum_path = inside(out, f"datasets/{stem}_sumrate.npz")
     generate_sumrate_dataset(scenario, seed=args.seed, out_path=sum_path, design=design)
     progress("dataset (P_a, t) by CVXPY max-min, certified by the exact solver, 200 samples ...")
-    fair_path = out / "datasets" / f"{scenario.name}_fairness.npz"
+    fair_path = inside(out, f"datasets/{stem}_fairness.npz")
     generate_fairness_dataset(scenario, seed=args.seed, out_path=fair_path, design=design)
 
     runs = out / "runs"
     progress(f"training KGLM-Net (Levenberg-Marquardt, TensorBoard in {runs}) ...")
     kglm = train_regressor(
         sum_path,
-        f"kglm_{scenario.name}",
+        f"kglm_{stem}",
         out_dir=out / "checkpoints",
         network="kglm",
         label_norm="log_minmax",
@@ -252,7 +255,7 @@ def run(args) -> int:
     progress("training the fairness FNN (1-20-1, Levenberg-Marquardt) ...")
     fair = train_regressor(
         fair_path,
-        f"fairness_{scenario.name}",
+        f"fairness_{stem}",
         out_dir=out / "checkpoints",
         network="fnn",
         hidden=(20,),
@@ -310,16 +313,14 @@ def _print_keys(keys: dict) -> None:
         )
     nist = keys.get("nist", {})
     if nist:
-        passed = sum(1 for r in nist.values() if r["passed"])
+        passed = sum(1 for r in nist.values() if r["verdict"] == "pass")
         print(
             f"        NIST SP 800-22 on {keys['key_bits_total']} final key bits: {passed}/{len(nist)} passed (alpha = 0.01)"
         )
         for name, r in nist.items():
             note = "" if r["eligible"] else f"  [{r['note']}]"
             p_values = ", ".join(f"{p:.4f}" for p in r["p_values"])
-            print(
-                f"          {name:>22}: {'pass' if r['passed'] else 'FAIL'}  P = {p_values}{note}"
-            )
+            print(f"          {name:>22}: {r['verdict']}  P = {p_values}{note}")
 
 
 def _json_default(value):

@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from plkg.commands._nearfield_args import add_scenario_argument, scenario_from_args
+from plkg.commands._paths import inside, output_file, safe_stem
 from plkg.data.sumrate_dataset import DEFAULT_PA_DBM_RANGE
 
 
@@ -40,12 +40,39 @@ def register(sub) -> None:
         "--out", default=None, help="output .npz (default datasets/<scenario>_<kind>.npz)"
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="fairness: CVXPY labels on N local Dask workers (same dataset for any N)",
+    )
+    p.add_argument(
+        "--scheduler", default=None, help="fairness: CVXPY labels on this Dask scheduler"
+    )
+    p.set_defaults(func=run_on_engine)
+
+
+def run_on_engine(args) -> int:
+    """:func:`run` with per-sample labels on the sweep engine of ``--workers`` / ``--scheduler``
+    (:mod:`plkg.sweep.engine`; serial in-process without them)."""
+    from plkg.sweep.engine import session
+
+    with session(workers=args.workers, scheduler=args.scheduler):
+        return run(args)
 
 
 def run(args) -> int:
+    if args.n_samples < 3:
+        raise ValueError(f"--n-samples must be at least 3 (train/val/test), got {args.n_samples}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    out = output_file(args.out, "--out")
+    if out is not None and out.suffix != ".npz":
+        raise ValueError(f"--out {args.out!r} must end in .npz")
     scenario = scenario_from_args(args)
-    out = Path(args.out) if args.out else Path("datasets") / f"{scenario.name}_{args.kind}.npz"
+    if out is None:
+        # the scenario name comes from a config file: keep it a plain name inside datasets/
+        out = inside("datasets", f"{safe_stem(scenario.name)}_{args.kind}.npz")
     lo, hi = args.pa_dbm_range
     if args.kind == "sumrate":
         from plkg.data.sumrate_dataset import generate_sumrate_dataset

@@ -10,12 +10,15 @@ import time
 import numpy as np
 
 from plkg import units
-from plkg.channels.nearfield import scenario_ccm
-from plkg.commands._nearfield_args import add_scenario_argument, scenario_from_args
+from plkg.commands._nearfield_args import (
+    add_cache_argument,
+    add_scenario_argument,
+    design_from_args,
+    scenario_from_args,
+)
 from plkg.data.atomic import write_bytes_atomic
 from plkg.inference.methods import ALLOCATION_METHODS, allocate
 from plkg.keyrate.evaluate import evaluate_allocation
-from plkg.precoding.block_diagonalization import design_for_scenario
 
 
 def register(sub) -> None:
@@ -24,8 +27,12 @@ def register(sub) -> None:
     )
     add_scenario_argument(p)
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--pa-dbm", type=float, help="BS power budget P_a in dBm")
-    group.add_argument("--pa-w", type=float, help="BS power budget P_a in W")
+    group.add_argument(
+        "--pa-dbm", type=float, nargs="+", metavar="DBM", help="BS power budget(s) P_a in dBm"
+    )
+    group.add_argument(
+        "--pa-w", type=float, nargs="+", metavar="W", help="BS power budget(s) P_a in W"
+    )
     p.add_argument("--method", default="epa", choices=list(ALLOCATION_METHODS))
     p.add_argument(
         "--checkpoint",
@@ -38,7 +45,10 @@ def register(sub) -> None:
         action="store_true",
         help="allow P_a outside a model's training range",
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON (a list, one entry per power, if several)"
+    )
+    add_cache_argument(p)
     p.add_argument(
         "--export", metavar="FILE.npz", help="write precoders and per-subchannel quantities"
     )
@@ -57,16 +67,20 @@ def _jsonable(value):
     return value
 
 
-def power_from_args(args) -> float:
-    if args.pa_w is not None:
-        pa_w = float(args.pa_w)
-    else:
-        if not math.isfinite(args.pa_dbm):
-            raise ValueError(f"--pa-dbm must be finite, got {args.pa_dbm}")
-        pa_w = float(units.dbm_to_w(args.pa_dbm))
+def _power_w(value: float, option: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{option} must be finite, got {value}")
+    pa_w = float(value) if option == "--pa-w" else float(units.dbm_to_w(value))
     if not math.isfinite(pa_w) or pa_w < 0:
-        raise ValueError(f"power budget P_a must be a non-negative finite number, got {pa_w} W")
+        raise ValueError(f"{option}: power budget P_a must be a non-negative finite number, got {value}")
     return pa_w
+
+
+def powers_from_args(args) -> list[float]:
+    """P_a in W of every value given with --pa-w or --pa-dbm."""
+    if args.pa_w is not None:
+        return [_power_w(v, "--pa-w") for v in np.atleast_1d(args.pa_w)]
+    return [_power_w(v, "--pa-dbm") for v in np.atleast_1d(args.pa_dbm)]
 
 
 def export_keyrate(path, design, result, report) -> None:
@@ -90,14 +104,29 @@ def export_keyrate(path, design, result, report) -> None:
 
 
 def run(args) -> int:
+    from plkg.commands._paths import output_file
+
+    output_file(args.export, "--export")  # "" or a folder is an error, before any work (issue 11)
     scenario = scenario_from_args(args)
-    pa_w = power_from_args(args)
-    design = design_for_scenario(scenario, scenario_ccm(scenario))
+    powers = powers_from_args(args)
+    if args.export and len(powers) != 1:
+        raise ValueError("--export takes a single power: give one value to --pa-dbm / --pa-w")
+    design = design_from_args(args, scenario)
     options = {"scenario": scenario, "allow_extrapolation": args.allow_extrapolation}
     if args.checkpoint:
         options["checkpoint"] = args.checkpoint
     if args.mapping:
         options["mapping"] = args.mapping
+    entries = [_evaluate_power(args, scenario, design, pa_w, options) for pa_w in powers]
+    if args.json:
+        print(json.dumps(entries[0] if len(entries) == 1 else entries, indent=2))
+    else:
+        for out in entries:
+            _print_entry(out, scenario, design)
+    return 0
+
+
+def _evaluate_power(args, scenario, design, pa_w: float, options: dict) -> dict:
     t0 = time.perf_counter()
     result = allocate(args.method, design, pa_w, **options)
     elapsed = time.perf_counter() - t0
@@ -122,15 +151,13 @@ def run(args) -> int:
     if args.export:
         export_keyrate(args.export, design, result, report)
         out["exported"] = str(args.export)
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
+    return out
+
+
+def _print_entry(out: dict, scenario, design) -> None:
+    print(f"{out['method']} at P_a = {out['pa_dbm']:.2f} dBm on {scenario.name}: status {out['status']}")
+    for k, (i_k, c_k) in enumerate(zip(out["kr_bits"], out["c_bits"], strict=True)):
         print(
-            f"{result.method} at P_a = {out['pa_dbm']:.2f} dBm on {scenario.name}: status {result.status}"
+            f"  UE {k + 1}: I_k = {i_k:.4f} bits (Eq. 17), C_k = {c_k:.4f} bits (Eq. 42), D_k = {design.n_subchannels[k]}"
         )
-        for k, (i_k, c_k) in enumerate(zip(report.kr_bits, report.c_bits, strict=True)):
-            print(
-                f"  UE {k + 1}: I_k = {i_k:.4f} bits (Eq. 17), C_k = {c_k:.4f} bits (Eq. 42), D_k = {design.n_subchannels[k]}"
-            )
-        print(f"  sum KR {report.sum_kr_bits:.4f} bits, min KR {report.min_kr_bits:.4f} bits")
-    return 0
+    print(f"  sum KR {out['sum_kr_bits']:.4f} bits, min KR {out['min_kr_bits']:.4f} bits")

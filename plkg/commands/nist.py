@@ -4,12 +4,18 @@ FILE holds ASCII '0'/'1' characters (whitespace ignored) or, with ``--binary``, 
 byte gives 8 bits, most significant first). Without ``--batch-length`` the nine tests run on the
 whole sequence; with it the sequence is split into sequences of N bits and the section 4.2
 summary (pass ratio with its acceptable range, uniformity P-value) is reported per test.
+
+Every test gets a verdict: ``PASS``, ``FAIL`` or ``N/A`` (not applicable: the input is shorter than
+the test's recommended size, so it says nothing either way). Exit status: 0 when no test failed
+and at least one applied; 1 when a test failed or none applied; 2 for bad input. With
+``--report-only`` the status is 0 whatever the verdicts.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +46,18 @@ def register(sub) -> None:
         "--serial-m", type=int, default=None, help="serial m (default: largest eligible)"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="exit 0 even when a test fails (default: exit 1 on a failed or no applicable test)",
+    )
     p.set_defaults(func=run)
 
 
 def read_bits(path: str | Path, binary: bool = False) -> np.ndarray:
     """Bits of a file: ASCII '0'/'1' (whitespace ignored) or raw bytes; ValueError if non-binary/empty."""
+    if Path(path).is_dir():
+        raise ValueError(f"{path}: is a directory; give a file of bits")
     data = Path(path).read_bytes()
     if not data:
         raise ValueError(f"{path}: empty input")
@@ -61,6 +74,40 @@ def read_bits(path: str | Path, binary: bool = False) -> np.ndarray:
             f"{path}: non-binary data (characters {shown!r}); expected ASCII '0'/'1' or pass --binary"
         )
     return (arr - ord("0")).astype(np.int8)
+
+
+def _check_options(args) -> None:
+    """Refuse option values no test can use, naming the option (before any test runs)."""
+    from plkg.keygen.nist.approximate_entropy import MAX_BLOCK_LENGTH as APEN_MAX
+    from plkg.keygen.nist.serial import MAX_BLOCK_LENGTH as SERIAL_MAX
+
+    limits = (("--apen-m", args.apen_m, 1, APEN_MAX), ("--serial-m", args.serial_m, 2, SERIAL_MAX))
+    for flag, value, low, high in limits:
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{flag} must be an integer in [{low}, {high}], got {value}")
+    if args.block_size is not None and args.block_size < 1:
+        raise ValueError(f"--block-size must be a positive integer, got {args.block_size}")
+
+
+def _tests(spec: str | None) -> list[str] | None:
+    if spec is None:
+        return None
+    tests = [t.strip() for t in spec.split(",") if t.strip()]
+    if not tests:
+        raise ValueError(f"--tests {spec!r} names no test; give e.g. --tests frequency,runs")
+    return tests
+
+
+def exit_status(report: dict) -> tuple[int, str]:
+    """(1, why) when a test failed or none applied, else (0, "")."""
+    tests = report["tests"].values() if report["mode"] == "single" else report["tests"]
+    verdicts = [t["verdict"] for t in tests]
+    failed = sorted({t.get("name") or t.get("test") for t in tests if t["verdict"] == "fail"})
+    if failed:
+        return 1, f"failed: {', '.join(failed)}"
+    if "pass" not in verdicts:
+        return 1, "no test was applicable (too few bits for every selected test)"
+    return 0, ""
 
 
 def _options(args) -> dict:
@@ -99,7 +146,8 @@ def nist_report(
             "n_bits": int(bits.size),
             "alpha": alpha,
             "tests": {
-                name: {**r.to_dict(), "passed": r.passed(alpha)} for name, r in results.items()
+                name: {**r.to_dict(), "passed": r.passed(alpha), "verdict": r.verdict(alpha)}
+                for name, r in results.items()
             },
         }
     if batch_length < 1:
@@ -121,21 +169,30 @@ def nist_report(
 
 
 def run(args) -> int:
+    _check_options(args)
+    tests = _tests(args.tests)
     bits = read_bits(args.file, args.binary)
-    tests = None if args.tests is None else [t.strip() for t in args.tests.split(",") if t.strip()]
     report = _clean(nist_report(bits, args.batch_length, tests, _options(args), args.alpha))
+    status, why = exit_status(report)
+    report["exit_status_reason"] = why or None
     if args.json:
         print(json.dumps(report, indent=2))
-        return 0
+    else:
+        _print_report(report)
+    if status and not args.report_only:
+        print(f"plkg nist: {why} (exit 1; --report-only to exit 0)", file=sys.stderr)
+        return status
+    return 0
+
+
+def _print_report(report: dict) -> None:
     if report["mode"] == "single":
         print(f"plkg nist: {report['n_bits']} bits")
         for name, r in report["tests"].items():
             ps = ", ".join(
                 f"{k} {'n/a' if v is None else f'{v:.6f}'}" for k, v in r["p_values"].items()
             )
-            flag = (
-                "PASS" if r["passed"] else ("SKIP" if r["note"].startswith("not run") else "FAIL")
-            )
+            flag = {"pass": "PASS", "fail": "FAIL"}.get(r["verdict"], "N/A ")
             note = f"  [{r['note']}]" if r["note"] else ""
             print(f"  {name:20s} {flag}  {ps}{note}")
     else:
@@ -143,7 +200,8 @@ def run(args) -> int:
         for s in report["tests"]:
             pt = s["uniformity_p_value"]
             pt_text = "n/a" if pt is None else f"{pt:.6f}"
+            flag = {"pass": "PASS", "fail": "FAIL"}.get(s["verdict"], "N/A ")
             print(
-                f"  {s['test']:20s} {s['label']:10s} pass ratio {s['pass_ratio']:.4f}  uniformity P {pt_text}"
+                f"  {s['test']:20s} {s['label']:10s} {flag}  pass ratio {s['pass_ratio']:.4f}  "
+                f"uniformity P {pt_text}"
             )
-    return 0

@@ -1,4 +1,11 @@
-"""``plkg reproduce NAME|all``: regenerate paper figures as PNG + CSV."""
+"""``plkg reproduce NAME|all``: regenerate paper figures as PNG + CSV.
+
+``OUT/manifest.json`` is rewritten (atomically) after every finished figure, so an interrupted run
+leaves no figure without its entry. It records the plkg version (installed distribution and
+package), the git commit when run from a checkout (else null) and every shipped config (read
+through :func:`plkg.defaults.folder`) with its parameters, SHA-256 and, without a git checkout,
+its full text, so the run can be repeated from an installed wheel.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from pathlib import Path
 
 from plkg import __version__
 from plkg.commands._names import select_names
+from plkg.commands._paths import inside, output_folder
 from plkg.data.atomic import write_text_atomic
 from plkg.reproduce import figure_registry
 
@@ -23,7 +31,23 @@ def register(sub) -> None:
     )
     p.add_argument("--out", default="results", help="output folder (default: results/)")
     p.add_argument("--quick", action="store_true", help="coarser sweeps, for smoke tests")
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="run the figure sweeps on N local Dask worker processes (default: serial)",
+    )
+    p.add_argument("--scheduler", default=None, help="run the figure sweeps on this Dask scheduler")
+    p.set_defaults(func=run_on_engine)
+
+
+def run_on_engine(args) -> int:
+    """:func:`run` with the figure sweeps on the engine of ``--workers`` / ``--scheduler``
+    (:mod:`plkg.sweep.engine`; serial in-process without them, so the default is unchanged)."""
+    from plkg.sweep.engine import session
+
+    with session(workers=args.workers, scheduler=args.scheduler):
+        return run(args)
 
 
 def _code_commit() -> str | None:
@@ -56,14 +80,31 @@ def _dependencies() -> dict:
     return out
 
 
-def _configs() -> dict:
-    """Every scenario in configs/ with its parameters (and fingerprint for near-field ones)."""
-    from plkg.channels.nearfield_scenario import CONFIG_DIR, load_scenario, read_config
+def _installed_version() -> str | None:
+    """Version of the installed ``plkg`` distribution (None when run from a bare source tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("plkg")
+    except PackageNotFoundError:
+        return None
+
+
+def _configs(with_text: bool) -> dict:
+    """Every shipped scenario config with its parameters, SHA-256 (and text if ``with_text``),
+    plus the fingerprint of near-field ones."""
+    import hashlib
+
+    from plkg import defaults
+    from plkg.channels.nearfield_scenario import load_scenario, read_config
 
     out = {}
-    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+    for path in sorted(Path(defaults.folder("configs")).glob("*.yaml")):
+        raw = path.read_bytes()
         data, _ = read_config(path)
-        entry = {"parameters": data}
+        entry = {"parameters": data, "sha256": hashlib.sha256(raw).hexdigest()}
+        if with_text:
+            entry["text"] = raw.decode("utf-8")
         if data.get("system", "nearfield") == "nearfield":
             entry["fingerprint"] = load_scenario(path).fingerprint()
         out[path.stem] = entry
@@ -87,21 +128,25 @@ def run(args) -> int:
     names = select_names(registry, args.names, "figure")
     if names is None:
         return 0
-    out = Path(args.out)
+    out = output_folder(args.out, "--out")
     out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "manifest.json"
+    previous = _previous_manifest(manifest_path)
+    commit = _code_commit()
     manifest = {
         "plkg_version": __version__,
-        "code_commit": _code_commit(),
+        "plkg_installed_version": _installed_version(),
+        "code_commit": commit,
         "python": platform.python_version(),
         "dependencies": _dependencies(),
         "quick": args.quick,
-        "configs": _configs(),
+        "configs": _configs(with_text=commit is None),
         "figures": {},
     }
     for name in names:
         t0 = time.perf_counter()
         print(f"[reproduce] {name} ...", flush=True)
-        paths = registry[name](out, quick=args.quick)
+        paths = [inside(out, Path(p).resolve()) for p in registry[name](out, quick=args.quick)]
         dt = time.perf_counter() - t0
         manifest["figures"][name] = {
             "function": f"{registry[name].__module__}.{registry[name].__name__}",
@@ -111,16 +156,34 @@ def run(args) -> int:
             "files": [str(p) for p in paths],
             "seconds": round(dt, 2),
         }
+        # record each finished figure at once: an interrupt later leaves no figure unlisted
+        _write_manifest(manifest_path, previous, manifest)
         print(
             f"[reproduce] {name} done in {dt:.1f} s: {', '.join(Path(p).name for p in paths)}",
             flush=True,
         )
-    manifest_path = out / "manifest.json"
-    previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    return 0
+
+
+def _previous_manifest(path: Path) -> dict:
+    """The manifest of earlier runs in this folder ({} if none); a corrupt one is named."""
+    if not path.exists():
+        return {}
+    try:
+        previous = json.loads(path.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"manifest {str(path)!r} is not valid JSON ({exc}); move it away or pick another --out"
+        ) from exc
+    if not isinstance(previous, dict) or not isinstance(previous.get("figures", {}), dict):
+        raise ValueError(f"manifest {str(path)!r} is not a plkg reproduce manifest")
+    return previous
+
+
+def _write_manifest(path: Path, previous: dict, manifest: dict) -> None:
     merged = {
         **previous,
         **manifest,
         "figures": {**previous.get("figures", {}), **manifest["figures"]},
     }
-    write_text_atomic(manifest_path, json.dumps(merged, indent=2))
-    return 0
+    write_text_atomic(path, json.dumps(merged, indent=2, default=str))

@@ -87,8 +87,22 @@ def run(args) -> int:
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise ValueError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {args.device!r} requested but CUDA is not available")
+    try:
+        device = torch.device(args.device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"--device {args.device!r} is not a torch device (cpu, cuda, cuda:N)"
+        ) from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device!r} requested but CUDA is not available")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {args.device!r}: only cpu and cuda are supported")
+    if not (np.isfinite(args.tol) and 0 < args.tol < 1):
+        raise ValueError(f"--tol must lie in (0, 1), got {args.tol}")
+    if args.max_iter < 1:
+        raise ValueError(f"--max-iter must be a positive integer, got {args.max_iter}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
     scenario = _scenario(args)
     model = build_channel_model(scenario)
     out = {"scenario": scenario.to_dict(), "methods": {}}
@@ -99,7 +113,7 @@ def run(args) -> int:
             model,
             method,
             rng=rng,
-            device=torch.device(args.device),
+            device=device,
             tol=args.tol,
             max_iter=args.max_iter,
         )

@@ -7,10 +7,13 @@ import json
 
 import numpy as np
 
-from plkg.channels.nearfield import scenario_ccm
-from plkg.commands._nearfield_args import add_scenario_argument, scenario_from_args
+from plkg.commands._nearfield_args import (
+    add_cache_argument,
+    add_scenario_argument,
+    design_from_args,
+    scenario_from_args,
+)
 from plkg.data.atomic import write_bytes_atomic
-from plkg.precoding.block_diagonalization import design_for_scenario
 
 
 def register(sub) -> None:
@@ -20,6 +23,7 @@ def register(sub) -> None:
         "--export", metavar="FILE.npz", help="write ccm [K,N,N] complex128 and scalar parameters"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_cache_argument(p)
     p.set_defaults(func=run)
 
 
@@ -57,9 +61,12 @@ def export_scenario(path, scenario, ccm) -> None:
 
 
 def run(args) -> int:
+    from plkg.commands._paths import output_file
+
+    output_file(args.export, "--export")  # "" or a folder is an error, before any work (issue 11)
     scenario = scenario_from_args(args)
-    ccm = scenario_ccm(scenario)
-    design = design_for_scenario(scenario, ccm)
+    design = design_from_args(args, scenario)
+    ccm = design.ccm
     summary = scenario_summary(scenario, design)
     if args.export:
         export_scenario(args.export, scenario, ccm)

@@ -69,12 +69,31 @@ def fnnpa_vs_wfpa(checkpoint, ds, n_grid: int = 201) -> dict:
 
 
 def run(args) -> int:
+    from plkg.commands._paths import inside, output_folder, safe_stem
     from plkg.data.dataset import load_dataset
     from plkg.training.train import train_regressor
 
     network, label, suffix, prefix = KINDS[args.kind]
     dataset = Path(args.dataset) if args.dataset else Path("datasets") / f"fig6_{suffix}.npz"
-    name = args.name or f"{prefix}_{dataset.stem.rsplit('_', 1)[0]}"
+    if dataset.is_dir():
+        raise ValueError(f"--dataset {str(dataset)!r} is a folder; give the .npz file")
+    out_dir = output_folder(args.out_dir, "--out-dir")
+    if args.name is not None and safe_stem(args.name, "") != args.name:
+        raise ValueError(
+            f"--name {args.name!r} must be a plain file name (letters, digits, . _ + -)"
+        )
+    name = args.name or f"{prefix}_{safe_stem(dataset.stem.rsplit('_', 1)[0])}"
+    inside(out_dir, f"{name}.safetensors")  # refuses a name that would leave --out-dir
+    for flag, value, low in (
+        ("--hidden", args.hidden, 1),
+        ("--max-epochs", args.max_epochs, 1),
+        ("--patience", args.patience, 0),
+        ("--seed", args.seed, 0),
+    ):
+        if value < low:
+            raise ValueError(f"{flag} must be an integer >= {low}, got {value}")
+    if not (args.lr > 0 and args.lr < float("inf")):
+        raise ValueError(f"--lr must be a positive finite number, got {args.lr}")
     fingerprint = None
     if args.scenario:
         from plkg.channels.nearfield_scenario import load_scenario
@@ -89,7 +108,7 @@ def run(args) -> int:
     out = train_regressor(
         dataset,
         name,
-        out_dir=args.out_dir,
+        out_dir=out_dir,
         network=network,
         hidden=(args.hidden,),
         label_norm=label_norm,

@@ -11,6 +11,9 @@ from plkg.data.dataset import Dataset, load_dataset, make_split, save_dataset
 
 # P_a range (dBm) of both learned allocators' datasets: covers the Fig. 6 sweep.
 DEFAULT_PA_DBM_RANGE = (-10.0, 30.0)
+# Width (dB) of the power bands that group samples into sweep-engine tasks: the band of
+# plkg.solvers.maxmin_cvxpy.BandedMaxMin, so each task compiles one CVXPY problem.
+LABEL_BAND_DB = 10.0
 
 
 def sample_powers_dbm(rng: np.random.Generator, n_samples: int, pa_dbm_range, sampling: str):
@@ -60,6 +63,39 @@ def power_meta(label: dict, scenario, design, pa_dbm_range, sampling, seed, **fi
         "package_version": __version__,
         "n_subchannels": list(design.n_subchannels),
     }
+
+
+def label_tasks(design, pa_w, band_db: float = LABEL_BAND_DB) -> list[dict]:
+    """Sweep-engine tasks over the samples: one per ``band_db`` power band (10 dB bands ending at
+    multiples of 10 dBm, as :class:`plkg.solvers.maxmin_cvxpy.BandedMaxMin` compiles them), samples
+    in their original order. A task does exactly what the serial loop did for that band, so the
+    labels are the same for every worker count. Each task holds the design constants ``m_a``,
+    ``m_b``, ``user`` [N_D], ``n_users`` and its samples' ``index`` and ``pa_w`` (W) lists."""
+    pa_w = np.asarray(pa_w, dtype=np.float64)
+    with np.errstate(divide="ignore"):  # P_a = 0 gets its own band; the solver then names it
+        band = np.ceil(10.0 * np.log10(pa_w * 1e3) / band_db - 1e-9)
+    constants = {
+        "m_a": np.asarray(design.m_a),
+        "m_b": np.asarray(design.m_b),
+        "user": np.asarray(design.user),
+        "n_users": int(design.n_users),
+    }
+    tasks = []
+    for b in sorted(set(band.tolist())):
+        index = np.flatnonzero(band == b)
+        tasks.append({**constants, "index": index.tolist(), "pa_w": pa_w[index].tolist()})
+    return tasks
+
+
+def run_label_tasks(fn, design, pa_w) -> list[dict]:
+    """``fn`` over :func:`label_tasks` on the sweep engine of the enclosing
+    :func:`plkg.sweep.engine.session` (serial without one); ``fn`` returns one dict with an
+    ``index`` per sample. Returns them sorted by ``index``. One BLAS thread per task everywhere,
+    so the labels do not depend on the worker count."""
+    from plkg.sweep.runner import map_tasks
+
+    chunks = map_tasks(fn, label_tasks(design, pa_w), pin_threads=True)
+    return sorted((item for chunk in chunks for item in chunk), key=lambda item: item["index"])
 
 
 def design_arrays(design) -> dict:

@@ -10,8 +10,15 @@ pairs of the fairness FNN (Section VI-C). The ``.npz`` holds
 
 The JSON sidecar records what the numbers mean (names and units, scenario fingerprint, power
 range and sampling, solver, seed, package version) and the SHA-256 of the ``.npz`` bytes, so a
-truncated, corrupted or swapped file is detected on load. Files are written byte-deterministically
-(fixed zip timestamps, sorted JSON keys) and atomically.
+truncated, corrupted or swapped file is detected on load. The sidecar also holds its own hash
+(``sidecar_sha256``, see :mod:`plkg.data.sidecar_hash`), so an edited sidecar is detected too. Files
+are written byte-deterministically (fixed zip timestamps, sorted JSON keys) and atomically; the pair
+is written under a lock on the folder (:mod:`plkg.data.folder_lock`), so concurrent writers to one
+path cannot leave an ``.npz`` of one run next to the sidecar of another.
+
+Degenerate labels are refused when written and when loaded: non-finite labels, labels that are all
+equal (to 1e-12 relative), and labels <= 0 when ``label_domain`` is ``"positive"`` (the default for
+``mu`` and ``t``, which are positive by definition).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from plkg.data.atomic import write_bytes_atomic, write_text_atomic
+from plkg.data.folder_lock import folder_lock
+from plkg.data.sidecar_hash import verify_sidecar_sha256, with_sidecar_sha256
 
 SPLIT_NAMES = ("train", "val", "test")
 DEFAULT_SPLIT_COUNTS = (140, 30, 30)
@@ -40,7 +49,14 @@ REQUIRED_META = (
     "seed",
     "package_version",
 )
-FORMAT = "plkg-dataset-1"
+FORMAT = "plkg-dataset-2"
+# Read for compatibility: version 1 has no sidecar_sha256 (edits of its sidecar go undetected).
+LEGACY_FORMATS = ("plkg-dataset-1",)
+LABEL_DOMAINS = ("positive", "real")
+# Labels that are positive by definition (bits/W, bits): a value <= 0 means a degenerate solve.
+POSITIVE_LABEL_NAMES = ("mu", "t")
+# Labels whose spread is below this fraction of their magnitude are taken as constant.
+DEGENERATE_SPREAD_RTOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,32 @@ def _validate_arrays(inputs, labels, split, where: str):
             raise ValueError(f"{where}: the {name} split is empty")
 
 
+def label_domain_of(meta: dict) -> str:
+    """``meta['label_domain']`` if given, else ``"positive"`` for ``mu``/``t`` and ``"real"``."""
+    domain = meta.get("label_domain")
+    if domain is None:
+        return "positive" if meta.get("label_name") in POSITIVE_LABEL_NAMES else "real"
+    if domain not in LABEL_DOMAINS:
+        raise ValueError(f"label_domain must be one of {LABEL_DOMAINS}, got {domain!r}")
+    return domain
+
+
+def _refuse_degenerate_labels(labels: np.ndarray, domain: str, where: str) -> None:
+    """Refuse labels that cannot teach anything: constant, or <= 0 where they must be positive."""
+    if domain == "positive" and np.any(labels <= 0):
+        bad = labels[labels <= 0]
+        raise ValueError(
+            f"{where}: {bad.size} of {labels.size} labels are <= 0 (e.g. {bad[0]:.3g}) but must be "
+            "positive; the solver result is degenerate (power range too low?)"
+        )
+    spread = float(np.max(labels) - np.min(labels))
+    if labels.size > 1 and spread <= DEGENERATE_SPREAD_RTOL * float(np.max(np.abs(labels))):
+        raise ValueError(
+            f"{where}: all {labels.size} labels are equal ({labels[0]:.6g}); a dataset of "
+            "constant labels is degenerate (power range too narrow or too low?)"
+        )
+
+
 def save_dataset(path, inputs, labels, split, meta: dict, extras: dict | None = None) -> Path:
     """Write ``path`` (.npz) and its JSON sidecar atomically and deterministically.
 
@@ -167,6 +209,8 @@ def save_dataset(path, inputs, labels, split, meta: dict, extras: dict | None = 
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise ValueError(f"dataset metadata lacks {', '.join(missing)}")
+    domain = label_domain_of(meta)
+    _refuse_degenerate_labels(labels, domain, f"save_dataset({str(path)!r})")
     arrays = {"inputs": inputs, "labels": labels, "split": split}
     for name, arr in (extras or {}).items():
         if name in CORE_ARRAYS:
@@ -178,6 +222,7 @@ def save_dataset(path, inputs, labels, split, meta: dict, extras: dict | None = 
     blob = _npz_bytes(arrays)
     sidecar = {
         **meta,
+        "label_domain": domain,
         "format": FORMAT,
         "n_samples": int(inputs.shape[0]),
         "split_counts": {n: int(np.sum(split == i)) for i, n in enumerate(SPLIT_NAMES)},
@@ -185,9 +230,13 @@ def save_dataset(path, inputs, labels, split, meta: dict, extras: dict | None = 
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
         "npz_file": path.name,
     }
+    sidecar = with_sidecar_sha256(sidecar)
     text = json.dumps(sidecar, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    write_bytes_atomic(path, blob)
-    write_text_atomic(sidecar_path(path), text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One writer at a time per folder: the .npz and its sidecar are replaced as a pair.
+    with folder_lock(path.parent):
+        write_bytes_atomic(path, blob)
+        write_text_atomic(sidecar_path(path), text)
     return path
 
 
@@ -207,13 +256,18 @@ def load_dataset(path, expected_fingerprint: str | None = None) -> Dataset:
     side = sidecar_path(path)
     if not side.is_file():
         raise ValueError(f"dataset sidecar {str(side)!r} is missing (needed next to {path.name})")
+    # Shared lock: a concurrent save_dataset cannot replace one file of the pair mid-read.
+    with folder_lock(path.parent, shared=True):
+        side_bytes = side.read_bytes()
+        blob = path.read_bytes()
     try:
-        meta = json.loads(side.read_text())
+        meta = json.loads(side_bytes.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"dataset sidecar {str(side)!r} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, *LEGACY_FORMATS):
         raise ValueError(f"dataset sidecar {str(side)!r} is not a {FORMAT} file")
-    blob = path.read_bytes()
+    if meta["format"] == FORMAT:
+        verify_sidecar_sha256(meta, f"dataset sidecar {str(side)!r}")
     if hashlib.sha256(blob).hexdigest() != meta.get("npz_sha256"):
         raise ValueError(
             f"dataset file {str(path)!r} is truncated or corrupt, or does not belong to its "
@@ -234,6 +288,7 @@ def load_dataset(path, expected_fingerprint: str | None = None) -> Dataset:
     labels = arrays.pop("labels").astype(np.float64)
     split = arrays.pop("split").astype(np.int8)
     _validate_arrays(inputs, labels, split, f"dataset {str(path)!r}")
+    _refuse_degenerate_labels(labels, label_domain_of(meta), f"dataset {str(path)!r}")
     if meta.get("n_samples") != inputs.shape[0]:
         raise ValueError(
             f"dataset {str(path)!r}: sidecar says {meta.get('n_samples')} samples, file has "

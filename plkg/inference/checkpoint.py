@@ -2,7 +2,10 @@
 
 ``NAME.safetensors`` (weights, no pickle) + ``NAME.json`` (architecture, normalisation, training
 range, scenario fingerprint, metrics). The JSON holds the SHA-256 of the weights, so a truncated or
-swapped file is reported clearly. This module imports neither Lightning nor :mod:`plkg.training`.
+swapped file is reported clearly, and (format 2) ``sidecar_sha256``, the SHA-256 of its own
+canonical JSON without that field (:mod:`plkg.data.sidecar_hash`), so any edit of the sidecar
+(training range, normalisation, activation ...) is refused. Format-1 checkpoints, which predate
+that field, still load with a warning. This module imports neither Lightning nor :mod:`plkg.training`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +21,13 @@ import numpy as np
 import torch
 
 from plkg.data.normalization import MinMax
+from plkg.data.sidecar_hash import verify_sidecar_sha256
 from plkg.models.fnn import FNN
 from plkg.models.kglm_net import build_network
 
-CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-1"
+CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-2"
+# Read with a warning: no sidecar_sha256, so edits of their JSON cannot be detected.
+LEGACY_CHECKPOINT_FORMATS = ("plkg-fnn-checkpoint-1",)
 
 
 @dataclass(frozen=True)
@@ -111,11 +118,23 @@ def load_checkpoint(
         if not p.is_file():
             raise ValueError(f"checkpoint file {str(p)!r} does not exist")
     try:
-        meta = json.loads(side.read_text())
+        meta = json.loads(side.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"checkpoint sidecar {str(side)!r} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in (
+        CHECKPOINT_FORMAT,
+        *LEGACY_CHECKPOINT_FORMATS,
+    ):
         raise ValueError(f"{str(side)!r} is not a {CHECKPOINT_FORMAT} checkpoint description")
+    if meta["format"] == CHECKPOINT_FORMAT:
+        verify_sidecar_sha256(meta, f"checkpoint sidecar {str(side)!r}")
+    else:
+        warnings.warn(
+            f"checkpoint sidecar {str(side)!r} is {meta['format']} (no sidecar_sha256): edits of "
+            "it cannot be detected; retrain or regenerate it",
+            UserWarning,
+            stacklevel=2,
+        )
     blob = weights.read_bytes()
     if hashlib.sha256(blob).hexdigest() != meta.get("safetensors_sha256"):
         raise ValueError(

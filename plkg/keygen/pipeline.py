@@ -2,17 +2,26 @@
 
 System-agnostic: it takes both ends' measurements of the same probing rounds as a pair of arrays
 [n_rounds, ...] (near-field Eqs. (8)/(11) of the near-field paper, RIS Eqs. (2)-(6) of the RIS
-paper) and returns both ends' final keys with the statistics of every stage. Adaptors for the two
-systems live in :mod:`plkg.keygen.nearfield_keys` and :mod:`plkg.keygen.ris_keys`.
+paper, or the user's own paired measurements) and returns both ends' final keys with the
+statistics of every stage. Adaptors for the two systems live in
+:mod:`plkg.keygen.nearfield_keys` and :mod:`plkg.keygen.ris_keys`.
 
 Stages and the public messages they cost:
 
-1. Quantisation (:mod:`plkg.keygen.quantization`) at each end; with a guard band the indices of
-   the dropped samples are exchanged and both ends keep the intersection (indices only).
-2. QBER estimate: a random ``qber_sample_fraction`` of the kept samples is disclosed, compared
-   and discarded (unless ``qber`` is given).
-3. Cascade (:mod:`plkg.keygen.reconciliation`); every disclosed parity and hash bit is counted.
-4. Entropy estimate H of Alice's remaining bits (:mod:`plkg.keygen.entropy`) and Toeplitz
+1. Decorrelation (:mod:`plkg.keygen.decorrelation`) unless the caller gives the public
+   per-component correlations of already independent components; per-component correlation
+   rho (public second-order statistics, as the papers assume known statistics) and alignment of
+   Bob's phase (complex) or sign (real) to Alice's.
+2. Quantisation (:mod:`plkg.keygen.quantization`) at each end: equiprobable, Gray-coded, with
+   b bits per real sample chosen per component from rho (:mod:`plkg.keygen.adaptive_bits`) or
+   fixed; with a guard band the indices of dropped samples are exchanged (indices only).
+3. Reconciliation through one interface (:mod:`plkg.keygen.reconciliation_interface`):
+   ``"ldpc"`` (:mod:`plkg.keygen.ldpc_reconciliation`, one-way syndromes per bit plane with
+   Bob's soft information, code rate from rho) or ``"cascade"``
+   (:mod:`plkg.keygen.reconciliation`; a random ``qber_sample_fraction`` of samples is
+   disclosed and discarded to estimate the QBER unless ``qber`` is given). Every disclosed
+   syndrome, parity and hash bit is counted.
+4. Entropy estimate H of Alice's reconciled symbols (:mod:`plkg.keygen.entropy`) and Toeplitz
    privacy amplification to floor(H - disclosed - margin) bits
    (:mod:`plkg.keygen.privacy_amplification`).
 """
@@ -20,15 +29,33 @@ Stages and the public messages they cost:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from plkg.keygen.decorrelation import DECORRELATIONS, decorrelate
-from plkg.keygen.entropy import estimate_entropy_bits
+from plkg.keygen.adaptive_bits import (
+    DEFAULT_DESIGN_EFFICIENCY,
+    DEFAULT_MAX_BITS_PER_SAMPLE,
+    choose_bits_per_component,
+)
+from plkg.keygen.decorrelation import DECORRELATIONS, cca_pair, decorrelate
+from plkg.keygen.entropy import component_entropy_bits
+from plkg.keygen.gaussian_model import normal_scores, plane_conditional_entropies
+from plkg.keygen.ldpc_reconciliation import DEFAULT_INITIAL_EFFICIENCY, ldpc_scheme
 from plkg.keygen.privacy_amplification import DEFAULT_SECURITY_MARGIN_BITS, privacy_amplify
-from plkg.keygen.quantization import QUANTIZERS, bit_disagreement_ratio, quantize, real_features
-from plkg.keygen.reconciliation import ReconciliationResult, cascade_reconcile
+from plkg.keygen.quantization import (
+    QUANTIZERS,
+    bit_disagreement_ratio,
+    equiprobable_levels,
+    gray_code,
+    quantize,
+    real_features,
+)
+from plkg.keygen.reconciliation import cascade_scheme
+from plkg.keygen.reconciliation_interface import ReconciliationProblem, ReconciliationResult
+
+RECONCILIATIONS = ("ldpc", "cascade")
+ENTROPY_METHODS = ("exchangeable", "mcv", "ideal")
 
 
 @dataclass(frozen=True)
@@ -39,27 +66,41 @@ class KeyGenConfig:
     ----------
     quantizer : str
         ``"equiprobable"`` (per-dimension, Gray-coded) or ``"mean-threshold"`` (1 bit).
-    bits_per_sample : int
-        b, bits per real measurement (equiprobable quantiser).
+    bits_per_sample : int or None
+        b, bits per real measurement; ``None`` (default) chooses b per component from its
+        correlation (:func:`plkg.keygen.adaptive_bits.choose_bits_per_component`).
+    max_bits_per_sample : int
+        Cap of the per-component choice (1..16).
+    design_efficiency : float
+        Expected reconciliation efficiency f of the per-component rule (>= 1).
+    reconciliation : str
+        ``"ldpc"`` (default) or ``"cascade"``.
     guard : float
-        Guard band: CDF mass around each threshold (equiprobable) or alpha in standard deviations
+        Guard band: CDF mass around each threshold (equiprobable; with adaptive b the choice is
+        capped so that the 2^b - 1 bands drop at most a quarter of the samples) or alpha in standard deviations
         (mean-threshold); 0 disables it.
     qber : float or None
-        Known QBER for Cascade's block size; ``None`` estimates it from a disclosed sample.
+        Cascade: known QBER for the block size; ``None`` estimates it from a disclosed sample.
     qber_sample_fraction : float
-        Fraction of kept samples disclosed (and discarded) for the QBER estimate.
-    n_passes, max_extra_passes, verify_bits : int
+        Cascade: fraction of kept samples disclosed (and discarded) for the QBER estimate.
+    n_passes, max_extra_passes : int
         Cascade parameters (:func:`plkg.keygen.reconciliation.cascade_reconcile`).
+    verify_bits : int
+        Verification hash length of either scheme.
+    ldpc_efficiency : float
+        First syndrome length over the expected conditional entropy (LDPC).
     security_margin_bits : float
         Privacy-amplification margin (bits).
     entropy_method : str
-        ``"mcv"`` (SP 800-90B most-common-value min-entropy per symbol) or ``"ideal"``.
+        ``"exchangeable"`` (default, exact for the empirical-CDF quantiser), ``"mcv"``
+        (SP 800-90B most-common-value per symbol) or ``"ideal"``; see :mod:`plkg.keygen.entropy`.
     decorrelation : str
         ``"klt"`` (default): project both ends on the eigenvectors of Alice's sample covariance;
         ``"cca"``: on the canonical pairs of the two ends (most correlated first); ``"none"``.
         See :mod:`plkg.keygen.decorrelation`. Without it, correlated dimensions (a rank-one RIS
         precoder makes all M_e measurements of a cell collinear) give redundant bits that fail
-        NIST tests and inflate the entropy estimate.
+        NIST tests and inflate the entropy estimate. Skipped when the caller passes the public
+        correlations of independent components.
     decorrelate_rtol : float
         Components with variance (KLT) or whitening eigenvalue (CCA) below this fraction of the
         largest are dropped.
@@ -68,15 +109,19 @@ class KeyGenConfig:
     """
 
     quantizer: str = "equiprobable"
-    bits_per_sample: int = 1
+    bits_per_sample: int | None = None
+    max_bits_per_sample: int = DEFAULT_MAX_BITS_PER_SAMPLE
+    design_efficiency: float = DEFAULT_DESIGN_EFFICIENCY
+    reconciliation: str = "ldpc"
     guard: float = 0.0
     qber: float | None = None
     qber_sample_fraction: float = 0.1
     n_passes: int = 4
     max_extra_passes: int = 4
     verify_bits: int = 32
+    ldpc_efficiency: float = DEFAULT_INITIAL_EFFICIENCY
     security_margin_bits: float = DEFAULT_SECURITY_MARGIN_BITS
-    entropy_method: str = "mcv"
+    entropy_method: str = "exchangeable"
     decorrelation: str = "klt"
     decorrelate_rtol: float = 1e-6
     max_components: int | None = None
@@ -86,14 +131,26 @@ class KeyGenConfig:
             raise ValueError(
                 f"unknown quantizer {self.quantizer!r}; available: {', '.join(QUANTIZERS)}"
             )
-        if int(self.bits_per_sample) != self.bits_per_sample or not 1 <= self.bits_per_sample <= 8:
-            raise ValueError(
-                f"bits_per_sample must be an integer in 1..8, got {self.bits_per_sample!r}"
-            )
-        if self.quantizer == "mean-threshold" and self.bits_per_sample != 1:
+        b = self.bits_per_sample
+        if b is not None and (int(b) != b or not 1 <= b <= 16):
+            raise ValueError(f"bits_per_sample must be an integer in 1..16 or None, got {b!r}")
+        m = self.max_bits_per_sample
+        if int(m) != m or not 1 <= m <= 16:
+            raise ValueError(f"max_bits_per_sample must be an integer in 1..16, got {m!r}")
+        if self.quantizer == "mean-threshold" and b not in (None, 1):
             raise ValueError("the mean-threshold quantizer produces 1 bit per sample")
+        if self.reconciliation not in RECONCILIATIONS:
+            raise ValueError(
+                f"reconciliation must be one of {RECONCILIATIONS}, got {self.reconciliation!r}"
+            )
+        for name in ("design_efficiency", "ldpc_efficiency"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 1):
+                raise ValueError(f"{name} must be a number >= 1, got {v!r}")
         if not (math.isfinite(self.guard) and self.guard >= 0):
             raise ValueError(f"guard must be a finite number >= 0, got {self.guard!r}")
+        if self.quantizer == "equiprobable" and self.guard >= 0.5:
+            raise ValueError(f"guard must be < 0.5 (CDF mass), got {self.guard!r}")
         if self.qber is not None and not (0 <= self.qber < 0.5):
             raise ValueError(f"qber must lie in [0, 0.5), got {self.qber!r}")
         if not 0 < self.qber_sample_fraction < 1:
@@ -116,9 +173,9 @@ class KeyGenConfig:
             )
         if not 0 <= self.decorrelate_rtol < 1:
             raise ValueError(f"decorrelate_rtol must lie in [0, 1), got {self.decorrelate_rtol!r}")
-        if self.entropy_method not in ("mcv", "ideal"):
+        if self.entropy_method not in ENTROPY_METHODS:
             raise ValueError(
-                f"entropy_method must be 'mcv' or 'ideal', got {self.entropy_method!r}"
+                f"entropy_method must be one of {ENTROPY_METHODS}, got {self.entropy_method!r}"
             )
 
     def to_dict(self) -> dict:
@@ -138,22 +195,25 @@ class KeyPairResult:
     raw_bits : int
         Quantised bits kept after the guard band (per end).
     sample_bits : int
-        Bits disclosed and discarded for the QBER estimate.
+        Bits disclosed and discarded for the QBER estimate (Cascade).
     bdr_before : float
         BDR of the raw quantised bits (RIS paper Fig. 7 definition).
     bdr_after : float
-        BDR after reconciliation (0 when Cascade succeeded).
+        BDR after reconciliation (0 when reconciliation succeeded).
     qber_estimate : float
     disclosed_bits : int
-        Parities + verification hash bits of Cascade.
+        Parities or syndrome bits + verification hash bits.
     entropy_bits : float
         H of Alice's reconciled bits.
     final_key_bits : int
         ell = floor(H - disclosed - margin) (0 if reconciliation failed: the block is discarded).
     keys_agree : bool
+        Both final keys are non-empty and identical.
     key_agreement_ratio : float
-        Fraction of equal bits of the two final keys (1 when empty).
+        Fraction of equal bits of the two final keys; NaN when there is no key (not applicable).
     reconciliation : ReconciliationResult
+    bits_per_component : ndarray [C], int64
+        Bits per real sample of every real component (0: not quantised).
     """
 
     key_a: np.ndarray
@@ -170,14 +230,35 @@ class KeyPairResult:
     keys_agree: bool
     key_agreement_ratio: float
     reconciliation: ReconciliationResult
+    bits_per_component: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def final_bits_per_round(self) -> float:
         return self.final_key_bits / self.n_rounds
 
+    @property
+    def residual_mismatch_bits(self) -> int:
+        """Differing bits of the two final keys (0 when they agree)."""
+        if self.key_a.size != self.key_b.size:
+            return int(max(self.key_a.size, self.key_b.size))
+        return int(np.count_nonzero(self.key_a != self.key_b))
+
+    @property
+    def status(self) -> str:
+        """``"ok"`` (identical non-empty keys), ``"no-key"``, ``"failed"`` or ``"mismatch"``."""
+        if self.raw_bits == 0:
+            return "no-key"
+        if not self.reconciliation.success:
+            return "failed"
+        if self.final_key_bits == 0:
+            return "no-key"
+        return "ok" if self.keys_agree else "mismatch"
+
     def summary(self) -> dict:
         """JSON-serialisable statistics (no key material)."""
+        b = self.bits_per_component
         return {
+            "status": self.status,
             "n_rounds": self.n_rounds,
             "raw_bits": self.raw_bits,
             "sample_bits": self.sample_bits,
@@ -190,13 +271,19 @@ class KeyPairResult:
             "final_bits_per_round": self.final_bits_per_round,
             "keys_agree": self.keys_agree,
             "key_agreement_ratio": self.key_agreement_ratio,
+            "residual_mismatch_bits": self.residual_mismatch_bits,
+            "reconciliation": self.reconciliation.scheme,
             "reconciliation_status": self.reconciliation.status,
-            "cascade_passes": self.reconciliation.iterations,
+            "reconciliation_iterations": self.reconciliation.iterations,
+            "bits_per_component": [int(v) for v in b],
         }
 
 
 def quantize_pair(z_a, z_b, config: KeyGenConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quantise both ends and keep the samples outside both guard bands.
+    """Quantise both ends with a fixed b and keep the samples outside both guard bands.
+
+    ``config.bits_per_sample`` must be set (the per-component choice needs
+    :func:`generate_key_pair`).
 
     Returns
     -------
@@ -204,6 +291,9 @@ def quantize_pair(z_a, z_b, config: KeyGenConfig) -> tuple[np.ndarray, np.ndarra
         Bits of the kept samples (one row per sample).
     keep : ndarray [n_rounds, D], bool
     """
+    if config.bits_per_sample is None and config.quantizer == "equiprobable":
+        raise ValueError("quantize_pair needs a fixed bits_per_sample")
+    b = config.bits_per_sample or 1
     za, zb = np.asarray(z_a), np.asarray(z_b)
     if za.shape != zb.shape:
         raise ValueError(f"the two ends' measurements differ in shape: {za.shape} vs {zb.shape}")
@@ -211,14 +301,144 @@ def quantize_pair(z_a, z_b, config: KeyGenConfig) -> tuple[np.ndarray, np.ndarra
         za, zb, config.decorrelation, config.decorrelate_rtol, config.max_components
     )
     xa, xb = real_features(za), real_features(zb)
-    qa = quantize(xa, config.quantizer, config.bits_per_sample, config.guard)
-    qb = quantize(xb, config.quantizer, config.bits_per_sample, config.guard)
+    qa = quantize(xa, config.quantizer, b, config.guard)
+    qb = quantize(xb, config.quantizer, b, config.guard)
     keep = qa.keep & qb.keep
     return qa.bits[keep], qb.bits[keep], keep
 
 
+def _component_correlation(ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
+    """Sample correlation E[a conj(b)] / sqrt(E|a|^2 E|b|^2) per column (centred), [D]."""
+    a = ya - ya.mean(axis=0)
+    b = yb - yb.mean(axis=0)
+    num = np.sum(a * np.conj(b), axis=0)
+    den = np.sqrt(np.sum(np.abs(a) ** 2, axis=0) * np.sum(np.abs(b) ** 2, axis=0))
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
+    """Stage 1: independent components, their correlation, and Bob aligned to Alice.
+
+    Parameters
+    ----------
+    z_a, z_b : array_like, shape [n_rounds, ...]
+    config : KeyGenConfig
+    correlation : array_like [D] or None
+        Public correlation of the D = prod(...) components, which must then be independent
+        (e.g. the subchannels of the near-field design); ``None`` decorrelates per ``config``
+        and estimates it from the block's second-order statistics.
+
+    Returns
+    -------
+    (x_a, x_b, rho) : ndarray [n_rounds, R], ndarray [n_rounds, R], ndarray [R] in [0, 1]
+        Real features (real parts then imaginary parts for complex input) with Bob's phase
+        (sign) aligned, and the correlation of every real pair.
+    """
+    za, zb = np.asarray(z_a), np.asarray(z_b)
+    if za.shape != zb.shape:
+        raise ValueError(f"the two ends' measurements differ in shape: {za.shape} vs {zb.shape}")
+    if correlation is not None:
+        ya, yb = real_shape(za), real_shape(zb)
+        rho_c = np.asarray(correlation).reshape(-1)
+        if rho_c.size != ya.shape[1]:
+            raise ValueError(
+                f"correlation has {rho_c.size} entries for {ya.shape[1]} components per round"
+            )
+    elif config.decorrelation == "cca":
+        ya, yb, rho_c = cca_pair(za, zb, config.decorrelate_rtol, config.max_components)
+        rho_c = rho_c * np.exp(1j * np.angle(_component_correlation(ya, yb)))
+    else:
+        ya, yb = decorrelate(
+            za, zb, config.decorrelation, config.decorrelate_rtol, config.max_components
+        )
+        ya, yb = real_shape(ya), real_shape(yb)
+        rho_c = _component_correlation(ya, yb)
+    if np.iscomplexobj(ya) or np.iscomplexobj(yb) or np.iscomplexobj(rho_c):
+        yb = np.asarray(yb) * np.exp(1j * np.angle(rho_c))  # E[a conj(b)] becomes |rho|
+        rho = np.concatenate([np.abs(rho_c), np.abs(rho_c)])
+    else:
+        yb = np.asarray(yb) * np.where(rho_c < 0, -1.0, 1.0)
+        rho = np.abs(rho_c)
+    xa, xb = real_features(ya), real_features(yb)
+    return xa, xb, np.clip(rho.astype(np.float64), 0.0, 1.0 - 1e-15)
+
+
+def real_shape(z) -> np.ndarray:
+    """[n_rounds, ...] -> [n_rounds, D] (no copy for contiguous input)."""
+    z = np.asarray(z)
+    if z.ndim < 1 or z.shape[0] < 2:
+        raise ValueError(f"measurements need shape [n_rounds >= 2, ...], got {z.shape}")
+    return z.reshape(z.shape[0], -1)
+
+
+def choose_bits(rho, n_rounds: int, config: KeyGenConfig, rng: np.random.Generator) -> np.ndarray:
+    """Bits per real component: fixed, or by the rule of :mod:`plkg.keygen.adaptive_bits`."""
+    rho = np.asarray(rho, dtype=np.float64)
+    if config.quantizer == "mean-threshold":
+        return np.ones(rho.size, dtype=np.int64)
+    if config.bits_per_sample is not None:
+        return np.full(rho.size, int(config.bits_per_sample), dtype=np.int64)
+    cap = config.max_bits_per_sample
+    if config.guard > 0:  # the 2^b - 1 bands drop at most a quarter of the samples
+        cap = max(1, min(cap, int(math.floor(math.log2(0.25 / config.guard + 1.0)))))
+    h = plane_conditional_entropies(rho, cap, rng, n_sim=2048, n_rounds=n_rounds)
+    return choose_bits_per_component(h, n_rounds, cap, config.design_efficiency)
+
+
+def _quantize_levels(xa, xb, bits, config):
+    """Levels and kept-sample masks of both ends, [n_rounds, R] each."""
+    if config.quantizer == "mean-threshold":
+        qa = quantize(xa, "mean-threshold", 1, config.guard)
+        qb = quantize(xb, "mean-threshold", 1, config.guard)
+        return qa.bits[..., 0].astype(np.int64), qb.bits[..., 0].astype(np.int64), qa.keep & qb.keep
+    la, ka = equiprobable_levels(xa, bits, config.guard)
+    lb, kb = equiprobable_levels(xb, bits, config.guard)
+    return la, lb, ka & kb
+
+
+def _no_key_result(n_rounds, bits, note):
+    empty = np.zeros(0, dtype=np.int8)
+    rec = ReconciliationResult(empty, note, 0, 0, 0, 0, 0, 0, (), "none")
+    return KeyPairResult(
+        key_a=empty,
+        key_b=empty,
+        n_rounds=int(n_rounds),
+        raw_bits=0,
+        sample_bits=0,
+        bdr_before=float("nan"),
+        bdr_after=float("nan"),
+        qber_estimate=float("nan"),
+        disclosed_bits=0,
+        entropy_bits=0.0,
+        final_key_bits=0,
+        keys_agree=False,
+        key_agreement_ratio=float("nan"),
+        reconciliation=rec,
+        bits_per_component=np.asarray(bits, dtype=np.int64),
+    )
+
+
+def _qber_sample(cols, config, rng):
+    """Cascade: disclose and drop a random fraction of every component's samples."""
+    total = sum(c["la"].size for c in cols)
+    n_sample = max(1, int(round(config.qber_sample_fraction * total)))
+    pick = np.zeros(total, dtype=bool)
+    pick[rng.choice(total, size=min(n_sample, total - 1), replace=False)] = True
+    errs = bits_seen = start = 0
+    for c in cols:
+        sel = pick[start : start + c["la"].size]
+        start += c["la"].size
+        ga, gb = gray_code(c["la"][sel], c["b"]), gray_code(c["lb"][sel], c["b"])
+        errs += int(np.count_nonzero(ga != gb))
+        bits_seen += ga.size
+        for key in ("la", "lb", "yb"):
+            c[key] = c[key][~sel]
+    qber = float(min(max(errs / max(bits_seen, 1), 1.0 / max(bits_seen, 1)), 0.49))
+    return qber, bits_seen
+
+
 def generate_key_pair(
-    z_a, z_b, rng: np.random.Generator, config: KeyGenConfig | None = None
+    z_a, z_b, rng: np.random.Generator, config: KeyGenConfig | None = None, correlation=None
 ) -> KeyPairResult:
     """Run the whole pipeline on one block of probing rounds.
 
@@ -227,42 +447,49 @@ def generate_key_pair(
     z_a, z_b : array_like, shape [n_rounds, ...], complex or real
         Alice's and Bob's measurements of the same rounds (same shape).
     rng : numpy.random.Generator
-        Public randomness: QBER sample, Cascade permutations, hash seeds.
+        Public randomness: model simulation, QBER sample, codes, permutations, hash seeds.
     config : KeyGenConfig or None
+    correlation : array_like [prod(...)] or None
+        Public correlation of already independent components (see :func:`aligned_real_pairs`).
     """
     config = config or KeyGenConfig()
-    za = np.asarray(z_a)
-    n_rounds = za.shape[0] if za.ndim else 0
-    sym_a, sym_b, _ = quantize_pair(z_a, z_b, config)
-    b = config.bits_per_sample
-    n_sym = sym_a.shape[0]
+    xa, xb, rho = aligned_real_pairs(z_a, z_b, config, correlation)
+    n_rounds = xa.shape[0]
+    bits = choose_bits(rho, n_rounds, config, rng)
+    if not bits.any():
+        return _no_key_result(n_rounds, bits, "no component worth quantising")
+    la, lb, keep = _quantize_levels(xa, xb, bits, config)
+    scores_b = normal_scores(xb)
+    cols = [
+        {
+            "b": int(bits[i]),
+            "rho": float(rho[i]),
+            "la": la[keep[:, i], i],
+            "lb": lb[keep[:, i], i],
+            "yb": scores_b[keep[:, i], i],
+        }
+        for i in range(bits.size)
+        if bits[i] > 0 and keep[:, i].any()
+    ]
+    n_sym = sum(c["la"].size for c in cols)
     if n_sym < 4:
         raise ValueError(f"only {n_sym} samples survive the guard band; need at least 4")
-    bdr_before = bit_disagreement_ratio(sym_a, sym_b)
-    # QBER estimate on a disclosed, discarded sample of symbols
-    if config.qber is None:
-        n_sample = max(1, int(round(config.qber_sample_fraction * n_sym)))
-        sample = rng.choice(n_sym, size=n_sample, replace=False)
-        mask = np.ones(n_sym, dtype=bool)
-        mask[sample] = False
-        est = bit_disagreement_ratio(sym_a[sample], sym_b[sample])
-        qber = float(min(max(est, 1.0 / (n_sample * b)), 0.49))
-        sym_a, sym_b = sym_a[mask], sym_b[mask]
-        sample_bits = n_sample * b
-    else:
-        qber, sample_bits = float(config.qber), 0
-    bits_a, bits_b = sym_a.reshape(-1), sym_b.reshape(-1)
-    rec = cascade_reconcile(
-        bits_a,
-        bits_b,
-        qber,
-        rng,
-        n_passes=config.n_passes,
-        verify_bits=config.verify_bits,
-        max_extra_passes=config.max_extra_passes,
+    bdr_before = bit_disagreement_ratio(
+        np.concatenate([gray_code(c["la"], c["b"]).reshape(-1) for c in cols]),
+        np.concatenate([gray_code(c["lb"], c["b"]).reshape(-1) for c in cols]),
     )
+    raw_bits = sum(c["la"].size * c["b"] for c in cols)
+    if config.reconciliation == "cascade" and config.qber is None:
+        qber, sample_bits = _qber_sample(cols, config, rng)
+    else:
+        qber, sample_bits = (bdr_before if config.qber is None else float(config.qber)), 0
+    problem = _problem(cols, qber, n_rounds)
+    rec = _reconcile(problem, rng, config)
+    bits_a = problem.bits_a
     bdr_after = bit_disagreement_ratio(bits_a, rec.bits_b)
-    entropy = estimate_entropy_bits(bits_a, b, config.entropy_method)
+    entropy = component_entropy_bits(
+        [c["la"] for c in cols], [c["b"] for c in cols], config.entropy_method
+    )
     if rec.success:
         pa_a = privacy_amplify(
             bits_a, entropy, rec.disclosed_bits, rng, config.security_margin_bits
@@ -277,32 +504,66 @@ def generate_key_pair(
         key_a, key_b = pa_a.key, pa_b.key
     else:  # detected failure: both ends discard the block
         key_a = key_b = np.zeros(0, dtype=np.int8)
-    agree = bool(np.array_equal(key_a, key_b))
-    ratio = 1.0 if key_a.size == 0 else float(np.mean(key_a == key_b))
+    agree = bool(key_a.size > 0 and np.array_equal(key_a, key_b))
+    ratio = float("nan") if key_a.size == 0 else float(np.mean(key_a == key_b))
     return KeyPairResult(
         key_a=key_a,
         key_b=key_b,
         n_rounds=int(n_rounds),
-        raw_bits=int(n_sym * b),
+        raw_bits=int(raw_bits),
         sample_bits=int(sample_bits),
         bdr_before=bdr_before,
         bdr_after=bdr_after,
-        qber_estimate=qber,
+        qber_estimate=float(qber),
         disclosed_bits=int(rec.disclosed_bits),
         entropy_bits=float(entropy),
         final_key_bits=int(key_a.size),
         keys_agree=agree,
         key_agreement_ratio=ratio,
         reconciliation=rec,
+        bits_per_component=bits,
+    )
+
+
+def _problem(cols, qber, n_rounds) -> ReconciliationProblem:
+    counts = np.array([c["la"].size for c in cols], dtype=np.int64)
+    bits = np.array([c["b"] for c in cols], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts * bits)[:-1]]).astype(np.int64)
+    return ReconciliationProblem(
+        bits_a=np.concatenate([gray_code(c["la"], c["b"]).reshape(-1) for c in cols]),
+        bits_b=np.concatenate([gray_code(c["lb"], c["b"]).reshape(-1) for c in cols]),
+        offsets=offsets,
+        n_samples=counts,
+        bits=bits,
+        rho=np.array([c["rho"] for c in cols]),
+        scores_b=tuple(c["yb"] for c in cols),
+        qber=float(qber),
+        n_rounds=int(n_rounds),
+    )
+
+
+def _reconcile(problem, rng, config) -> ReconciliationResult:
+    if config.reconciliation == "ldpc":
+        return ldpc_scheme(
+            problem, rng, verify_bits=config.verify_bits, efficiency=config.ldpc_efficiency
+        )
+    return cascade_scheme(
+        problem,
+        rng,
+        n_passes=config.n_passes,
+        verify_bits=config.verify_bits,
+        max_extra_passes=config.max_extra_passes,
     )
 
 
 def aggregate(results: list[KeyPairResult]) -> dict:
     """Totals over several blocks: bits, BDRs weighted by bits, failure rate, bits per round.
 
-    ``key_agreement_ratio`` is the fraction of blocks whose final keys are identical at both ends;
-    ``key_bit_agreement`` the fraction of equal final-key bits; ``reconciliation_failure_rate`` the
-    fraction of blocks whose verification hash failed (those blocks give no key).
+    ``key_agreement_ratio`` is the fraction of blocks with a non-empty key whose two final keys
+    are identical (NaN when no block gave a key: not applicable, never "1.0"); ``key_bit_agreement``
+    the fraction of equal final-key bits (NaN without key bits); ``residual_mismatch_bits`` the
+    differing final-key bits; ``reconciliation_failure_rate`` the fraction of blocks whose
+    verification failed (those blocks give no key).
     """
     if not results:
         raise ValueError("no key blocks to aggregate")
@@ -310,24 +571,53 @@ def aggregate(results: list[KeyPairResult]) -> dict:
     rounds = sum(r.n_rounds for r in results)
     final = sum(r.final_key_bits for r in results)
     rec_bits = [r.raw_bits - r.sample_bits for r in results]
+    keyed = [r for r in results if r.final_key_bits > 0]
+    bits = np.concatenate([r.bits_per_component for r in results])
+    nan = float("nan")
+    status = _aggregate_status(results)
+    extra = {}
+    if status == "no-key":
+        extra["note"] = (
+            "no component worth quantising (correlation too low)"
+            if raw == 0
+            else "entropy does not cover the disclosed bits + security margin"
+        )
     return {
+        "status": status,
+        **extra,
         "blocks": len(results),
         "n_rounds": rounds,
         "raw_bits": raw,
-        "bdr_before": sum(r.bdr_before * r.raw_bits for r in results) / raw,
-        "bdr_after": sum(r.bdr_after * n for r, n in zip(results, rec_bits, strict=True))
-        / max(1, sum(rec_bits)),
+        "bdr_before": sum(r.bdr_before * r.raw_bits for r in results if r.raw_bits) / raw
+        if raw
+        else nan,
+        "bdr_after": sum(r.bdr_after * n for r, n in zip(results, rec_bits, strict=True) if n)
+        / max(1, sum(rec_bits))
+        if raw
+        else nan,
         "disclosed_bits": sum(r.disclosed_bits for r in results),
         "sample_bits": sum(r.sample_bits for r in results),
         "entropy_bits": sum(r.entropy_bits for r in results),
         "final_key_bits": final,
         "final_bits_per_round": final / rounds,
-        # fraction of blocks whose two final keys are identical, and bitwise agreement of all keys
-        "key_agreement_ratio": float(np.mean([r.keys_agree for r in results])),
+        "key_agreement_ratio": float(np.mean([r.keys_agree for r in keyed])) if keyed else nan,
         "key_bit_agreement": (
-            sum(r.key_agreement_ratio * r.final_key_bits for r in results) / final if final else 1.0
+            sum(r.key_agreement_ratio * r.final_key_bits for r in keyed) / final if final else nan
         ),
+        "residual_mismatch_bits": sum(r.residual_mismatch_bits for r in results),
+        "reconciliation": results[0].reconciliation.scheme,
         "reconciliation_failure_rate": float(
             np.mean([not r.reconciliation.success for r in results])
         ),
+        "mean_bits_per_component": float(bits.mean()) if bits.size else 0.0,
+        "max_bits_per_component": int(bits.max()) if bits.size else 0,
     }
+
+
+def _aggregate_status(results) -> str:
+    states = {r.status for r in results}
+    if "mismatch" in states:
+        return "mismatch"
+    if "ok" in states:
+        return "ok"
+    return "failed" if "failed" in states else "no-key"

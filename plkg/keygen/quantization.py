@@ -148,6 +148,46 @@ def equiprobable_quantize(
     return QuantizedBits(gray_code(levels, b), keep, b)
 
 
+def equiprobable_levels(x, bits_per_column, guard_fraction: float = 0.0):
+    """Equiprobable quantiser with a resolution per column (levels, not yet Gray-coded).
+
+    Column i is mapped through its empirical CDF u to the level floor(u 2^b_i) (b_i = 0: the
+    column is not quantised, all its samples are dropped). With a guard band a sample is dropped
+    when u lies within ``guard_fraction / 2`` of an inner threshold j / 2^b_i.
+
+    Parameters
+    ----------
+    x : array_like, shape [n_rounds, D], float
+    bits_per_column : array_like of int, shape [D], values in 0..16
+    guard_fraction : float
+        In [0, 2^-max(b)); 0 disables the guard band.
+
+    Returns
+    -------
+    (levels, keep) : ndarray [n_rounds, D] int64, ndarray [n_rounds, D] bool
+    """
+    x = np.asarray(x, dtype=np.float64)
+    b = np.asarray(bits_per_column, dtype=np.int64).reshape(-1)
+    if x.ndim != 2 or x.shape[1] != b.size:
+        raise ValueError(f"expected x [n_rounds, {b.size}], got {x.shape}")
+    if b.size and (b.min() < 0 or b.max() > 16):
+        raise ValueError("bits per column must lie in 0..16")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("equiprobable_levels: x contains NaN or infinite values")
+    top = 2 ** int(b.max()) if b.size else 1
+    if not 0.0 <= guard_fraction < 1.0 / top:
+        raise ValueError(f"guard_fraction must lie in [0, {1.0 / top}), got {guard_fraction}")
+    u = empirical_cdf(x)
+    n_levels = (1 << b)[None, :]
+    scaled = u * n_levels
+    levels = np.minimum(np.floor(scaled).astype(np.int64), n_levels - 1)
+    keep = np.broadcast_to(b > 0, x.shape).copy()
+    if guard_fraction > 0:
+        nearest = np.clip(np.rint(scaled), 1, np.maximum(n_levels - 1, 1))
+        keep &= (np.abs(u - nearest / n_levels) >= guard_fraction / 2.0) | (n_levels == 1)
+    return levels, keep
+
+
 def mean_threshold_quantize(x, guard_alpha: float = 0.0) -> QuantizedBits:
     """1-bit quantiser: bit = 1 above the column mean; drop samples within mean +- alpha * std.
 

@@ -15,11 +15,20 @@ the cascade step (every corrected bit re-opens the blocks that contain it in ear
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from plkg.keygen.privacy_amplification import toeplitz_hash
+from plkg.keygen.reconciliation_interface import ReconciliationProblem, ReconciliationResult
+
+__all__ = [
+    "ParityChannel",
+    "ReconciliationResult",
+    "cascade_reconcile",
+    "cascade_scheme",
+    "disclosed_rank",
+    "initial_block_size",
+]
 
 
 class ParityChannel:
@@ -42,47 +51,6 @@ class ParityChannel:
     def parity(self, indices: np.ndarray) -> int:
         self.transcript.append(np.asarray(indices, dtype=np.int64).copy())
         return int(self._bits[indices].sum() & 1)
-
-
-@dataclass(frozen=True)
-class ReconciliationResult:
-    """Outcome of Cascade.
-
-    Attributes
-    ----------
-    bits_b : ndarray, shape [n], int8
-        Bob's corrected string.
-    status : str
-        ``"verified"`` (hashes agree) or ``"failed"`` (hash mismatch: discard the block).
-    iterations : int
-        Passes run (n_passes plus extra passes after failed verifications).
-    objective : int
-        Number of bits Bob flipped.
-    disclosed_bits : int
-        Parities disclosed by Cascade plus the verification hash bits.
-    parity_bits : int
-        Parities disclosed by Cascade alone (= len(transcript)).
-    verify_bits : int
-        Verification hash bits disclosed (verify_bits per verification round).
-    block_size : int
-        First-pass block size k_1.
-    transcript : tuple of ndarray
-        Index sets of the disclosed parities (for replay and leakage analysis).
-    """
-
-    bits_b: np.ndarray
-    status: str
-    iterations: int
-    objective: int
-    disclosed_bits: int
-    parity_bits: int
-    verify_bits: int
-    block_size: int
-    transcript: tuple
-
-    @property
-    def success(self) -> bool:
-        return self.status == "verified"
 
 
 def initial_block_size(qber: float, n: int) -> int:
@@ -218,6 +186,28 @@ def cascade_reconcile(
         verify_bits=verify_disclosed,
         block_size=k1,
         transcript=tuple(channel.transcript),
+    )
+
+
+def cascade_scheme(
+    problem: ReconciliationProblem,
+    rng: np.random.Generator,
+    n_passes: int = 4,
+    verify_bits: int = 32,
+    max_extra_passes: int = 4,
+) -> ReconciliationResult:
+    """Cascade behind the shared interface (:mod:`plkg.keygen.reconciliation_interface`).
+
+    Uses the hard bits and ``problem.qber`` only; Bob's soft information is not used.
+    """
+    return cascade_reconcile(
+        problem.bits_a,
+        problem.bits_b,
+        problem.qber,
+        rng,
+        n_passes=n_passes,
+        verify_bits=verify_bits,
+        max_extra_passes=max_extra_passes,
     )
 
 

@@ -8,14 +8,44 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 LOG2E = 1.0 / np.log(2.0)
+# gaussian_mi_bits warns when its float64 error estimate exceeds this fraction of the result.
+MI_WARN_RTOL = 1e-6
+# A covariance must be Hermitian to this relative accuracy (max |R - R^H| <= tol max |R|); beyond
+# it the input is refused instead of silently symmetrised.
+HERMITIAN_RTOL = 1e-9
+
+
+def _check_covariance(matrix: np.ndarray, what: str) -> None:
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"{what} must be a square matrix, got shape {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError(f"{what} contains NaN or inf")
+    scale = float(np.max(np.abs(matrix))) if matrix.size else 0.0
+    asym = float(np.max(np.abs(matrix - matrix.conj().T))) if matrix.size else 0.0
+    if asym > HERMITIAN_RTOL * scale:
+        raise ValueError(
+            f"{what} is not Hermitian: max |R - R^H| = {asym:.3e} > {HERMITIAN_RTOL:g} x max |R| "
+            f"= {scale:.3e}"
+        )
 
 
 def _logdet_psd(matrix: np.ndarray, what: str) -> float:
     """log det of a Hermitian PD matrix after Jacobi scaling (robust to mixed scales)."""
-    matrix = 0.5 * (matrix + matrix.conj().T)
+    return _logdet_and_pivot(matrix, what)[0]
+
+
+def _logdet_and_pivot(matrix: np.ndarray, what: str) -> tuple[float, float]:
+    """(log det, smallest squared Cholesky pivot of the Jacobi-scaled matrix).
+
+    The pivot is 1 - rho^2 of the most correlated direction: log det carries an absolute error
+    of about eps / pivot (Cholesky of a matrix whose unit diagonal hides a 1 - rho^2 difference).
+    """
+    matrix = 0.5 * (matrix + matrix.conj().T)  # round-off only: Hermitian checked by callers
     diag = np.real(np.diag(matrix))
     if np.any(diag <= 0):
         raise ValueError(f"{what} is singular: a measurement dimension has zero variance")
@@ -25,7 +55,9 @@ def _logdet_psd(matrix: np.ndarray, what: str) -> float:
         chol = np.linalg.cholesky(normalised)
     except np.linalg.LinAlgError as exc:
         raise ValueError(f"{what} is not positive definite") from exc
-    return float(2.0 * np.sum(np.log(np.real(np.diag(chol)))) + np.sum(np.log(diag)))
+    pivots = np.real(np.diag(chol))
+    logdet = float(2.0 * np.sum(np.log(pivots)) + np.sum(np.log(diag)))
+    return logdet, float(np.min(pivots) ** 2)
 
 
 def gaussian_mi_bits(r_a, r_b, r_ab) -> float:
@@ -44,8 +76,27 @@ def gaussian_mi_bits(r_a, r_b, r_ab) -> float:
     float, bits.
     """
     r_a, r_b, r_ab = (np.asarray(m, dtype=np.complex128) for m in (r_a, r_b, r_ab))
+    _check_covariance(r_a, "R_a")
+    _check_covariance(r_b, "R_b")
+    if r_ab.shape != (r_a.shape[0], r_b.shape[0]) or not np.all(np.isfinite(r_ab)):
+        raise ValueError(
+            f"R_ab must be finite with shape {(r_a.shape[0], r_b.shape[0])}, got {r_ab.shape}"
+        )
     joint = np.block([[r_a, r_ab], [r_ab.conj().T, r_b]])
-    mi = _logdet_psd(r_a, "R_a") + _logdet_psd(r_b, "R_b") - _logdet_psd(joint, "joint covariance")
+    logdet_joint, pivot = _logdet_and_pivot(joint, "joint covariance")
+    mi = _logdet_psd(r_a, "R_a") + _logdet_psd(r_b, "R_b") - logdet_joint
+    # rounding of the covariance entries and of the Cholesky: a few eps / (1 - rho^2) per
+    # dimension (the factor 8 is a safety margin, checked by the property suite)
+    error_bits = 8.0 * joint.shape[0] * np.finfo(np.float64).eps / pivot * LOG2E
+    if error_bits > MI_WARN_RTOL * max(abs(mi) * LOG2E, 1.0):
+        # the measurements are so correlated (SNR so high) that float64 covariances hold only a
+        # few digits of 1 - rho^2: say so instead of returning the number as if it were exact
+        warnings.warn(
+            f"gaussian_mi_bits: covariances nearly singular (1 - rho^2 = {pivot:.2g}); the key "
+            f"rate has an absolute error up to ~{error_bits:.2g} bits",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return max(mi * LOG2E, 0.0)
 
 
@@ -147,9 +198,33 @@ def approximate_key_rate_bits(lambda_h, x_w, sigma2_a_hat_w: float, sigma2_b_hat
     Returns
     -------
     float, bits. Equals Eq. (42) (tested).
+
+    Raises
+    ------
+    ValueError
+        NaN/inf anywhere (never dropped), shapes that differ, eigenvalues <= 0, negative powers,
+        noise powers that are not finite and > 0.
     """
     lam = np.asarray(lambda_h, dtype=np.float64)
     x = np.asarray(x_w, dtype=np.float64)
+    if lam.ndim != 1 or lam.shape != x.shape:
+        raise ValueError(
+            f"lambda_h and x_w must be 1-D of equal length, got {lam.shape}, {x.shape}"
+        )
+    for name, v in (("lambda_h", lam), ("x_w", x)):
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} contains NaN or inf")
+    if np.any(lam <= 0):
+        raise ValueError(f"lambda_h must be > 0 (channel eigenvalues), min {lam.min():.3g}")
+    if np.any(x < 0):
+        raise ValueError(f"x_w holds negative powers (min {x.min():.3g} W)")
+    for name, v in (("sigma2_a_hat_w", sigma2_a_hat_w), ("sigma2_b_hat_w", sigma2_b_hat_w)):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float, np.number))
+            or not (np.isfinite(v) and v > 0)
+        ):
+            raise ValueError(f"{name} must be a finite number > 0 W, got {v!r}")
     active = x > 0
     lam, x = lam[active], x[active]
     if lam.size == 0:

@@ -80,5 +80,36 @@ def user_key_rates_bits(x_w, m_a, m_b, user, n_users: int):
     Returns
     -------
     shape [..., K], bits per probing round.
+
+    Raises
+    ------
+    ValueError
+        (NumPy inputs) NaN/inf, negative powers x or m_a, m_b <= 0, shapes that differ in N_D,
+        non-integer ``user`` or an index outside 0..K-1 (that subchannel would silently vanish).
     """
+    if _namespace(x_w) is np:
+        _check_rate_inputs(x_w, m_a, m_b, user, n_users)
     return per_user_sum(subchannel_key_rate_bits(x_w, m_a, m_b), user, n_users)
+
+
+def _check_rate_inputs(x_w, m_a, m_b, user, n_users) -> None:
+    x, ma, mb = (np.asarray(v, dtype=np.float64) for v in (x_w, m_a, m_b))
+    u = np.asarray(user)
+    n_d = u.shape[-1] if u.ndim == 1 else None
+    if n_d is None or not np.issubdtype(u.dtype, np.integer):
+        raise ValueError(f"user must be a 1-D integer array [N_D], got {u.dtype} {u.shape}")
+    for name, v in (("x_w", x), ("m_a", ma), ("m_b", mb)):
+        if v.ndim < 1 or v.shape[-1] != n_d:
+            raise ValueError(f"{name} must have last dimension N_D = {n_d}, got shape {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} contains NaN or inf")
+    if np.any(x < 0):
+        raise ValueError(f"x_w holds negative powers (min {x.min():.3g} W)")
+    if np.any(ma < 0) or np.any(mb <= 0):
+        raise ValueError("m_a must be >= 0 and m_b > 0 (Eq. (42))")
+    if isinstance(n_users, bool) or not isinstance(n_users, (int, np.integer)) or n_users < 1:
+        raise ValueError(f"n_users (K) must be an integer >= 1, got {n_users!r}")
+    if u.size and (u.min() < 0 or u.max() >= n_users):
+        raise ValueError(
+            f"user indices must lie in 0..K-1 = 0..{n_users - 1}, got {u.min()}..{u.max()}"
+        )

@@ -15,11 +15,80 @@ from plkg.channels.covariance import check_ccm
 from plkg.channels.nearfield_scenario import NearFieldScenario
 
 
-def null_space_basis(ccm: np.ndarray, k: int, rtol: float) -> np.ndarray:
+# Version of the design algorithm below; part of the design-cache key, so a change here (or in the
+# scenario defaults it reads) can never be answered from an old cache entry.
+DESIGN_VERSION = 2
+
+DEFAULT_CUT_WINDOW = 10.0
+
+# subchannel_count="literal" keeps every null-space direction (D_k = N - r_k, text after Eq. (16)),
+# including directions whose eigenvalue lambda_hk,j is zero up to round-off (or slightly negative).
+# Their lambda is clamped to this floor times tr(R_k) - the relative round-off level of a float64
+# eigendecomposition - so m_a, m_b = sigma^2/(. lambda) of Eq. (42) stay finite and positive
+# (astronomically large: such a subchannel gets no power). See docs/assumptions.md.
+LITERAL_LAMBDA_FLOOR_RTOL = 1e-15
+SUBCHANNEL_COUNTS = ("energy", "literal")
+
+
+def spectral_cut(values, threshold: float, window: float = DEFAULT_CUT_WINDOW) -> int:
+    """How many leading entries of a descending spectrum are signal, cut at its widest gap near a threshold.
+
+    A fixed threshold on a smoothly decaying spectrum (the near-field CCMs decay by about one decade
+    per eigenvalue, with no natural gap) can sit next to an eigenvalue, which then flips in or out
+    under round-off (another CPU, another BLAS thread count). The cut is therefore placed in the
+    widest gap, on a log scale, between consecutive values that overlaps ``[threshold/window,
+    threshold*window]``; an entry must move by the gap's ratio (typically 10x) to change sides.
+    See ``docs/assumptions.md`` (Eqs. (16) and (20) of the near-field paper).
+
+    Parameters
+    ----------
+    values : array_like, shape [n], float64
+        Non-negative spectrum (eigenvalues or singular values) in decreasing order; tiny negative
+        round-off values count as zero.
+    threshold : float
+        Nominal cut, in the units of ``values``; > 0.
+    window : float
+        Factor > 1 around ``threshold`` in which the cut may move to the widest gap.
+
+    Returns
+    -------
+    int
+        Number of leading entries kept (0..n). All kept entries exceed ``threshold/window``, all
+        dropped ones are below ``threshold*window``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if not (threshold > 0 and window > 1):
+        raise ValueError(f"spectral_cut needs threshold > 0 and window > 1, got {threshold}, {window}")
+    if v.size == 0:
+        return 0
+    lo, hi = threshold / window, threshold * window
+    # Values far under the window count as exact zeros (round-off can make them 0 or negative).
+    floor = lo * 1e-6
+    # ext[c] | ext[c + 1] is the cut that keeps c entries (c = 0..n); the ends are virtual.
+    ext = np.concatenate(([np.inf], np.maximum(v, floor), [floor]))
+    kept_side, dropped_side = ext[:-1], ext[1:]
+    allowed = (kept_side >= lo) & (dropped_side <= hi)
+    if not np.any(allowed):
+        # The window lies inside one gap-free stretch only if the spectrum is empty there.
+        return int(np.sum(v >= hi))
+    ratios = np.where(allowed, kept_side / dropped_side, 0.0)
+    return int(np.argmax(ratios))
+
+
+def normalized_energy(ccm_k: np.ndarray) -> float:
+    """tr(R_k) = E||h_k||^2, the UE's channel energy (Eq. (4)), the scale of its thresholds."""
+    return float(np.real(np.trace(ccm_k)))
+
+
+def null_space_basis(
+    ccm: np.ndarray, k: int, rtol: float, window: float = DEFAULT_CUT_WINDOW
+) -> np.ndarray:
     """Orthonormal basis V0_k of the null space of B_k = [R_1; ...; R_{k-1}; R_{k+1}; ...; R_K].
 
-    Eq. (16) of the near-field paper. A singular value counts as zero when it is below ``rtol``
-    times the largest singular value of B_k.
+    Eq. (16) of the near-field paper. Each block is divided by its own energy tr(R_j), so every
+    other UE is protected to the same relative level ``rtol`` of its own channel energy (a weak
+    UE is not drowned by a strong one); the rank is cut by :func:`spectral_cut` at the widest gap
+    of the singular values within a factor ``window`` of ``rtol``.
 
     Parameters
     ----------
@@ -27,7 +96,10 @@ def null_space_basis(ccm: np.ndarray, k: int, rtol: float) -> np.ndarray:
     k : int
         UE index (0-based).
     rtol : float
-        Relative rank tolerance.
+        Interference a null-space direction may still carry into another UE, relative to that
+        UE's channel energy (nominal; the cut moves to the nearest wide gap).
+    window : float
+        See :func:`spectral_cut`.
 
     Returns
     -------
@@ -40,12 +112,12 @@ def null_space_basis(ccm: np.ndarray, k: int, rtol: float) -> np.ndarray:
         If the null space is empty (N too small for K, or overlapping UEs).
     """
     n_users, n_antennas, _ = ccm.shape
-    others = [ccm[j] for j in range(n_users) if j != k]
+    others = [ccm[j] / normalized_energy(ccm[j]) for j in range(n_users) if j != k]
     if not others:
         return np.eye(n_antennas, dtype=np.complex128)
     stacked = np.concatenate(others, axis=0)
     _, sv, vh = np.linalg.svd(stacked, full_matrices=True)
-    rank = int(np.sum(sv > rtol * sv[0])) if sv[0] > 0 else 0
+    rank = spectral_cut(sv, rtol, window)
     if rank >= n_antennas:
         raise ValueError(
             f"empty null space for UE {k}: the other UEs' CCMs have full rank {rank} = N "
@@ -188,8 +260,10 @@ def design_subchannels(
     ue_power_w: float,
     downlink_pilot_len: int | None = None,
     uplink_pilot_len: int = 1,
-    null_space_rtol: float = 1e-9,
-    subchannel_rtol: float = 1e-12,
+    null_space_rtol: float = 1e-6,
+    subchannel_rtol: float = 1e-6,
+    cut_window: float = DEFAULT_CUT_WINDOW,
+    subchannel_count: str = "energy",
 ) -> SubchannelDesign:
     """Interference-free, uncorrelated subchannels of every UE (Eqs. (16), (19), (20), (42)).
 
@@ -205,8 +279,16 @@ def design_subchannels(
         L; ``None`` uses L = N_s = max_k D_k. Must satisfy L >= max_k D_k.
     uplink_pilot_len : int
         Q >= 1.
-    null_space_rtol, subchannel_rtol : float
-        See :class:`plkg.channels.nearfield_scenario.NearFieldScenario`.
+    null_space_rtol, subchannel_rtol, cut_window : float
+        See :class:`plkg.channels.nearfield_scenario.NearFieldScenario`: both tolerances are
+        relative to each UE's own channel energy tr(R_k), and each cut sits in the widest spectral
+        gap within a factor ``cut_window`` (:func:`spectral_cut`), so the subchannel set and the
+        constants m_a, m_b do not depend on round-off.
+    subchannel_count : {"energy", "literal"}
+        ``"energy"``: D_k = eigen-directions above ``subchannel_rtol``. ``"literal"``: D_k = N - r_k,
+        every direction of the null space (text after Eq. (16)); lambda_hk,j is clamped to
+        ``LITERAL_LAMBDA_FLOOR_RTOL * tr(R_k)`` so m_a, m_b stay finite. With
+        ``downlink_pilot_len=None``, L = max_k D_k follows the count.
 
     Raises
     ------
@@ -224,14 +306,21 @@ def design_subchannels(
             raise ValueError(f"{name} must be positive and finite, got {value!r}")
     if int(uplink_pilot_len) != uplink_pilot_len or uplink_pilot_len < 1:
         raise ValueError(f"uplink_pilot_len Q must be an integer >= 1, got {uplink_pilot_len!r}")
+    if subchannel_count not in SUBCHANNEL_COUNTS:
+        raise ValueError(
+            f"subchannel_count must be one of {', '.join(SUBCHANNEL_COUNTS)}, got {subchannel_count!r}"
+        )
     null_bases, directions, lambdas, users = [], [], [], []
     for k in range(ccm.shape[0]):
-        v0 = null_space_basis(ccm, k, null_space_rtol)
+        v0 = null_space_basis(ccm, k, null_space_rtol, cut_window)
         r_hk = v0.conj().T @ ccm[k] @ v0  # Eq. (19)
         lam, vec = np.linalg.eigh(0.5 * (r_hk + r_hk.conj().T))  # Eq. (20)
         lam, vec = lam[::-1], vec[:, ::-1]
-        lam_max = float(np.linalg.eigvalsh(ccm[k])[-1])
-        keep = lam > subchannel_rtol * lam_max
+        n_keep = spectral_cut(lam, subchannel_rtol * normalized_energy(ccm[k]), cut_window)
+        if subchannel_count == "literal" and n_keep > 0:
+            n_keep = lam.size
+            lam = np.maximum(lam, LITERAL_LAMBDA_FLOOR_RTOL * normalized_energy(ccm[k]))
+        keep = np.arange(lam.size) < n_keep
         if not np.any(keep):
             raise ValueError(
                 f"UE {k} has no subchannel: its channel has no energy in the null space of the other "
@@ -266,11 +355,23 @@ def design_subchannels(
     )
 
 
-def design_for_scenario(scenario: NearFieldScenario, ccm=None) -> SubchannelDesign:
+def design_for_scenario(scenario: NearFieldScenario, ccm=None, cache=None) -> SubchannelDesign:
     """:func:`design_subchannels` with every parameter taken from a scenario.
 
-    ``ccm=None`` computes the scenario's Monte-Carlo CCM (:func:`plkg.channels.nearfield.scenario_ccm`).
+    ``ccm=None`` uses the scenario's Monte-Carlo CCM (:func:`plkg.channels.nearfield.scenario_ccm`)
+    and goes through the design cache (:mod:`plkg.precoding.design_cache`): the CCM and design of
+    a scenario are computed once per machine. ``cache=False`` (or ``$PLKG_NO_CACHE=1``) computes
+    them afresh. A given ``ccm`` is never cached.
     """
+    if ccm is None:
+        from plkg.precoding.design_cache import cached_design
+
+        return cached_design(scenario, cache=cache)
+    return compute_design(scenario, ccm)
+
+
+def compute_design(scenario: NearFieldScenario, ccm=None) -> SubchannelDesign:
+    """The design of a scenario computed afresh (no cache); ``ccm=None`` computes its CCM."""
     if ccm is None:
         from plkg.channels.nearfield import scenario_ccm
 
@@ -284,4 +385,6 @@ def design_for_scenario(scenario: NearFieldScenario, ccm=None) -> SubchannelDesi
         uplink_pilot_len=scenario.uplink_pilot_len,
         null_space_rtol=scenario.null_space_rtol,
         subchannel_rtol=scenario.subchannel_rtol,
+        cut_window=scenario.cut_window,
+        subchannel_count=scenario.subchannel_count,
     )

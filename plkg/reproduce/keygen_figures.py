@@ -5,8 +5,9 @@
 * ``ris-table1``: NIST SP 800-22 on 2,048-bit sequences of quantised bits from the RIS key
   pipeline (proposed AO, N = 60, P_A = 30 dBm); pass ratio, uniformity P-value and mean P-value
   per test, with the tests whose recommended input size is not met by 2,048 bits flagged.
-* ``nf-keybits``: near-field BDR and final key bits per probing round (next to the analytic sum
-  KR of Eq. (17)) vs P_a for EPA / WFPA / CVXPAKF.
+* ``nf-keybits``: near-field final key bits per probing round next to the analytic KR of
+  Eq. (17) vs P_a, per key scheme (1 bit + Cascade, per-component bits + Cascade, per-component
+  bits + LDPC), per UE and summed.
 
 Each function writes PNG + CSV (the table also as Markdown) into ``out_dir`` atomically.
 """
@@ -38,8 +39,8 @@ def ris_fig7(out_dir: Path, quick: bool = False) -> list[Path]:
     from plkg.keygen.quantization import bit_disagreement_ratio
     from plkg.keygen.ris_keys import ris_measurements
 
-    all_cfg = KeyGenConfig()
-    top_cfg = KeyGenConfig(decorrelation="cca", max_components=1)
+    all_cfg = KeyGenConfig(bits_per_sample=1)
+    top_cfg = KeyGenConfig(bits_per_sample=1, decorrelation="cca", max_components=1)
     out_dir = Path(out_dir)
     rng = np.random.default_rng(SEED)
     pa_list = [0.0, 30.0, 60.0] if quick else [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
@@ -128,7 +129,7 @@ def ris_table_bits(
     from plkg.keygen.pipeline import KeyGenConfig, quantize_pair
     from plkg.keygen.ris_keys import solve_configuration
 
-    config = KeyGenConfig()
+    config = KeyGenConfig(bits_per_sample=1)
 
     scenario = two_cell(n_ris_elements=60, bs_power_dbm=30.0, n_antennas=4, n_rf_chains=4)
     model, res = solve_configuration(scenario, "proposed", rng)
@@ -269,17 +270,31 @@ def ris_table1(out_dir: Path, quick: bool = False) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------- nf-keybits
+#: Key schemes compared by ``nf-keybits``: name -> KeyGenConfig keyword arguments.
+NF_KEYBITS_SCHEMES = {
+    "1 bit + Cascade": {"bits_per_sample": 1, "reconciliation": "cascade", "entropy_method": "mcv"},
+    "adaptive b + Cascade": {"reconciliation": "cascade"},
+    "adaptive b + LDPC (default)": {},
+}
+
+
 def nf_keybits(out_dir: Path, quick: bool = False) -> list[Path]:
-    """Near-field BDR and final key bits per round vs P_a for EPA / WFPA / CVXPAKF."""
+    """Near-field final key bits per round vs the analytic KR (Eq. (17)) against P_a, per scheme.
+
+    EPA allocation on the Fig. 6 scenario (quick: a 32-antenna, 2-UE variant), one block of
+    ``n_rounds`` per UE and P_a. The CSV has one row per scheme, P_a and UE (final key bits per
+    round, analytic KR, their ratio, disclosed bits, residual mismatch, BDR before
+    reconciliation); the figure shows the sums over UEs (left) and the per-UE ratios (right).
+    """
     import warnings
 
     from plkg import units
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.keygen.nearfield_keys import nearfield_key_generation
+    from plkg.keygen.pipeline import KeyGenConfig
     from plkg.precoding.block_diagonalization import design_for_scenario
 
     out_dir = Path(out_dir)
-    rng = np.random.default_rng(SEED + 2)
     scenario = load_scenario("fig6")
     if quick:
         scenario = scenario.replace(
@@ -291,92 +306,82 @@ def nf_keybits(out_dir: Path, quick: bool = False) -> list[Path]:
             name="fig6-small",
         )
     design = design_for_scenario(scenario)
-    pa_list = [-30.0, -10.0, 10.0] if quick else [-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0]
-    methods = ["epa", "wfpa", "cvxpakf"]
+    pa_list = [-20.0, 0.0] if quick else [-20.0, -5.0, 10.0, 25.0]
     n_rounds = 256 if quick else 1024
     rows = []
-    for method in methods:
+    for scheme, kwargs in NF_KEYBITS_SCHEMES.items():
+        rng = np.random.default_rng(SEED + 2)  # same probing draws for every scheme
         for pa in pa_list:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out = nearfield_key_generation(
-                    scenario, float(units.dbm_to_w(pa)), n_rounds, rng, method=method, design=design
+                    scenario,
+                    float(units.dbm_to_w(pa)),
+                    n_rounds,
+                    rng,
+                    method="epa",
+                    design=design,
+                    config=KeyGenConfig(**kwargs),
                 )
-            users = out["users"]
-            raw = sum(u.get("raw_bits", 0) for u in users)
-            bdr = (
-                sum(u["bdr_before"] * u["raw_bits"] for u in users if u.get("raw_bits")) / raw
-                if raw
-                else float("nan")
-            )
-            final = sum(u["final_bits_per_round"] for u in users)
-            kr = sum(u["analytic_kr_bits"] for u in users)
-            agree = float(np.mean([u["key_agreement_ratio"] for u in users]))
-            rows.append([method, out["method_used"].split(" ")[0], pa, bdr, final, kr, agree, raw])
+            for u in out["users"]:
+                rows.append(
+                    [
+                        scheme,
+                        pa,
+                        u["user"],
+                        u["final_bits_per_round"],
+                        u["analytic_kr_bits"],
+                        u["efficiency"],
+                        u.get("disclosed_bits", 0),
+                        u.get("residual_mismatch_bits", 0),
+                        u["bdr_before"],
+                        u.get("status", ""),
+                    ]
+                )
     csv_path = _write_csv(
         out_dir / "nf-keybits.csv",
         [
-            "method",
-            "method_used",
+            "scheme",
             "pa_dbm",
-            "bdr",
+            "ue",
             "final_key_bits_per_round",
-            "analytic_sum_kr_bits",
-            "key_agreement_ratio",
-            "raw_bits",
+            "analytic_kr_bits",
+            "ratio",
+            "disclosed_bits",
+            "residual_mismatch_bits",
+            "bdr_before",
+            "status",
         ],
         rows,
     )
     fig, axes = _subplots(ncols=2, width=5.5)
-    colors = {"epa": "C0", "wfpa": "C1", "cvxpakf": "C2"}
-    for method in methods:
-        sel = [r for r in rows if r[0] == method]
-        x = np.array([r[2] for r in sel])
-        own = np.array([r[1] == method for r in sel])
-        bdr = np.array([r[3] for r in sel])
-        final = np.array([r[4] if r[4] > 0 else np.nan for r in sel])  # 0 bits: not on a log axis
-        kr = np.array([r[5] for r in sel])
-        c = colors[method]
-        # a method's lines join only its own points; EPA-fallback points stand alone (NaN breaks)
-        axes[0, 0].plot(x, np.where(own, bdr, np.nan), "-o", color=c, label=method.upper())
-        axes[0, 1].semilogy(
-            x, np.where(own, final, np.nan), "-o", color=c, label=f"{method.upper()} final key"
+    x = np.array(pa_list)
+    for i, scheme in enumerate(NF_KEYBITS_SCHEMES):
+        sel = [r for r in rows if r[0] == scheme]
+        final = np.array([sum(r[3] for r in sel if r[1] == pa) for pa in pa_list])
+        axes[0, 0].semilogy(
+            x, np.where(final > 0, final, np.nan), "-o", color=f"C{i}", label=scheme
         )
-        axes[0, 1].semilogy(
-            x,
-            np.where(own, kr, np.nan),
-            "--x",
-            ms=4,
-            color=c,
-            label=f"{method.upper()} analytic KR (17)",
-        )
-        if not own.all():  # points where the method failed and EPA was used instead
-            axes[0, 0].plot(
-                x[~own],
-                bdr[~own],
-                "o",
-                mfc="none",
-                color=c,
-                linestyle="none",
-                label=f"{method.upper()}: EPA fallback",
+        for ue in sorted({r[2] for r in sel}):
+            ratio = [next(r[5] for r in sel if r[1] == pa and r[2] == ue) for pa in pa_list]
+            axes[0, 1].plot(
+                x,
+                ratio,
+                "-o" if ue == 0 else "--.",
+                color=f"C{i}",
+                alpha=1.0 - 0.15 * ue,
+                label=f"{scheme}" if ue == 0 else None,
             )
-            axes[0, 1].semilogy(
-                x[~own],
-                final[~own],
-                "o",
-                mfc="none",
-                color=c,
-                linestyle="none",
-                label=f"{method.upper()}: EPA fallback (final, analytic)",
-            )
-            axes[0, 1].semilogy(x[~own], kr[~own], "x", ms=4, color=c, linestyle="none")
-    axes[0, 0].set_xlabel("P_a (dBm)")
-    axes[0, 0].set_ylabel("BDR (subchannels with KR >= 2 bits)")
-    axes[0, 0].set_title(f"Near-field BDR ({scenario.name})")
-    axes[0, 1].set_xlabel("P_a (dBm)")
-    axes[0, 1].set_ylabel("bits per probing round (sum over UEs)")
-    axes[0, 1].set_title("Final key bits vs analytic KR")
+    kr = np.array([sum(r[4] for r in rows if r[0] == scheme and r[1] == pa) for pa in pa_list])
+    axes[0, 0].semilogy(x, kr, "k--x", label="analytic sum KR, Eq. (17)")
+    axes[0, 1].axhline(0.7, color="gray", lw=0.8, ls=":", label="70 %")
+    axes[0, 0].set_ylabel("bits per probing round (sum over UEs)")
+    axes[0, 0].set_title(f"Final key bits vs analytic KR ({scenario.name}, EPA)")
+    axes[0, 1].set_ylabel("final key bits / analytic KR, per UE")
+    axes[0, 1].set_ylim(0, 1.0)
+    axes[0, 1].set_title("Efficiency per UE (UE 1 solid, others dashed)")
     for ax in axes[0]:
+        ax.set_xlabel("P_a (dBm)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     png = _save_png(fig, out_dir / "nf-keybits.png")

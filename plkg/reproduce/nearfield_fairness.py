@@ -19,6 +19,10 @@ precoders of Eq. (39) (the Foundation's ``evaluate_allocation`` checks this iden
 
 CVXPAKF points where CVXPY does not return ``optimal`` are left empty (NaN) and flagged in the CSV
 (``cvxpakf_status``); they are never replaced silently.
+
+The points of Figs. 8-10 are tasks of the sweep engine (:func:`sweep_point` through
+:func:`plkg.sweep.runner.map_tasks`): serial in-process by default, on Dask workers under
+``plkg reproduce --workers N`` / ``--scheduler``; the figures are drawn from the returned rows.
 """
 
 from __future__ import annotations
@@ -342,22 +346,38 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- Figs. 8-10
-def _sweep(scenarios, pa_dbm: float):
-    """Per scenario: rates [K] of every scheme at P_a (oracle-label FNN curves) + CVX status."""
-    pa = units.dbm_to_w(pa_dbm)
-    out = []
-    for sc in scenarios:
-        design = _design(sc)
-        allocs, info = scheme_allocations(design, np.array([pa]))
-        rates = {m: _rates(design, x)[0] for m, x in allocs.items()}
-        out.append((sc, design, rates, info["cvx_status"][0]))
-    return out
+def sweep_point(task: dict) -> dict:
+    """One point of Figs. 8-10, a sweep-engine task: ``{"scenario": dict, "pa_dbm": float}`` ->
+    ``{"fingerprint", "n_subchannels", "cvx_status", "rates": {scheme: [K] bits}}`` (oracle-label
+    FNN curves)."""
+    from plkg.channels.nearfield_scenario import NearFieldScenario
+
+    sc = NearFieldScenario.from_dict(task["scenario"])
+    design = _design(sc)
+    allocs, info = scheme_allocations(design, np.array([units.dbm_to_w(task["pa_dbm"])]))
+    return {
+        "fingerprint": sc.fingerprint(),
+        "n_subchannels": sum(design.n_subchannels),
+        "cvx_status": info["cvx_status"][0],
+        "rates": {m: _rates(design, x)[0].tolist() for m, x in allocs.items()},
+    }
+
+
+def _sweep(scenarios, pa_dbm: float) -> list[dict]:
+    """Per scenario (one engine task each): :func:`sweep_point` at P_a (dBm)."""
+    from plkg.sweep.runner import map_tasks
+
+    tasks = [{"scenario": sc.to_dict(), "pa_dbm": float(pa_dbm)} for sc in scenarios]
+    points = map_tasks(sweep_point, tasks)
+    for p in points:
+        p["rates"] = {m: np.asarray(r) for m, r in p["rates"].items()}
+    return points
 
 
 def _sweep_rows(points, xname, xs, metric):
     rows = []
-    for x, (sc, design, rates, status) in zip(xs, points, strict=True):
-        for m, r in rates.items():
+    for x, point in zip(xs, points, strict=True):
+        for m, r in point["rates"].items():
             rows.append(
                 (
                     float(x),
@@ -365,10 +385,10 @@ def _sweep_rows(points, xname, xs, metric):
                     float(metric(r)),
                     float(np.sum(r)),
                     float(np.min(r)),
-                    sum(design.n_subchannels),
-                    status if m == "CVXPAKF" else "",
+                    point["n_subchannels"],
+                    point["cvx_status"] if m == "CVXPAKF" else "",
                     "oracle" if m.startswith("FNN") else "",
-                    sc.fingerprint(),
+                    point["fingerprint"],
                 )
             )
     header = [
@@ -392,7 +412,7 @@ def _sweep_figure(out_dir, stem, xname, xs, scenarios, metric, xlabel, ylabel, t
     csv_path = write_csv(Path(out_dir) / f"{stem}.csv", header, rows)
     fig, axes = subplots(1, 7.2, 4.8)
     ax = axes[0, 0]
-    series = {m: [metric(p[2][m]) for p in points] for m in points[0][2]}
+    series = {m: [metric(p["rates"][m]) for p in points] for m in points[0]["rates"]}
     _plot_lines(ax, xs, series, STYLES)
     if symlog is not None:  # zero (WFPA gives UE 4 nothing) and 1e-5..1e-2 bits on one axis
         ax.set_yscale("symlog", linthresh=symlog)

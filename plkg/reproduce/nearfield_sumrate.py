@@ -28,35 +28,43 @@ FIG4_K = (2, 4, 6, 8)
 
 
 # ----------------------------------------------------------------------------- Fig. 4
-def fig4_histories(quick: bool = False) -> dict[int, list[dict]]:
-    """Per K: the per-epoch train/val MSE of KGLM-Net trained on a fresh (P_a, mu) dataset."""
+def fig4_history(task: dict) -> list[dict]:
+    """One Fig. 4 curve, a sweep-engine task ``{"k": K, "quick": bool}``: the per-epoch train/val
+    MSE of KGLM-Net trained on a fresh (P_a, mu) dataset of ``configs/fig4-k{K}.yaml``."""
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.data.sumrate_dataset import generate_sumrate_dataset
     from plkg.precoding.block_diagonalization import design_for_scenario
     from plkg.training.train import train_regressor
 
-    out = {}
+    k, quick = int(task["k"]), bool(task["quick"])
     with tempfile.TemporaryDirectory() as tmp:
-        for k in FIG4_K:
-            sc = load_scenario(f"fig4-k{k}")
-            if quick:  # a coarse array and few draws: same pipeline, seconds instead of minutes
-                sc = sc.replace(n_antennas=64, ccm_draws=2, n_scatterers=16)
-            design = design_for_scenario(sc)
-            path = Path(tmp) / f"k{k}.npz"
-            generate_sumrate_dataset(
-                sc, n_samples=60 if quick else 200, seed=0, out_path=path, design=design
-            )
-            res = train_regressor(
-                path,
-                f"fig4_k{k}",
-                out_dir=tmp,
-                label_norm="log_minmax",
-                max_epochs=20 if quick else 1000,
-                log_dir=None,
-                export=False,
-            )
-            out[k] = res.history
-    return out
+        sc = load_scenario(f"fig4-k{k}")
+        if quick:  # a coarse array and few draws: same pipeline, seconds instead of minutes
+            sc = sc.replace(n_antennas=64, ccm_draws=2, n_scatterers=16)
+        design = design_for_scenario(sc)
+        path = Path(tmp) / f"k{k}.npz"
+        generate_sumrate_dataset(
+            sc, n_samples=60 if quick else 200, seed=0, out_path=path, design=design
+        )
+        res = train_regressor(
+            path,
+            f"fig4_k{k}",
+            out_dir=tmp,
+            label_norm="log_minmax",
+            max_epochs=20 if quick else 1000,
+            log_dir=None,
+            export=False,
+        )
+        return res.history
+
+
+def fig4_histories(quick: bool = False) -> dict[int, list[dict]]:
+    """Per K: the per-epoch train/val MSE of KGLM-Net (one sweep-engine task per K: serial
+    in-process by default, on Dask workers under ``plkg reproduce --workers N``)."""
+    from plkg.sweep.runner import map_tasks
+
+    histories = map_tasks(fig4_history, [{"k": k, "quick": quick} for k in FIG4_K])
+    return dict(zip(FIG4_K, histories, strict=True))
 
 
 def make_fig4(out_dir, quick: bool = False) -> list[Path]:

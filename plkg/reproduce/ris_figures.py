@@ -5,6 +5,11 @@ Every function has the signature ``fn(out_dir: Path, quick: bool = False) -> lis
 ``numpy.random.default_rng`` seeded per figure and point, so reruns are identical. Settings not
 given by the paper (UT power, zeta_0, N of Fig. 12, inner iteration limits) are those of
 ``docs/assumptions.md``.
+
+The sweeps of Figs. 6, 8, 9, 10 and 12 run one task per point through the sweep engine
+(:func:`plkg.sweep.runner.map_tasks` with :func:`plkg.sweep.tasks.run_task`): serially in-process by
+default, on Dask workers under ``plkg reproduce --workers N`` / ``--scheduler``. Each figure is drawn
+from the rows the tasks return; the per-point seeds are the same in both cases.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from plkg.channels.ris_scenario import (
 from plkg.reproduce._output import save_png as _save_png
 from plkg.reproduce._output import subplots
 from plkg.reproduce._output import write_csv as _write_csv
-from plkg.solvers.ris_alternating import solve_ris, solve_ris_batched
+from plkg.solvers.ris_alternating import solve_ris_batched
 from plkg.solvers.ris_phase_pga import optimize_phases_pga, random_phases
 from plkg.solvers.ris_precoder_kkt import optimize_precoders_kkt, uniform_precoders
 from plkg.solvers.torch_threads import torch_threads
+from plkg.sweep.runner import map_tasks
+from plkg.sweep.tasks import run_task
 
 
 def _figure(ncols: int = 1, width: float = 6.0):
@@ -44,6 +51,31 @@ METHOD_STYLE = {
 }
 
 
+def point_task(index: int, scenario, evaluations: list[dict], options=None) -> dict:
+    """A sweep task (:mod:`plkg.sweep.tasks`) for one figure point: ``evaluations`` lists
+    ``{"pa_dbm": None, "method", "rng": entropy}`` (None: the scenario's own P_A)."""
+    return {
+        "task_id": f"{scenario.name}-{index}",
+        "index": index,
+        "seed": 0,
+        "system": "ris",
+        "params": {},
+        "scenario": scenario.to_dict(),
+        "evaluations": evaluations,
+        "options": dict(options or {}),
+    }
+
+
+def run_points(tasks: list[dict]) -> list[list[dict]]:
+    """Rows of every task (engine of the enclosing session); a failed point raises."""
+    results = map_tasks(run_task, tasks)
+    for rows in results:
+        for row in rows:
+            if row["status"] == "error":
+                raise RuntimeError(f"RIS figure point {row['task_id']} failed: {row['error']}")
+    return results
+
+
 def _methods_sweep(
     scenarios: list,
     xs: list[float],
@@ -52,16 +84,22 @@ def _methods_sweep(
     methods=("proposed", "rand-phase", "no-ris"),
 ) -> dict[str, list[float]]:
     """WSKR (bits) of each method at each scenario; RandPhase averaged over ``n_draws`` draws."""
+    tasks = [
+        point_task(
+            idx,
+            scenario,
+            [
+                {"pa_dbm": None, "method": method, "rng": [seed, idx, m_idx]}
+                for m_idx, method in enumerate(methods)
+            ],
+            {"rand_phase_draws": n_draws},
+        )
+        for idx, scenario in enumerate(scenarios)
+    ]
     out: dict[str, list[float]] = {m: [] for m in methods}
-    for idx, scenario in enumerate(scenarios):
-        model = build_channel_model(scenario)
-        for m_idx, method in enumerate(methods):
-            rng = np.random.default_rng([seed, idx, m_idx])
-            if method == "rand-phase":  # the draws run as one batch
-                runs = solve_ris_batched(model, method, n_starts=n_draws, rng=rng)
-                out[method].append(float(np.mean([r.wskr_bits for r in runs])))
-            else:
-                out[method].append(solve_ris(model, method, rng=rng).wskr_bits)
+    for rows in run_points(tasks):
+        for row in rows:
+            out[row["method"]].append(row["wskr_bits"])
     return out
 
 
@@ -174,16 +212,25 @@ def fig6(out_dir: Path, quick: bool = False) -> list[Path]:
     powers = [10.0, 30.0] if quick else [0.0, 10.0, 20.0, 30.0, 40.0]
     mes = [2, 10] if quick else [1, 2, 4, 10]
     rows, fig, (ax,) = [], *_figure(1)
+    points = [(me, p_idx, p_a) for me in mes for p_idx, p_a in enumerate(powers)]
+    tasks = [
+        point_task(
+            i,
+            two_cell(n_antennas=10, n_rf_chains=me, n_ris_elements=20, bs_power_dbm=p_a),
+            [{"pa_dbm": None, "method": "proposed", "rng": [6, me, p_idx]}],
+        )
+        for i, (me, p_idx, p_a) in enumerate(points)
+    ]
+    table = {
+        (me, p_idx): res for (me, p_idx, _), (res,) in zip(points, run_points(tasks), strict=True)
+    }
     for c, me in enumerate(mes):
         wskr, ub = [], []
         for p_idx, p_a in enumerate(powers):
-            scenario = two_cell(n_antennas=10, n_rf_chains=me, n_ris_elements=20, bs_power_dbm=p_a)
-            res = solve_ris(
-                build_channel_model(scenario), "proposed", rng=np.random.default_rng([6, me, p_idx])
-            )
-            wskr.append(res.wskr_bits)
-            ub.append(res.ub_sum_bits)
-            rows.append([me, p_a, res.wskr_bits, res.ub_sum_bits, res.iterations])
+            res = table[(me, p_idx)]
+            wskr.append(res["wskr_bits"])
+            ub.append(res["ub_bits"])
+            rows.append([me, p_a, res["wskr_bits"], res["ub_bits"], res["iterations"]])
         color = f"C{c}"
         ax.plot(powers, wskr, "-o", color=color, label=f"WSKR, M_e = {me}")
         ax.plot(powers, ub, "--x", color=color, label=f"upper bound, M_e = {me}")
@@ -332,17 +379,26 @@ def fig12(out_dir: Path, quick: bool = False) -> list[Path]:
         else [40.0, 120.0, 200.0, 240.0, 280.0, 300.0, 320.0, 360.0, 400.0, 480.0, 560.0]
     )
     rows, fig, (ax,) = [], *_figure(1, width=7.0)
+    points = [
+        (n_ris, scheme, p_idx, x)
+        for n_ris, scheme in FOUR_CELL_SCHEMES
+        for p_idx, x in enumerate(pos)
+    ]
+    tasks = [
+        point_task(
+            i,
+            four_cell_scheme(n_ris, scheme, x / 600.0),
+            [{"pa_dbm": None, "method": "proposed", "rng": [12, n_ris, scheme, p_idx]}],
+        )
+        for i, (n_ris, scheme, p_idx, x) in enumerate(points)
+    ]
+    table = {p[:3]: res for p, (res,) in zip(points, run_points(tasks), strict=True)}
     for n_ris, scheme in FOUR_CELL_SCHEMES:
         ys = []
         for p_idx, x in enumerate(pos):
-            scenario = four_cell_scheme(n_ris, scheme, x / 600.0)
-            res = solve_ris(
-                build_channel_model(scenario),
-                "proposed",
-                rng=np.random.default_rng([12, n_ris, scheme, p_idx]),
-            )
-            ys.append(res.wskr_bits)
-            rows.append([n_ris, scheme, x / 600.0, x, res.wskr_bits, res.iterations])
+            res = table[(n_ris, scheme, p_idx)]
+            ys.append(res["wskr_bits"])
+            rows.append([n_ris, scheme, x / 600.0, x, res["wskr_bits"], res["iterations"]])
         style = "-o" if n_ris == 1 else "--s"
         ax.plot(
             pos,

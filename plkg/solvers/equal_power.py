@@ -10,6 +10,8 @@ from plkg.solvers.allocation import AllocationResult
 
 def check_power_budget(pa_w) -> float:
     """Validate a power budget P_a (W): finite and >= 0."""
+    if isinstance(pa_w, (str, bytes, bool)):
+        raise ValueError(f"power budget P_a must be a number, got {pa_w!r}")
     try:
         pa = float(pa_w)
     except (TypeError, ValueError) as exc:
@@ -22,7 +24,14 @@ def check_power_budget(pa_w) -> float:
 
 
 def equal_power(n_total: int, pa_w: float) -> np.ndarray:
-    """x_{k,j} = P_a / N_D for all N_D subchannels, shape [N_D] (W)."""
+    """x_{k,j} = P_a / N_D for all N_D subchannels, shape [N_D] (W).
+
+    Raises ValueError unless ``n_total`` is an integer >= 1 and ``pa_w`` a finite number >= 0.
+    """
+    if isinstance(n_total, bool) or not isinstance(n_total, (int, np.integer)) or n_total < 1:
+        raise ValueError(
+            f"n_total (N_D, number of subchannels) must be an integer >= 1, got {n_total!r}"
+        )
     return np.full(int(n_total), check_power_budget(pa_w) / int(n_total))
 
 

@@ -35,6 +35,8 @@ from plkg.solvers.equal_power import check_power_budget
 from plkg.solvers.maxmin_exact import SolverError
 
 LN2 = math.log(2.0)
+# Largest accepted |min_k C_k(CVXPY) - t_exact| / t_exact when checking against the exact solver.
+EXACT_CHECK_RTOL = 1e-4
 # Solver attempts in order: (name, options). Clarabel (the CVXPY default) first; then Clarabel with
 # more equilibration and iterations, with more iterative refinement, with stronger static
 # regularisation (each rescues some of the ~5 % of budgets where the default stops at
@@ -279,9 +281,14 @@ class MaxMinProblem:
         pa_w: float,
         solvers=DEFAULT_SOLVERS,
         accept_inaccurate: bool = False,
+        check_exact: bool = True,
         **solver_options,
     ) -> CvxSolveResult:
         """Solve (P3) for budget ``pa_w`` (W), trying ``solvers`` in order until one is optimal.
+
+        ``check_exact`` (default True) compares an ``optimal`` result with the exact max-min
+        solver (:func:`plkg.solvers.maxmin_exact.solve_maxmin`) at run time and raises
+        SolverError when min_k C_k differs by more than ``EXACT_CHECK_RTOL``.
 
         Raises
         ------
@@ -289,7 +296,7 @@ class MaxMinProblem:
             Bad budget (NaN, <= 0, above ``pa_w_max`` when pruning).
         SolverError
             No solver returned ``optimal`` (and ``accept_inaccurate`` is False, or no solver
-            returned even an inaccurate solution).
+            returned even an inaccurate solution), or the exact solver refutes the optimum.
         """
         import cvxpy as cp
 
@@ -319,6 +326,8 @@ class MaxMinProblem:
                 res = self._result(pa, status, solver, attempts + [(solver, status)])
                 if _self_consistent(res):
                     attempts.append((solver, status))
+                    if check_exact:
+                        self._check_against_exact(pa, res.objective)
                     return CvxSolveResult(**{**res.__dict__, "attempts": tuple(attempts)})
                 # The solver's t disagrees with min_k C_k at its own x: its tolerances are too
                 # coarse for this instance (e.g. key rates ~1e-9 bits). Treat as inaccurate.
@@ -341,6 +350,19 @@ class MaxMinProblem:
         raise SolverError(
             f"CVXPAKF (P3) at P_a = {pa:.6g} W: no solver returned 'optimal': {attempts}"
         )
+
+    def _check_against_exact(self, pa: float, objective: float) -> None:
+        """Refuse an ``optimal`` CVXPY point whose min_k C_k is off the exact max-min optimum."""
+        from plkg.solvers.maxmin_exact import solve_maxmin
+
+        exact = solve_maxmin(self.m_a, self.m_b, self.user, self.n_users, pa)
+        t = float(exact.t_bits)
+        if exact.status != "optimal" or abs(objective - t) > EXACT_CHECK_RTOL * t:
+            raise SolverError(
+                f"CVXPAKF (P3) at P_a = {pa:.6g} W: CVXPY's optimum {objective:.6g} bits differs "
+                f"from the exact max-min {t:.6g} bits (status {exact.status}) by more than "
+                f"{EXACT_CHECK_RTOL:g} relative: refused"
+            )
 
     def _result(self, pa, status, solver, attempts) -> CvxSolveResult:
         from plkg.keyrate.subchannel import user_key_rates_bits

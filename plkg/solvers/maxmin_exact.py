@@ -37,8 +37,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from plkg.errors import SolverError as _SolverError
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.equal_power import check_power_budget
+from plkg.solvers.options import check_max_iter, check_rtol
 
 LN2 = math.log(2.0)
 _TWO_LN2 = 2.0 * LN2
@@ -46,11 +48,8 @@ _WARM_MAX_LOG_STEP = math.log(10.0)  # warm start only within 10 dB of the last 
 _MAX_LOG_STEP = 4.0  # largest Newton step in log(w) (nepers) before falling back to bisection
 
 
-class SolverError(RuntimeError, ValueError):
-    """A max-min solver did not converge or returned an unusable status.
-
-    Subclasses ValueError too so that the CLI prints it as one clear error line.
-    """
+# Defined in plkg.errors (one type for every solver); re-exported here for existing imports.
+SolverError = _SolverError
 
 
 # --------------------------------------------------------------------------------------------
@@ -775,8 +774,9 @@ class ExactMaxMin:
                 res = _joint_newton_scalar(self._np, pa_f, rtol, max_joint_iter)
             t, log_w, w, x, p_k, r_k, slope2, iterations, ok = res
             if ok:
+                sol = _certified(_finish_scalar(self._np, pa_f, w, x, p_k, r_k, iterations), pa_f)
                 self._last = (pa_f, t, log_w, w, slope2)
-                return _finish_scalar(self._np, pa_f, w, x, p_k, r_k, iterations)
+                return sol
         pb = self._problem(pa_w)
         be, xp = pb.be, pb.be.xp
         pa = be.asarray(pa_w)
@@ -818,7 +818,7 @@ class ExactMaxMin:
         dp_k = (pa - x.sum(-1))[..., None] * w / w.sum(-1)[..., None]
         x = x * pb.to_sub(1.0 + dp_k / be.where(p_k > 0, p_k, 1.0))
         rate = pb.per_user(xp.log1p(x / (x * pb.m_a + pb.b)) / LN2)
-        return MaxMinSolution(
+        sol = MaxMinSolution(
             x_w=x,
             t_bits=be.amin(rate, -1),
             rate_bits=rate,
@@ -828,6 +828,46 @@ class ExactMaxMin:
             inner_iterations=inner_total,
             objective=float(np.ravel(be.to_numpy(be.amin(rate, -1)))[0]),
         )
+        return _certified(sol, pa_np, be) if status == "optimal" else sol
+
+
+# An "optimal" max-min result must use the budget, and give every UE the rate t, to this
+# relative accuracy (at the optimum every C_k equals t: t < min_k sup C_k).
+CERTIFY_BUDGET_RTOL = 1e-6
+CERTIFY_RATE_RTOL = 1e-6
+
+
+def _certified(sol: MaxMinSolution, pa, be=None) -> MaxMinSolution:
+    """Return ``sol`` if it is a usable optimum, else raise SolverError (never NaN as optimal).
+
+    Checked: finite, non-negative x that uses the budget (|sum x - P_a| <= 1e-6 P_a) and a finite
+    t > 0 (P_a > 0 and finite m give t > 0 mathematically; t = 0 means the rates underflowed
+    float64, e.g. m_b / P_a beyond ~1e300).
+    """
+    to_np = (lambda v: np.asarray(v, dtype=np.float64)) if be is None else be.to_numpy
+    x, t, pa = to_np(sol.x_w), to_np(sol.t_bits), np.asarray(pa, dtype=np.float64)
+    problem = None
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t))):
+        problem = "NaN or inf in the allocation or rate (float64 overflow)"
+    elif np.any(x < 0):
+        problem = "negative powers in the allocation"
+    elif np.any(np.abs(x.sum(-1) - pa) > CERTIFY_BUDGET_RTOL * pa):
+        problem = "the allocation does not use the power budget"
+    elif np.any(t <= 0):
+        problem = "the key rates underflow float64 (t = 0 with P_a > 0)"
+    elif np.any(to_np(sol.rate_bits).max(-1) - t > CERTIFY_RATE_RTOL * t):
+        # the water levels sit within ~eps of m_b (1 + m_a) when P_a << m_b: x = (w - b)^+ then
+        # holds only a few digits and the UEs' rates cannot be equalised
+        problem = (
+            f"the UEs' key rates could not be equalised (t = {float(np.min(t)):.3g} bits is "
+            "below the float64 resolution of the water levels: P_a far below m_b)"
+        )
+    if problem is not None:
+        raise SolverError(
+            f"exact max-min gave no usable optimum: {problem}; the m_a, m_b and P_a values span "
+            "too many decades for float64 (rescale the powers)"
+        )
+    return sol
 
 
 def solve_maxmin(
@@ -868,8 +908,19 @@ def solve_maxmin(
     ------
     ValueError
         NaN / non-positive budget (P_a = 0 leaves every key rate at 0: nothing to optimise), bad
-        m_a, m_b or user.
+        m_a, m_b or user, or bad tolerances / iteration caps.
+    SolverError
+        A result that claims ``optimal`` but is not usable (NaN/inf, negative powers, budget not
+        used, t = 0): raised instead of returned. ``status == "max_iter"`` is returned and must be
+        checked by the caller.
     """
+    check_rtol(rtol, "rtol")
+    for name, value in (
+        ("max_iter", max_iter),
+        ("max_inner_iter", max_inner_iter),
+        ("max_joint_iter", max_joint_iter),
+    ):
+        check_max_iter(value, name)
     return ExactMaxMin(m_a, m_b, user, n_users).solve(
         pa_w,
         rtol=rtol,

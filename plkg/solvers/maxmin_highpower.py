@@ -28,6 +28,7 @@ from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.equal_power import check_power_budget
 from plkg.solvers.maxmin_exact import SolverError
+from plkg.solvers.options import check_max_iter, check_rtol
 
 LN2 = math.log(2.0)
 VARIANTS = ("paper", "corrected")
@@ -155,6 +156,7 @@ def solve_highpower(
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    rtol, max_iter = check_rtol(rtol), check_max_iter(max_iter)
     m_b, user = _check(m_b, user, n_users)
     pa = np.asarray(pa_w, dtype=np.float64)
     if not np.all(np.isfinite(pa)) or np.any(pa <= 0):
@@ -187,6 +189,11 @@ def solve_highpower(
     levels = (paper_levels if variant == "paper" else corrected_levels)(t, m_b, user, n_users)
     if status == "converged" and np.any(x < 0):
         status = "negative_powers"
+    if status == "converged" and not (np.all(np.isfinite(x)) and np.all(np.isfinite(t))):
+        raise SolverError(
+            "WFPAKF bisection gave a non-finite allocation: P_a and m_b span too many decades "
+            "for float64 (rescale the powers)"
+        )
     return HighPowerSolution(
         x_w=x,
         t_bits=t,

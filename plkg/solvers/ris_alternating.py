@@ -349,3 +349,76 @@ def _solve(
         _finish(model, method, p[b], v[b], status[b], iterations[b], history[b], inner[b])
         for b in range(n_b)
     ]
+
+
+@dataclass(frozen=True)
+class MultiStartResult:
+    """Best of B AO runs from random initial phases (:func:`solve_ris_multistart`).
+
+    Attributes
+    ----------
+    best : AOResult
+        The run with the largest objective sum_k w_k R_k^ub (bits, Problem (14)).
+    best_index : int
+        Its start b (row b of the initial phases drawn from ``rng``).
+    objectives : list of float
+        Final objective of every start (bits), in start order.
+    statuses : list of str
+        ``converged`` / ``max_iter`` of every start.
+    """
+
+    best: AOResult
+    best_index: int
+    objectives: list[float]
+    statuses: list[str]
+
+    @property
+    def status(self) -> str:
+        return self.best.status
+
+    @property
+    def iterations(self) -> int:
+        return self.best.iterations
+
+    @property
+    def objective(self) -> float:
+        return self.best.objective
+
+
+def solve_ris_multistart(
+    model: RISChannelModel,
+    *,
+    n_starts: int,
+    rng: np.random.Generator,
+    device=None,
+    **options,
+) -> MultiStartResult:
+    """Multi-start AO (``proposed``): B random v^(0) from ``rng``, batched, best one returned.
+
+    The B runs are one batch of tensor operations (:func:`solve_ris_batched`) on ``device`` (CPU
+    or CUDA). Same ``rng`` state, same starts, same answer; ties go to the lowest start index.
+    A start that stops at ``max_iter`` can still be the best (its status is reported); options
+    are those of :func:`solve_ris`.
+
+    Parameters
+    ----------
+    model : RISChannelModel
+    n_starts : int
+        B >= 1.
+    rng : numpy Generator
+        Draws the [B, NL] initial phases (required: the result depends on it).
+    device : torch device, optional
+    """
+    if rng is None:
+        raise ValueError("solve_ris_multistart needs an explicit rng (numpy Generator)")
+    runs = solve_ris_batched(
+        model, "proposed", n_starts=n_starts, rng=rng, device=device, **options
+    )
+    objectives = [r.objective for r in runs]
+    best = int(np.argmax(objectives))
+    return MultiStartResult(
+        best=runs[best],
+        best_index=best,
+        objectives=objectives,
+        statuses=[r.status for r in runs],
+    )

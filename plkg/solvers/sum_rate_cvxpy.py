@@ -20,12 +20,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from plkg.errors import SolverError
 from plkg.keyrate.subchannel import subchannel_key_rate_bits
 from plkg.solvers.allocation import AllocationResult
 
+# Largest accepted |objective_cvxpy - objective_wf| / objective_wf (run-time check against the
+# exact water-filling, Eq. (46)-(47)); CVXPY's conic tolerances are ~1e-8, so a larger gap means
+# the solver stopped at a wrong point that it still calls optimal.
+EXACT_CHECK_RTOL = 1e-4
 
-class CvxpySolveError(RuntimeError):
-    """CVXPY returned a status other than ``optimal`` / ``optimal_inaccurate``."""
+
+class CvxpySolveError(SolverError):
+    """CVXPY failed on (P1): a status other than ``optimal`` / ``optimal_inaccurate``, or an
+    "optimal" point that the exact water-filling refutes."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,9 @@ def build_problem(pa_w: float, m_a, m_b):
     return cp.Problem(objective, constraints), z, budget
 
 
-def solve_sum_rate_cvxpy(pa_w: float, m_a, m_b, solver: str | None = None, **solver_options):
+def solve_sum_rate_cvxpy(
+    pa_w: float, m_a, m_b, solver: str | None = None, check_exact: bool = True, **solver_options
+):
     """Solve (P1) with CVXPY.
 
     Parameters
@@ -105,7 +114,9 @@ def solve_sum_rate_cvxpy(pa_w: float, m_a, m_b, solver: str | None = None, **sol
     ValueError
         Bad input.
     CvxpySolveError
-        Infeasible/unbounded/failed solve. ``optimal_inaccurate`` warns (RuntimeWarning).
+        Infeasible/unbounded/failed solve, or a result whose sum KR differs from exact
+        water-filling by more than ``EXACT_CHECK_RTOL`` (checked at run time, ``check_exact``).
+        ``optimal_inaccurate`` warns (RuntimeWarning).
     """
     import cvxpy as cp
 
@@ -126,9 +137,13 @@ def solve_sum_rate_cvxpy(pa_w: float, m_a, m_b, solver: str | None = None, **sol
             RuntimeWarning,
             stacklevel=2,
         )
+    if z.value is None:
+        raise CvxpySolveError(f"CVXPY returned status {status!r} on (P1) but no solution")
     x = np.clip(np.asarray(z.value, dtype=np.float64), 0.0, None) * pa_w
     stats = problem.solver_stats
     objective = float(np.sum(subchannel_key_rate_bits(x, np.asarray(m_a), np.asarray(m_b))))
+    if check_exact:
+        _check_against_water_filling(pa_w, m_a, m_b, x, objective)
     return SumRateCvxpyResult(
         x_w=x,
         mu=float(budget.dual_value) / pa_w,
@@ -138,6 +153,22 @@ def solve_sum_rate_cvxpy(pa_w: float, m_a, m_b, solver: str | None = None, **sol
         solver=str(stats.solver_name),
         extras={"solve_time_s": stats.solve_time},
     )
+
+
+def _check_against_water_filling(pa_w, m_a, m_b, x, objective) -> None:
+    """Refuse a CVXPY point whose sum KR is off the exact optimum or that leaves budget unused."""
+    from plkg.solvers.water_filling import water_filling
+
+    exact = float(np.asarray(water_filling(pa_w, m_a, m_b).objective))
+    if not (np.isfinite(objective) and np.isfinite(exact)):
+        raise CvxpySolveError(f"(P1) at P_a = {pa_w:.6g} W: non-finite objective")
+    gap = abs(objective - exact)
+    if gap > EXACT_CHECK_RTOL * exact:
+        raise CvxpySolveError(
+            f"CVXPY's (P1) optimum at P_a = {pa_w:.6g} W is {objective:.6g} bits, exact "
+            f"water-filling gives {exact:.6g} bits (relative gap {gap / exact:.2g} > "
+            f"{EXACT_CHECK_RTOL:g}): the solver's 'optimal' is refused"
+        )
 
 
 def allocate(design, pa_w: float, **options) -> AllocationResult:

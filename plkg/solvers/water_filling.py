@@ -29,15 +29,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from plkg.errors import SolverError
 from plkg.keyrate.subchannel import LN2, subchannel_key_rate_bits
 from plkg.solvers.allocation import AllocationResult
+from plkg.solvers.options import check_max_iter, check_rtol
 
 DEFAULT_RTOL = 1e-13
 DEFAULT_MAX_ITER = 200
 
 
-class WaterFillingError(RuntimeError):
-    """The water-level search did not converge."""
+class WaterFillingError(SolverError):
+    """The water-level search did not converge, or its result is not finite."""
 
 
 def _xp(x):
@@ -204,6 +206,18 @@ def _check_inputs(pa_w, m_a, m_b):
     return pa_w, m_a, m_b
 
 
+def _check_result(res: WaterFillingResult, pa_w) -> WaterFillingResult:
+    """Raise WaterFillingError instead of returning NaN/inf (float64 overflow at extreme scales)."""
+    xp = _xp(res.x_w)
+    finite = xp.isfinite
+    if not all(bool(finite(v).all()) for v in (res.x_w, res.mu, res.objective)):
+        raise WaterFillingError(
+            "water-filling result is not finite: P_a, m_a and m_b span too many decades for "
+            "float64 (rescale the powers)"
+        )
+    return res
+
+
 def _solve(pa_w, m_a, m_b, rtol, max_iter):
     """Shared NumPy/torch core. pa_w [...], m_a/m_b [..., N_D] (broadcast)."""
     xp = _xp(m_b)
@@ -258,7 +272,8 @@ def _solve(pa_w, m_a, m_b, rtol, max_iter):
         if not bool(done.all()):
             raise WaterFillingError(
                 f"water-filling did not converge in {max_iter} iterations "
-                f"({int((~done).sum())} of {done.size if is_np else done.numel()} problems)"
+                f"({int((~done).sum())} of {done.size if is_np else done.numel()} problems, "
+                f"P_a up to {float(pa.max()):.3g} W: beyond float64 range for these m_a, m_b?)"
             )
     w = xp.exp(u)
     # P_a = 0: nothing to allocate; mu is the largest slope at x = 0 (the first subchannel's).
@@ -315,7 +330,10 @@ def water_filling(pa_w, m_a, m_b, rtol: float = DEFAULT_RTOL, max_iter: int = DE
         No convergence within ``max_iter`` steps.
     """
     pa_w, m_a, m_b = _check_inputs(pa_w, m_a, m_b)
-    return _solve(pa_w, m_a, m_b, rtol, max_iter)
+    rtol, max_iter = check_rtol(rtol), check_max_iter(max_iter)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # overflow shows up as non-finite values, refused by _check_result with a clear message
+        return _check_result(_solve(pa_w, m_a, m_b, rtol, max_iter), pa_w)
 
 
 def water_filling_torch(
@@ -351,9 +369,10 @@ def water_filling_torch(
     m_a = torch.as_tensor(m_a, dtype=dtype, device=device)
     pa_w = torch.as_tensor(pa_w, dtype=dtype, device=device)
     pa_w, m_a, m_b = _check_inputs(pa_w, m_a, m_b)
+    rtol, max_iter = check_rtol(rtol), check_max_iter(max_iter)
     if dtype != torch.float64 and rtol < 1e-6:
         rtol = 1e-6
-    return _solve(pa_w, m_a, m_b, rtol, max_iter)
+    return _check_result(_solve(pa_w, m_a, m_b, rtol, max_iter), pa_w)
 
 
 def allocate(design, pa_w: float, **options) -> AllocationResult:

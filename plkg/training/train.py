@@ -24,10 +24,12 @@ from plkg import __version__
 from plkg.data.atomic import write_bytes_atomic, write_text_atomic
 from plkg.data.dataset import SPLIT_NAMES, load_dataset
 from plkg.data.normalization import MinMax
+from plkg.data.sidecar_hash import with_sidecar_sha256
 from plkg.models.fnn import FNN
 from plkg.models.kglm_net import KGLMNet
 
-CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-1"
+# Version 2 adds sidecar_sha256 (plkg.data.sidecar_hash): any edit of the JSON is detected.
+CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-2"
 DESIGN_ARRAYS = ("m_a", "m_b", "user")
 
 
@@ -241,6 +243,7 @@ def train_regressor(
         tensors["design.user"] = torch.as_tensor(np.asarray(ds.extras["user"], dtype=np.int64))
     blob = save(tensors, metadata={"format": CHECKPOINT_FORMAT})
     meta["safetensors_sha256"] = hashlib.sha256(blob).hexdigest()
+    meta = with_sidecar_sha256(meta)
     out_dir = Path(out_dir)
     ckpt = write_bytes_atomic(out_dir / f"{name}.safetensors", blob)
     meta_path = write_text_atomic(

@@ -35,7 +35,9 @@ def test_ascii_file_with_whitespace_reproduces_worked_examples(tmp_path, capsys)
 def test_binary_batch_mode_reports_pass_ratio_and_uniformity(tmp_path, capsys):
     f = tmp_path / "r.bin"
     f.write_bytes(os.urandom(60 * 256))  # 60 sequences of 2048 bits
-    out = run_json(capsys, ["nist", str(f), "--binary", "--batch-length", "2048", "--json"])
+    # random data fails some P-value's proportion test now and then: report only (exit 0)
+    argv = ["nist", str(f), "--binary", "--batch-length", "2048", "--json", "--report-only"]
+    out = run_json(capsys, argv)
     assert out["mode"] == "batch" and out["n_sequences"] == 60
     freq = next(t for t in out["tests"] if t["test"] == "frequency")
     assert 0.85 <= freq["pass_ratio"] <= 1.0  # > 9 failures of 60 has probability < 1e-12
@@ -46,7 +48,8 @@ def test_binary_batch_mode_reports_pass_ratio_and_uniformity(tmp_path, capsys):
 def test_binary_bytes_are_msb_first(tmp_path, capsys):
     f = tmp_path / "b.bin"
     f.write_bytes(bytes([0b10000000]) * 16)
-    out = run_json(capsys, ["nist", str(f), "--binary", "--tests", "frequency", "--json"])
+    argv = ["nist", str(f), "--binary", "--tests", "frequency", "--json", "--report-only"]
+    out = run_json(capsys, argv)  # this sequence fails the test: --report-only exits 0
     assert out["n_bits"] == 128
     # 16 ones in 128 bits: S_n = -96, P = erfc(96/sqrt(128)/sqrt(2))
     assert out["tests"]["frequency"]["statistics"]["s_n"] == -96
@@ -81,5 +84,5 @@ def test_text_output(tmp_path, capsys):
     f.write_text(PI100)
     assert main(["nist", str(f)]) == 0
     out = capsys.readouterr().out
-    assert "frequency" in out and "PASS" in out and "SKIP" in out
+    assert "frequency" in out and "PASS" in out and "N/A" in out  # longest run needs 128 bits
     np.testing.assert_equal(out.count("\n") >= 9, True)

@@ -14,6 +14,7 @@ import pytest
 from plkg import units
 from plkg.channels.nearfield_scenario import NearFieldScenario
 from plkg.data.dataset import load_dataset
+from plkg.data.sidecar_hash import with_sidecar_sha256
 from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator, allocate_fnnpa
 from plkg.inference.checkpoint import load_checkpoint
 from plkg.keyrate.subchannel import subchannel_key_rate_bits
@@ -160,6 +161,9 @@ def test_damaged_checkpoint_files(tiny, tmp_path):
     meta = json.loads(side.read_text())
     meta["architecture"]["hidden"] = [7]
     side.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="edited"):  # the sidecar's own hash catches the edit
+        load_checkpoint(weights)
+    side.write_text(json.dumps(with_sidecar_sha256(meta)))  # re-signed: the weights do not fit
     with pytest.raises(ValueError, match="do not match the architecture"):
         load_checkpoint(weights)
     side.write_text("{not json")

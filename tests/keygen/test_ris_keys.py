@@ -14,7 +14,8 @@ from plkg.keygen.ris_keys import ris_key_generation, ris_measurements
 def mean_bdr(scenario, method, rng, n_rounds=1000):
     alice, bob, res = ris_measurements(scenario, n_rounds, rng, method)
     bits = [
-        quantize_pair(alice[:, k], bob[:, k], KeyGenConfig())[:2] for k in range(alice.shape[1])
+        quantize_pair(alice[:, k], bob[:, k], KeyGenConfig(bits_per_sample=1))[:2]
+        for k in range(alice.shape[1])
     ]
     total = sum(a.size for a, _ in bits)
     return sum(bit_disagreement_ratio(a, b) * a.size for a, b in bits) / total, res.wskr_bits
@@ -52,7 +53,7 @@ def test_ris_keys_agree_and_respect_entropy_bound():
     assert len(out["cells"]) == 2 and out["solver_status"]
     for cell in out["cells"]:
         for b in cell["blocks"]:
-            assert b.keys_agree
+            assert b.status in ("ok", "no-key") and b.residual_mismatch_bits == 0
             assert b.final_key_bits <= max(0.0, b.entropy_bits - b.disclosed_bits - margin)
     best = max(out["cells"], key=lambda c: c["analytic_kr_bits"])
     assert 0 < best["final_bits_per_round"] <= best["analytic_kr_bits"]

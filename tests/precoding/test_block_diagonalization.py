@@ -45,9 +45,19 @@ def test_subchannels_uncorrelated_and_power_eq43(design, rng):
 def test_null_space_against_scipy(design):
     from scipy.linalg import null_space
 
+    from scipy.linalg import svdvals
+
+    n = design.n_antennas
     for k in range(design.n_users):
-        others = np.concatenate([design.ccm[j] for j in range(design.n_users) if j != k])
-        ref = null_space(others, rcond=1e-9)
+        # Blocks are normalised by their energy (each UE protected relative to its own channel);
+        # scipy's rcond is put in the middle of the gap where plkg cut the spectrum.
+        others = np.concatenate(
+            [design.ccm[j] / np.trace(design.ccm[j]).real for j in range(design.n_users) if j != k]
+        )
+        sv = svdvals(others)
+        rank = n - design.null_dims[k]
+        assert 0 < rank < n
+        ref = null_space(others, rcond=np.sqrt(sv[rank - 1] * sv[rank]) / sv[0])
         assert ref.shape[1] == design.null_dims[k]
         # same subspace: projectors agree
         v0 = design.null_bases[k]

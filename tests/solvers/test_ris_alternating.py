@@ -90,3 +90,22 @@ def test_batched_runs_equal_single_runs(model):
     assert len({round(r.wskr_bits, 9) for r in draws}) == 3  # three different random draws
     for r in draws:
         _check_constraints(model, r)
+
+
+def test_multistart_returns_the_best_seeded_start(model):
+    """Best of B batched starts = max over the same starts run by solve_ris_batched; seeded."""
+    from plkg.solvers.ris_alternating import solve_ris_multistart
+
+    opts = {"max_iter": 3, "kkt_max_iter": 5, "pga_max_iter": 5}
+    multi = solve_ris_multistart(model, n_starts=3, rng=np.random.default_rng(5), **opts)
+    runs = solve_ris_batched(model, "proposed", n_starts=3, rng=np.random.default_rng(5), **opts)
+    objectives = [r.objective for r in runs]
+    assert multi.objectives == objectives
+    assert multi.best_index == int(np.argmax(objectives))
+    assert multi.objective == max(objectives)
+    assert torch.equal(multi.best.phases, runs[multi.best_index].phases)
+    _check_constraints(model, multi.best)
+    again = solve_ris_multistart(model, n_starts=3, rng=np.random.default_rng(5), **opts)
+    assert again.objectives == multi.objectives
+    with pytest.raises(ValueError, match="rng"):
+        solve_ris_multistart(model, n_starts=2, rng=None)

@@ -81,6 +81,8 @@ def test_checkpoint_round_trip_through_inference_loader(dataset, tmp_path):
         ref = ck.label_norm.inverse(out.net(x).reshape(-1).numpy())
     np.testing.assert_allclose(ck.predict(ds.inputs), ref, rtol=1e-12)
     assert ck.meta["architecture"]["type"] == "FNN"
+    # the writer signs its sidecar: load_checkpoint verified sidecar_sha256 above
+    assert ck.meta["format"] == "plkg-fnn-checkpoint-2" and len(ck.meta["sidecar_sha256"]) == 64
     np.testing.assert_array_equal(ck.design["m_a"], np.ones(3))
 
 

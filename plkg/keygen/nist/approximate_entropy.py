@@ -9,6 +9,9 @@ from scipy.special import gammaincc
 
 from plkg.keygen.nist.base import NistResult, as_bits, eligibility, overlapping_pattern_counts
 
+# 2^(m+1) counters must fit in memory; m = 20 already needs n > 2^26 bits to be eligible.
+MAX_BLOCK_LENGTH = 20
+
 
 def default_block_length(n: int) -> int:
     """Largest m meeting m < floor(log2 n) - 5 (section 2.12.7), at least 1."""
@@ -39,9 +42,11 @@ def approximate_entropy_test(
     eps = as_bits(bits)
     n = eps.size
     m = default_block_length(n) if block_length is None else int(block_length)
-    if (block_length is not None and m != block_length) or m < 1 or m + 1 > n:
+    top = min(n - 1, MAX_BLOCK_LENGTH)
+    if (block_length is not None and m != block_length) or m < 1 or m > top:
         raise ValueError(
-            f"approximate_entropy: block length m must be an integer in [1, n-1], got {block_length!r}"
+            f"approximate_entropy: block length m must be an integer in [1, {top}] (at most "
+            f"n - 1 = {n - 1} and {MAX_BLOCK_LENGTH}: 2^(m+1) pattern counts), got {block_length!r}"
         )
     apen = _phi(eps, m) - _phi(eps, m + 1)
     chi2 = 2.0 * n * (math.log(2.0) - apen)

@@ -57,11 +57,27 @@ class NistResult:
         """``True`` when every P-value is >= ``alpha`` (SP 800-22 section 1.1.5)."""
         return all(p >= alpha for p in self.p_values)
 
+    @property
+    def applicable(self) -> bool:
+        """The test ran on an input meeting its recommendations and gave finite P-values."""
+        return self.eligible and all(p == p for p in self.p_values)
+
+    def verdict(self, alpha: float = DEFAULT_ALPHA) -> str:
+        """``"pass"``, ``"fail"`` or ``"not applicable"`` (too few bits / not run / NaN).
+
+        A sequence shorter than the test's recommended size says nothing either way, so it is
+        "not applicable" rather than a pass (a 10-bit sequence must not "pass" the suite).
+        """
+        if not self.applicable:
+            return "not applicable"
+        return "pass" if self.passed(alpha) else "fail"
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
             "p_values": dict(zip(self.p_value_labels, self.p_values, strict=True)),
             "passed": self.passed(),
+            "verdict": self.verdict(),
             "n_bits": self.n_bits,
             "eligible": self.eligible,
             "note": self.note,

@@ -9,6 +9,9 @@ from scipy.special import gammaincc
 
 from plkg.keygen.nist.base import NistResult, as_bits, eligibility, overlapping_pattern_counts
 
+# 2^m counters must fit in memory; m = 20 already needs n > 2^23 bits to be eligible.
+MAX_BLOCK_LENGTH = 20
+
 
 def default_block_length(n: int) -> int:
     """Largest m meeting m < floor(log2 n) - 2 (section 2.11.7), at least 2."""
@@ -42,9 +45,10 @@ def serial_test(bits, block_length: int | None = None, *, strict: bool = False) 
     eps = as_bits(bits)
     n = eps.size
     m = default_block_length(n) if block_length is None else int(block_length)
-    if (block_length is not None and m != block_length) or m < 2 or m > n:
+    if (block_length is not None and m != block_length) or m < 2 or m > min(n, MAX_BLOCK_LENGTH):
         raise ValueError(
-            f"serial: block length m must be an integer in [2, n], got {block_length!r}"
+            f"serial: block length m must be an integer in [2, {min(n, MAX_BLOCK_LENGTH)}] "
+            f"(at most n = {n} and {MAX_BLOCK_LENGTH}: 2^m pattern counts), got {block_length!r}"
         )
     psi = [psi_squared(eps, m - j) for j in range(3)]
     d1 = psi[0] - psi[1]

@@ -124,6 +124,18 @@ class BatchSummary:
         """P_T >= 0.0001 (section 4.2.2)."""
         return bool(self.uniformity_p_value >= 1e-4)
 
+    @property
+    def verdict(self) -> str:
+        """``"not applicable"`` (ineligible input or NaN P-values), else ``"fail"`` when the pass
+        ratio is below its interval or P_T (when computed, s >= 55) < 0.0001, else ``"pass"``."""
+        if not self.eligible or math.isnan(self.pass_ratio) or math.isnan(self.mean_p_value):
+            return "not applicable"
+        if not self.proportion_ok:
+            return "fail"
+        if not math.isnan(self.uniformity_p_value) and not self.uniform:
+            return "fail"
+        return "pass"
+
     def to_dict(self) -> dict:
         return {
             "test": self.test,
@@ -139,6 +151,7 @@ class BatchSummary:
             "mean_p_value": self.mean_p_value,
             "histogram": list(self.histogram),
             "eligible": self.eligible,
+            "verdict": self.verdict,
             "note": self.note,
         }
 

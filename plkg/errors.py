@@ -1,0 +1,41 @@
+"""Exception types of plkg and the exit codes the CLI gives them.
+
+* :class:`PlkgInputError` (a ValueError): the caller gave something unusable (an option, a file, a
+  value, a config field). The message names it. CLI exit status 2.
+* :class:`SolverError` (a RuntimeError; also a ValueError for older callers that catch that): a
+  solver did not converge, returned a non-optimal status or a degenerate result, or disagreed
+  with the exact solver that checks it. CLI exit status 1.
+
+The CLI boundary (:func:`plkg.cli.main`) maps every other exception class to one of the two; see
+docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class PlkgError(Exception):
+    """Base of the plkg exceptions."""
+
+
+class PlkgInputError(PlkgError, ValueError):
+    """Bad input: an option, file, config field or argument value; the message names it."""
+
+
+class SolverError(PlkgError, RuntimeError, ValueError):
+    """A solver did not converge or returned an unusable (NaN, degenerate, mismatched) result.
+
+    Subclasses ValueError too so that callers written before this module still catch it.
+    """
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by the CLI's SIGTERM handler, so that cleanup (``finally``/``except
+    BaseException``, e.g. :func:`plkg.data.atomic.atomic_path`) runs as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

@@ -1,0 +1,24 @@
+"""``plkg reproduce nf-keybits`` (quick): achieved vs analytic KR per scheme, per UE."""
+
+from __future__ import annotations
+
+import csv
+
+from plkg.reproduce.keygen_figures import NF_KEYBITS_SCHEMES, nf_keybits
+
+
+def test_nf_keybits_quick(tmp_path):
+    paths = nf_keybits(tmp_path, quick=True)
+    assert {p.suffix for p in paths} == {".png", ".csv"}
+    rows = list(csv.DictReader(open(tmp_path / "nf-keybits.csv")))
+    assert {r["scheme"] for r in rows} == set(NF_KEYBITS_SCHEMES)
+    for r in rows:
+        assert int(r["residual_mismatch_bits"]) == 0
+        assert 0.0 <= float(r["ratio"]) < 1.0
+        assert float(r["final_key_bits_per_round"]) <= float(r["analytic_kr_bits"])
+
+    def ratio(scheme):
+        return sum(float(r["ratio"]) for r in rows if r["scheme"] == scheme)
+
+    legacy, default = list(NF_KEYBITS_SCHEMES)[0], list(NF_KEYBITS_SCHEMES)[-1]
+    assert ratio(default) > 2 * ratio(legacy)
