@@ -5,8 +5,23 @@ Two systems are modelled:
 * the near-field multi-user ELAA system of ``nearfield-multiuser-key-rate.md`` (channels, probing,
   key rates, block-diagonal precoding, power allocation, learned allocators);
 * the RIS-aided multi-cell system of ``ris-multicell-key-generation.md``.
+
+The top-level API covers the usual path from a scenario to key rates::
+
+    import plkg
+
+    scenario = plkg.load_scenario("fig6")              # configs/fig6.yaml (package data)
+    design = plkg.design_for_scenario(scenario)        # CCM + subchannels, cached per machine
+    result = plkg.allocate("wfpa", design, plkg.units.dbm_to_w(10.0))
+    report = plkg.evaluate_allocation(design, result.x_w)
+    print(report.kr_bits, report.sum_kr_bits)
+
+    ris = plkg.solve_ris(plkg.load_ris_scenario("two-cell"))   # Algorithms 1 + 2 (AO)
+
+Names are imported on first use, so ``import plkg`` stays cheap.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -14,4 +29,42 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+# public name -> "module:attribute"
+_API = {
+    "NearFieldScenario": "plkg.channels.nearfield_scenario:NearFieldScenario",
+    "load_scenario": "plkg.channels.nearfield_scenario:load_scenario",
+    "available_scenarios": "plkg.channels.nearfield_scenario:available_scenarios",
+    "scenario_ccm": "plkg.channels.nearfield:scenario_ccm",
+    "SubchannelDesign": "plkg.precoding.block_diagonalization:SubchannelDesign",
+    "design_for_scenario": "plkg.precoding.block_diagonalization:design_for_scenario",
+    "design_subchannels": "plkg.precoding.block_diagonalization:design_subchannels",
+    "allocate": "plkg.inference.methods:allocate",
+    "ALLOCATION_METHODS": "plkg.inference.methods:ALLOCATION_METHODS",
+    "evaluate_allocation": "plkg.keyrate.evaluate:evaluate_allocation",
+    "KeyRateReport": "plkg.keyrate.evaluate:KeyRateReport",
+    "Allocator": "plkg.inference.allocator:Allocator",
+    "FairnessAllocator": "plkg.inference.fairness_allocator:FairnessAllocator",
+    "load_checkpoint": "plkg.inference.checkpoint:load_checkpoint",
+    "RISScenario": "plkg.channels.ris_scenario:RISScenario",
+    "load_ris_scenario": "plkg.channels.ris_scenario:load_ris_scenario",
+    "solve_ris": "plkg.solvers.ris_alternating:solve_ris",
+    "units": "plkg.units",
+    "defaults": "plkg.defaults",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    target = _API.get(name)
+    if target is None:
+        raise AttributeError(f"module 'plkg' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    module = import_module(module_name)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

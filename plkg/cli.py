@@ -50,7 +50,49 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    for name, command in sub.choices.items():
+        describe(command, sub, name)
     return parser
+
+
+# One example per sub-command, shown at the end of ``plkg COMMAND --help``.
+EXAMPLES = {
+    "scenario": "plkg scenario --scenario fig6 --json",
+    "keyrate": "plkg keyrate --scenario fig6 --pa-dbm 0 10 20 --method fnnpa --json",
+    "generate": "plkg generate sumrate --scenario fig6 --n-samples 200 --seed 0 --out mine.npz",
+    "train": "plkg train kglm --dataset mine.npz --out-dir my_checkpoints",
+    "ris": "plkg ris --scenario two-cell --json",
+    "keys": "plkg keys --scenario fig6 --pa-dbm 10 --out keys/",
+    "nist": "plkg nist keys/ue1.txt",
+    "sweep": "plkg sweep spec.yaml --out results.parquet --workers 2",
+    "reproduce": "plkg reproduce nf-fig6-sum --out results/",
+    "bench": "plkg bench allocation --json",
+    "demo": "plkg demo --out demo_out",
+}
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default unless its help already names one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (
+            "default" not in text.lower()
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def describe(command: argparse.ArgumentParser, sub, name: str) -> None:
+    """Give a sub-command its description (its one-line help), shown defaults and an example."""
+    command.formatter_class = _HelpFormatter
+    if command.description is None:
+        summary = next((a.help for a in sub._choices_actions if a.dest == name), None)
+        command.description = summary
+    if command.epilog is None and name in EXAMPLES:
+        command.epilog = f"example:\n  {EXAMPLES[name]}"
 
 
 def main(argv: list[str] | None = None) -> int:

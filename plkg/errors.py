@@ -25,6 +25,17 @@ class PlkgInputError(PlkgError, ValueError):
     """Bad input: an option, file, config field or argument value; the message names it."""
 
 
+class NoSubchannelError(PlkgInputError):
+    """A UE keeps no subchannel after the null-space projection of Eq. (16) (D_k = 0).
+
+    ``user`` is the 0-based UE index. Such a UE can get no key from this design.
+    """
+
+    def __init__(self, message: str, user: int):
+        super().__init__(message)
+        self.user = int(user)
+
+
 class SolverError(PlkgError, RuntimeError, ValueError):
     """A solver did not converge or returned an unusable (NaN, degenerate, mismatched) result.
 

@@ -15,10 +15,24 @@ CHOICES = [
     "uplink_pilot_len",
     "null_space_rtol",
     "subchannel_rtol",
+    "cut_window",
     # RIS paper: UT power, Rician mean in R^r, heights vs coordinates
     "ut_power_dbm",
     "include_rician_mean",
     "height",
+    # paper-reading options (issue 12)
+    "scatterer_model",
+    "wedge_angle_spread_rad",
+    "wedge_distance_spread_m",
+    "subchannel_count",
+    "ris_spacing_wavelengths",
+    "bs_array_axis_deg",
+    "ris_array_axis_deg",
+    "los_angles",
+    "los_seed",
+    "direct_correlation",
+    "direct_correlation_coeff",
+    "pathloss_ref_db",
 ]
 
 

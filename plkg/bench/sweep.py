@@ -130,7 +130,10 @@ def _engine_overhead_s(client, n: int = 200) -> float:
 
 
 def throughput(workers: int, task_s: float, overhead_s: float, efficiency: float) -> float:
-    """Tasks per second on ``workers`` workers (see module docstring)."""
+    """Tasks per second on ``workers`` workers (see module docstring); one worker is the serial
+    run (efficiency 1, no engine cost)."""
+    if workers == 1:
+        return 1.0 / task_s
     return 1.0 / max(task_s / (efficiency * workers), overhead_s)
 
 

@@ -173,7 +173,11 @@ def wedge_quadrature(scenario: NearFieldScenario):
     d_psi, d_r = scenario.wedge_angle_spread_rad, scenario.wedge_distance_spread_m
     r_min = min(scenario.ue_distance_m) - d_r
     n_psi = _gauss_legendre_count(k_wave * half_aperture * 2 * d_psi) if d_psi > 0 else 1
-    n_r = _gauss_legendre_count(k_wave * half_aperture**2 / (2 * r_min**2) * 2 * d_r) if d_r > 0 else 1
+    n_r = (
+        _gauss_legendre_count(k_wave * half_aperture**2 / (2 * r_min**2) * 2 * d_r)
+        if d_r > 0
+        else 1
+    )
     x_psi, w_psi = np.polynomial.legendre.leggauss(n_psi) if n_psi > 1 else ([0.0], [2.0])
     x_r, w_r = np.polynomial.legendre.leggauss(n_r) if n_r > 1 else ([0.0], [2.0])
     grid_psi, grid_r = np.meshgrid(np.asarray(x_psi), np.asarray(x_r), indexing="ij")

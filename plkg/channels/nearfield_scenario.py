@@ -132,8 +132,8 @@ class NearFieldScenario:
     n_scatterers: int = 64
     scatter_radius_m: float = 4.0
     ccm_draws: int = 32
-    null_space_rtol: float = 1e-6
-    subchannel_rtol: float = 1e-6
+    null_space_rtol: float = 1e-9
+    subchannel_rtol: float = 1e-7
     cut_window: float = 10.0
     seed: int = 2025
     scatterer_model: str = "continuum-disc"

@@ -33,7 +33,9 @@ def register(sub) -> None:
     group.add_argument(
         "--pa-w", type=float, nargs="+", metavar="W", help="BS power budget(s) P_a in W"
     )
-    p.add_argument("--method", default="epa", choices=list(ALLOCATION_METHODS))
+    p.add_argument(
+        "--method", default="epa", choices=list(ALLOCATION_METHODS), help="allocation method"
+    )
     p.add_argument(
         "--checkpoint",
         default=None,
@@ -72,7 +74,9 @@ def _power_w(value: float, option: str) -> float:
         raise ValueError(f"{option} must be finite, got {value}")
     pa_w = float(value) if option == "--pa-w" else float(units.dbm_to_w(value))
     if not math.isfinite(pa_w) or pa_w < 0:
-        raise ValueError(f"{option}: power budget P_a must be a non-negative finite number, got {value}")
+        raise ValueError(
+            f"{option}: power budget P_a must be a non-negative finite number, got {value}"
+        )
     return pa_w
 
 
@@ -155,7 +159,9 @@ def _evaluate_power(args, scenario, design, pa_w: float, options: dict) -> dict:
 
 
 def _print_entry(out: dict, scenario, design) -> None:
-    print(f"{out['method']} at P_a = {out['pa_dbm']:.2f} dBm on {scenario.name}: status {out['status']}")
+    print(
+        f"{out['method']} at P_a = {out['pa_dbm']:.2f} dBm on {scenario.name}: status {out['status']}"
+    )
     for k, (i_k, c_k) in enumerate(zip(out["kr_bits"], out["c_bits"], strict=True)):
         print(
             f"  UE {k + 1}: I_k = {i_k:.4f} bits (Eq. 17), C_k = {c_k:.4f} bits (Eq. 42), D_k = {design.n_subchannels[k]}"

@@ -15,15 +15,19 @@ KINDS = {
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train KGLM-Net or the fairness FNN from a dataset")
-    p.add_argument("kind", choices=list(KINDS), help="kglm: P_a -> mu; fairness: P_a -> t")
+    p.add_argument(
+        "kind",
+        choices=[*KINDS, "general"],
+        help="kglm: P_a -> mu; fairness: P_a -> t; general: set network on any design",
+    )
     p.add_argument(
         "--dataset",
         default=None,
-        help="dataset .npz (default datasets/fig6_<sumrate|fairness>.npz)",
+        help="dataset .npz (default: the committed fig6_<sumrate|fairness> dataset of the package)",
     )
     p.add_argument("--name", default=None, help="checkpoint name (default <kglm|fairness>_fig6)")
     p.add_argument(
-        "--out-dir", default="checkpoints", help="checkpoint folder (default checkpoints/)"
+        "--out-dir", default="checkpoints", help="checkpoint folder (default ./checkpoints/)"
     )
     p.add_argument("--scenario", default=None, help="refuse a dataset of another scenario")
     p.add_argument(
@@ -42,6 +46,9 @@ def register(sub) -> None:
     p.add_argument("--log-dir", default="runs", help="TensorBoard folder (default runs/)")
     p.add_argument("--no-log", action="store_true", help="no TensorBoard logging")
     p.add_argument("--json", action="store_true", help="print the checkpoint metrics as JSON")
+    from plkg.commands._train_general import add_general_arguments
+
+    add_general_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -73,8 +80,17 @@ def run(args) -> int:
     from plkg.data.dataset import load_dataset
     from plkg.training.train import train_regressor
 
+    if args.kind == "general":
+        from plkg.commands._train_general import run_general
+
+        return run_general(args)
     network, label, suffix, prefix = KINDS[args.kind]
-    dataset = Path(args.dataset) if args.dataset else Path("datasets") / f"fig6_{suffix}.npz"
+    if args.dataset:
+        dataset = Path(args.dataset)
+    else:  # the committed dataset, read as package data (works from any folder)
+        from plkg import defaults
+
+        dataset = defaults.dataset_path(f"fig6_{suffix}")
     if dataset.is_dir():
         raise ValueError(f"--dataset {str(dataset)!r} is a folder; give the .npz file")
     out_dir = output_folder(args.out_dir, "--out-dir")
@@ -119,6 +135,7 @@ def run(args) -> int:
         seed=args.seed,
         log_dir=None if args.no_log else args.log_dir,
         expected_fingerprint=fingerprint,
+        progress_bar=not (args.quiet or args.json),
     )
     summary = {
         "checkpoint": str(out.checkpoint_path),

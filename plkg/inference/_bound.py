@@ -12,12 +12,13 @@ import numpy as np
 from plkg import units
 from plkg.inference.checkpoint import Checkpoint, load_checkpoint
 
-# Binding tolerance on m_a, m_b. Designs reproduce to ~2e-9 across CPUs and BLAS thread counts and
-# to <= 4e-8 under a 1e-12 relative perturbation of the CCM (tests/precoding); KGLM-Net's own mu
-# error is ~1e-3. 1e-5 sits 100x above the first and 100x below the second: a design that differs
-# by more is a different design, one that differs by less gives the same allocation to far below
-# the network's accuracy.
-DESIGN_RTOL = 1e-5
+# Binding tolerance on m_a, m_b. Designs reproduce to <= 3e-8 across CPUs and BLAS thread counts,
+# and to <= 2.3e-5 under a 1e-12 relative perturbation of the CCM (the null-space basis of Eq. (16)
+# turns by ~perturbation / null_space_rtol; tests/precoding). KGLM-Net's own mu error is ~6e-3.
+# 1e-4 sits above every measured drift and 60x below the network's error: a design that differs by
+# more is another design; one that differs by less gives allocations equal far below the FNN's
+# accuracy.
+DESIGN_RTOL = 1e-4
 
 
 def scale_to_budget(x, pa):

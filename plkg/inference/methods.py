@@ -18,10 +18,14 @@ ALLOCATION_METHODS: dict[str, str] = {
     "wfpakf": "plkg.solvers.maxmin_highpower:allocate",
     "fnnpakf": "plkg.inference.fairness_allocator:allocate_fnnpakf",
     "exact-maxmin": "plkg.solvers.maxmin_exact:allocate",
+    "fnnpa-general": "plkg.inference.general_allocator:allocate_fnnpa_general",
+    "fnnpakf-general": "plkg.inference.general_allocator:allocate_fnnpakf_general",
+    "interp": "plkg.inference.interp_allocator:allocate_interp",
+    "interpkf": "plkg.inference.interp_allocator:allocate_interpkf",
 }
 
-SUM_RATE_METHODS = ("epa", "wfpa", "fnnpa")
-FAIRNESS_METHODS = ("cvxpakf", "wfpakf", "fnnpakf", "exact-maxmin")
+SUM_RATE_METHODS = ("epa", "wfpa", "fnnpa", "fnnpa-general", "interp")
+FAIRNESS_METHODS = ("cvxpakf", "wfpakf", "fnnpakf", "exact-maxmin", "fnnpakf-general", "interpkf")
 
 
 def method_function(method: str):

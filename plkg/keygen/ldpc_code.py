@@ -34,23 +34,28 @@ class ParityCheck:
     def __init__(self, rows: list[np.ndarray], n: int):
         self.rows = rows
         self.n = int(n)
+        self._csr = None  # cached view, dropped by split_rows
 
     @property
     def m(self) -> int:
         return len(self.rows)
 
     def csr(self) -> sp.csr_matrix:
-        """The m x n matrix as uint8 CSR."""
+        """The m x n matrix as uint8 CSR (cached until the rows change)."""
+        if self._csr is not None and self._csr.shape[0] == self.m:
+            return self._csr
         lengths = np.array([r.size for r in self.rows], dtype=np.int64)
         indptr = np.concatenate([[0], np.cumsum(lengths)])
         indices = np.concatenate(self.rows) if self.rows else np.zeros(0, dtype=np.int64)
         data = np.ones(indices.size, dtype=np.uint8)
-        return sp.csr_matrix((data, indices, indptr), shape=(self.m, self.n))
+        self._csr = sp.csr_matrix((data, indices, indptr), shape=(self.m, self.n))
+        return self._csr
 
     def syndrome(self, bits) -> np.ndarray:
         """H x over GF(2), [m] uint8."""
         x = np.asarray(bits, dtype=np.int64)
-        return ((self.csr().astype(np.int64) @ x) & 1).astype(np.uint8)
+        h = self.csr()
+        return ((h.astype(np.int64) @ x) & 1).astype(np.uint8)
 
 
 def irregular_parity_check(
@@ -114,4 +119,5 @@ def split_rows(code: ParityCheck, count: int, rng: np.random.Generator) -> list[
         half = perm.size // 2
         code.rows[i] = np.sort(perm[:half])
         code.rows.append(np.sort(perm[half:]))
+    code._csr = None
     return chosen

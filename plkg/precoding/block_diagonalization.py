@@ -13,7 +13,7 @@ import numpy as np
 
 from plkg.channels.covariance import check_ccm
 from plkg.channels.nearfield_scenario import NearFieldScenario
-
+from plkg.errors import NoSubchannelError
 
 # Version of the design algorithm below; part of the design-cache key, so a change here (or in the
 # scenario defaults it reads) can never be answered from an old cache entry.
@@ -58,7 +58,9 @@ def spectral_cut(values, threshold: float, window: float = DEFAULT_CUT_WINDOW) -
     """
     v = np.asarray(values, dtype=np.float64)
     if not (threshold > 0 and window > 1):
-        raise ValueError(f"spectral_cut needs threshold > 0 and window > 1, got {threshold}, {window}")
+        raise ValueError(
+            f"spectral_cut needs threshold > 0 and window > 1, got {threshold}, {window}"
+        )
     if v.size == 0:
         return 0
     lo, hi = threshold / window, threshold * window
@@ -260,8 +262,8 @@ def design_subchannels(
     ue_power_w: float,
     downlink_pilot_len: int | None = None,
     uplink_pilot_len: int = 1,
-    null_space_rtol: float = 1e-6,
-    subchannel_rtol: float = 1e-6,
+    null_space_rtol: float = 1e-9,
+    subchannel_rtol: float = 1e-7,
     cut_window: float = DEFAULT_CUT_WINDOW,
     subchannel_count: str = "energy",
 ) -> SubchannelDesign:
@@ -322,9 +324,10 @@ def design_subchannels(
             lam = np.maximum(lam, LITERAL_LAMBDA_FLOOR_RTOL * normalized_energy(ccm[k]))
         keep = np.arange(lam.size) < n_keep
         if not np.any(keep):
-            raise ValueError(
+            raise NoSubchannelError(
                 f"UE {k} has no subchannel: its channel has no energy in the null space of the other "
-                "UEs' CCMs (D_k = 0); move the UEs apart or increase N"
+                "UEs' CCMs (D_k = 0); move the UEs apart or increase N",
+                user=k,
             )
         null_bases.append(v0)
         directions.append(v0 @ vec[:, keep])

@@ -352,8 +352,22 @@ def sweep_point(task: dict) -> dict:
     FNN curves)."""
     from plkg.channels.nearfield_scenario import NearFieldScenario
 
+    from plkg.errors import NoSubchannelError
+
     sc = NearFieldScenario.from_dict(task["scenario"])
-    design = _design(sc)
+    try:
+        design = _design(sc)
+    except NoSubchannelError as exc:
+        # A UE with no subchannel (D_k = 0) gets no key under every scheme; the other UEs' rates
+        # would need a (K-1)-UE design, so they are left undefined at this point.
+        rates = [float("nan")] * sc.n_users
+        rates[exc.user] = 0.0
+        return {
+            "fingerprint": sc.fingerprint(),
+            "n_subchannels": 0,
+            "cvx_status": f"no subchannel for UE {exc.user + 1}",
+            "rates": {m: list(rates) for m in STYLES},
+        }
     allocs, info = scheme_allocations(design, np.array([units.dbm_to_w(task["pa_dbm"])]))
     return {
         "fingerprint": sc.fingerprint(),

@@ -38,7 +38,9 @@ SATURATION_SHARE = 0.95
 SATURATION_LIMIT_DBM = 80.0
 
 
-def headline(scenario, *, n_starts: int = HEADLINE_STARTS, seed: int = 0, rand_draws: int = RAND_PHASE_DRAWS):
+def headline(
+    scenario, *, n_starts: int = HEADLINE_STARTS, seed: int = 0, rand_draws: int = RAND_PHASE_DRAWS
+):
     """WSKR (bits, Theorem 1) of the three schemes of Fig. 10 for one scenario.
 
     ``proposed``: best of ``n_starts`` seeded AO starts (:func:`solve_ris_multistart`) at
@@ -108,7 +110,9 @@ def fig6_saturation(scenario, pa_dbm=None, seed: int = 0) -> dict:
     }
 
 
-def pilot_power_for_no_ris(scenario, target_bits: float = PAPER_NO_RIS_BITS, lo=-20.0, hi=60.0, steps=24) -> float:
+def pilot_power_for_no_ris(
+    scenario, target_bits: float = PAPER_NO_RIS_BITS, lo=-20.0, hi=60.0, steps=24
+) -> float:
     """p_u (dBm) at which the No-RIS WSKR equals ``target_bits`` (bisection; No-RIS grows with p_u)."""
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
@@ -137,7 +141,9 @@ def calibrate(
     pa = np.array([0.0, 20.0, 40.0]) if quick else None
     rows = []
     for z in zeta0_db:
-        p_u = pilot_power_for_no_ris(fig10.replace(pathloss_ref_db=float(z)), steps=8 if quick else 24)
+        p_u = pilot_power_for_no_ris(
+            fig10.replace(pathloss_ref_db=float(z)), steps=8 if quick else 24
+        )
         budget = {"pathloss_ref_db": float(z), "ut_power_dbm": round(p_u, 3)}
         row = {**budget, **headline(fig10.replace(**budget), n_starts=starts, rand_draws=draws)}
         sat = fig6_saturation(fig6.replace(**budget), pa_dbm=pa)
@@ -188,7 +194,9 @@ def write_calibration(out_dir, result: dict) -> list[Path]:
     js = write_text_atomic(out_dir / "ris-calibration.json", json.dumps(result, indent=2) + "\n")
     md = write_text_atomic(out_dir / "ris-calibration.md", _markdown(result))
     keys = [k for k in result["rows"][0] if k != "fig6_wskr_bits"]
-    csv = write_csv(out_dir / "ris-calibration.csv", keys, [[r[k] for k in keys] for r in result["rows"]])
+    csv = write_csv(
+        out_dir / "ris-calibration.csv", keys, [[r[k] for k in keys] for r in result["rows"]]
+    )
     return [js, csv, md]
 
 
@@ -207,7 +215,11 @@ def make_headline(out_dir, quick: bool = False) -> list[Path]:
     names = ("ris-two-cell", "ris-two-cell-paper")
     for name in names:
         sc = load_ris_scenario(name)
-        h = headline(sc, n_starts=2 if quick else HEADLINE_STARTS, rand_draws=2 if quick else RAND_PHASE_DRAWS)
+        h = headline(
+            sc,
+            n_starts=2 if quick else HEADLINE_STARTS,
+            rand_draws=2 if quick else RAND_PHASE_DRAWS,
+        )
         rows.append([name] + [h[k] for k in sorted(h)])
     header = ["scenario"] + sorted(h)
     return [write_csv(Path(out_dir) / "ris-fig10-paper.csv", header, rows)]

@@ -24,6 +24,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# How long to wait for an existing scheduler to answer.
+SCHEDULER_TIMEOUT = "30s"
 # Keys of a jobqueue YAML that size the job array rather than one job.
 SCALE_KEYS = ("jobs", "minimum_jobs", "maximum_jobs")
 
@@ -129,7 +131,13 @@ def open_client(settings: EngineSettings):
 
     with contextlib.ExitStack() as stack:
         if settings.scheduler:
-            client = Client(settings.scheduler, timeout="30s")
+            try:
+                client = Client(settings.scheduler, timeout=SCHEDULER_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                raise OSError(
+                    f"--scheduler {settings.scheduler!r}: no Dask scheduler answered within "
+                    f"{SCHEDULER_TIMEOUT} ({type(exc).__name__})"
+                ) from exc
         elif settings.slurm:
             cluster, scale = slurm_cluster(settings.slurm)
             stack.callback(cluster.close)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 # Futures kept in flight per worker thread: enough to hide scheduling latency, few enough that an
 # interrupted sweep loses little and a 10^5-task sweep does not hold 10^5 futures.
 IN_FLIGHT_PER_THREAD = 4
+LIMIT_REFRESH_S = 2.0  # how often the in-flight bound follows the cluster's size
 
 
 @contextlib.contextmanager
@@ -76,9 +78,13 @@ def _iter_dask(fn, pending, client, pin_threads, in_flight):
 
     owner = {}
     done = as_completed()
+    window = {"limit": 0, "checked": -LIMIT_REFRESH_S}
 
     def submit_more():
-        limit = in_flight or _in_flight_limit(client)
+        # the worker count changes on adaptive clusters; ask the scheduler now and then only
+        if in_flight is None and time.monotonic() - window["checked"] >= LIMIT_REFRESH_S:
+            window["limit"], window["checked"] = _in_flight_limit(client), time.monotonic()
+        limit = in_flight or window["limit"]
         while len(owner) < limit:
             task = next(pending, None)
             if task is None:
@@ -118,9 +124,11 @@ def map_tasks(fn: Callable, tasks: list, client=None, pin_threads: bool | None =
         pin_threads = client is not None
     tasks = list(tasks)
     results: list = [None] * len(tasks)
-    index = {id(t): i for i, t in enumerate(tasks)}
+    slots: dict[int, list[int]] = {}  # the same object may be listed twice: same result
+    for i, t in enumerate(tasks):
+        slots.setdefault(id(t), []).append(i)
     for task, result, error in iter_results(fn, tasks, client, pin_threads):
         if error is not None:
             raise error
-        results[index[id(task)]] = result
+        results[slots[id(task)].pop()] = result
     return results

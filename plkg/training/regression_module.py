@@ -54,7 +54,10 @@ class RegressionModule(L.LightningModule):
         super().__init__()
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+        # the settings go to the checkpoint's hparams (and TensorBoard); the net is a submodule
+        self.save_hyperparameters(ignore=["net"])
         self.net = net
+        self.example_input_array = torch.zeros(1, 1, dtype=torch.float64)  # for the graph
         self.optimizer_name = optimizer
         self.lr = float(lr)
         self.automatic_optimization = False

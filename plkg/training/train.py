@@ -95,6 +95,7 @@ def train_regressor(
     expected_fingerprint: str | None = None,
     lm_options: dict | None = None,
     export: bool = True,
+    progress_bar: bool = False,
 ) -> TrainingOutcome:
     """Fit ``network`` to a dataset with Lightning and export a checkpoint.
 
@@ -119,6 +120,8 @@ def train_regressor(
         TensorBoard folder (None: no logging).
     expected_fingerprint : str, optional
         Refuse a dataset made for another scenario.
+    progress_bar : bool
+        Lightning's progress bar (``plkg train`` shows it unless ``--quiet``/``--json``).
 
     Returns
     -------
@@ -140,6 +143,9 @@ def train_regressor(
     for split in SPLIT_NAMES:
         x, y = ds.part(split)
         parts[split] = (_as_column(in_norm.forward(x)), _as_column(out_norm.forward(y)), y)
+    # seed_everything seeds any global RNG Lightning or a callback may draw from; the weights
+    # come from their own generator below, so the numbers are those of earlier versions.
+    L.seed_everything(int(seed), verbose=False)
     generator = torch.Generator().manual_seed(int(seed))
     net = build_net(network, hidden, activation, generator)
     module = RegressionModule(net, optimizer=optimizer, lr=lr, lm_options=lm_options)
@@ -154,7 +160,10 @@ def train_regressor(
     if log_dir is not None:
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        logger = TensorBoardLogger(save_dir=str(log_dir), name=name, default_hp_metric=False)
+        # log_graph: the module's example_input_array is traced into TensorBoard's graph tab
+        logger = TensorBoardLogger(
+            save_dir=str(log_dir), name=name, default_hp_metric=False, log_graph=True
+        )
     early = EarlyStopping(monitor="val_mse", patience=int(patience), mode="min", check_finite=True)
     lightning_log = logging.getLogger("lightning.pytorch")
     level = lightning_log.level
@@ -173,7 +182,7 @@ def train_regressor(
                 logger=logger,
                 callbacks=[early],
                 enable_checkpointing=False,
-                enable_progress_bar=False,
+                enable_progress_bar=bool(progress_bar),
                 enable_model_summary=False,
                 num_sanity_val_steps=0,
                 log_every_n_steps=1,
@@ -184,6 +193,13 @@ def train_regressor(
         lightning_log.setLevel(level)
     if module.best_state is None:
         raise RuntimeError("training produced no validation epoch")
+    if logger:
+        # hparams tab: the run's settings next to its best validation error
+        logger.log_hyperparams(
+            {"network": network, "hidden": str(tuple(np.atleast_1d(hidden))), "seed": int(seed),
+             "label_norm": label_norm, "optimizer": optimizer, "patience": int(patience)},
+            {"hp/best_val_mse": float(module.best_val_mse)},
+        )  # fmt: skip
     net.load_state_dict(module.best_state)
     net.eval()
 

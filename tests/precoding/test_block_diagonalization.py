@@ -43,9 +43,7 @@ def test_subchannels_uncorrelated_and_power_eq43(design, rng):
 
 
 def test_null_space_against_scipy(design):
-    from scipy.linalg import null_space
-
-    from scipy.linalg import svdvals
+    from scipy.linalg import null_space, svdvals
 
     n = design.n_antennas
     for k in range(design.n_users):

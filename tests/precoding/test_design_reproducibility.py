@@ -26,8 +26,7 @@ from plkg.precoding.block_diagonalization import (
     spectral_cut,
 )
 
-# The measured reproducibility is ~2e-9 (threads) and <= 4e-8 (1e-12 perturbation); the issue's
-# bar is 1e-7 relative on every m_a, m_b.
+# Measured across BLAS thread counts: <= 3e-8 relative on every m_a, m_b; the bar is 1e-7.
 REPRO_RTOL = 1e-7
 
 
@@ -110,6 +109,8 @@ def test_committed_configs_have_no_eigenvalue_near_a_cut(name):
         rank = sc.n_antennas - design.null_dims[k]
         chosen, other = _second_widest_ratio(sv, sc.null_space_rtol, sc.cut_window, rank)
         assert chosen >= 1.5 and chosen >= (1 + 1e-4) * other, (name, k, "null", chosen, other)
+        if sc.subchannel_count == "literal":
+            continue  # D_k = N - r_k: every null-space direction is kept, no subchannel cut
         v0 = null_space_basis(ccm, k, sc.null_space_rtol, sc.cut_window)
         lam = np.linalg.eigvalsh(v0.conj().T @ ccm[k] @ v0)[::-1]
         thr = sc.subchannel_rtol * normalized_energy(ccm[k])
@@ -122,17 +123,43 @@ def _max_rel(a, b):
 
 
 @pytest.mark.parametrize("name", ["fig6", "fig9"])
-def test_design_is_unchanged_by_a_1e_12_perturbation_of_the_ccm(name, seed):
+def test_design_is_unchanged_by_perturbations_of_the_ccm(name, seed):
+    """Same subchannel set under a 1e-12 relative perturbation; m_a, m_b within the binding tolerance.
+
+    At round-off scale (1e-15, what another CPU or thread count does) the constants agree to 1e-7.
+    At 1e-12 they move by up to ~2e-5: the null-space basis of Eq. (16) turns by about
+    perturbation / null_space_rtol (1e-9), and a looser null space would let interference make
+    Eq. (17) overstate the true KR of Eq. (14) by percents (docs/assumptions.md).
+    """
+    from plkg.inference._bound import DESIGN_RTOL
+
     sc = load_scenario(name)
     design = design_for_scenario(sc)
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(design.ccm.shape) + 1j * rng.standard_normal(design.ccm.shape)
     noise = 0.5 * (noise + np.conj(np.swapaxes(noise, -1, -2)))
-    perturbed = compute_design(sc, design.ccm * (1.0 + 1e-12 * noise))
-    assert np.array_equal(perturbed.user, design.user)
-    assert _max_rel(perturbed.m_a, design.m_a) < REPRO_RTOL
-    assert _max_rel(perturbed.m_b, design.m_b) < REPRO_RTOL
-    assert perturbed.downlink_pilot_len == design.downlink_pilot_len
+    for size, bound in ((1e-15, REPRO_RTOL), (1e-12, DESIGN_RTOL)):
+        perturbed = compute_design(sc, design.ccm * (1.0 + size * noise))
+        assert np.array_equal(perturbed.user, design.user), size
+        assert _max_rel(perturbed.m_a, design.m_a) < bound, size
+        assert _max_rel(perturbed.m_b, design.m_b) < bound, size
+        assert perturbed.downlink_pilot_len == design.downlink_pilot_len
+
+
+def test_designed_precoders_leave_eq17_within_1e_3_of_eq14():
+    """The null-space tolerance keeps interference small: Eq. (17) = Eq. (14) to 1e-3 at 25 dBm."""
+    from plkg import units
+    from plkg.inference.methods import allocate
+    from plkg.keyrate.evaluate import evaluate_allocation
+    from plkg.keyrate.gaussian import general_key_rate_bits
+
+    design = design_for_scenario(load_scenario("fig6"))
+    x = allocate("wfpa", design, units.dbm_to_w(25.0)).x_w
+    i17 = evaluate_allocation(design, x).kr_bits
+    i14 = general_key_rate_bits(
+        design.ccm, design.padded_precoders(x), design.sigma2_a_hat_w, design.sigma2_b_hat_w
+    )
+    np.testing.assert_allclose(i17, i14, rtol=1e-3)
 
 
 def test_round_off_subchannels_are_not_kept():

@@ -16,7 +16,7 @@ def test_registered():
 
 def test_throughput_is_compute_bound_then_scheduler_bound():
     task_s, overhead_s = 0.5, 0.01
-    assert throughput(1, task_s, overhead_s, 1.0) == pytest.approx(2.0)
+    assert throughput(1, task_s, overhead_s, 0.5) == pytest.approx(2.0)  # serial: no loss
     assert throughput(10, task_s, overhead_s, 1.0) == pytest.approx(20.0)
     assert throughput(10, task_s, overhead_s, 0.5) == pytest.approx(10.0)
     # beyond W = task_s / overhead_s = 50 workers the scheduler's per-task cost bounds the rate

@@ -1,0 +1,256 @@
+"""FNNPA-general / FNNPAKF-general: allocation on any design by the set allocator (issue 15).
+
+The set network (:class:`plkg.models.set_allocator.SetAllocator`) reads a design's subchannel
+constants and P_a and predicts the water level (sum KR) or the max-min rate t; the allocation
+then comes from the existing closed forms:
+
+* sum KR: mu_hat -> x by Eq. (48) of the near-field paper (:func:`plkg.solvers.water_filling.x_from_mu`);
+* max-min: t_hat -> each UE's least-power allocation reaching C_k = t_hat on the exact Eq. (42)
+  (:meth:`plkg.solvers.maxmin_exact.ExactMaxMin.least_power`, FNNPAKF mapping ``exact``).
+
+Both are then rescaled to spend exactly P_a (``budget="exact"``, default: up when the prediction
+under-spends, down when it over-spends; ``budget="cap"`` only scales down, as FNNPA does), so every
+allocation is feasible (Eq. (44)). Plain torch forward; this module imports no Lightning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from plkg import defaults
+from plkg.keyrate.subchannel import user_key_rates_bits
+from plkg.models.set_allocator import SetAllocator, pack_sets, saturation_rate_bits
+from plkg.solvers.allocation import AllocationResult
+from plkg.solvers.water_filling import x_from_mu
+
+CHECKPOINT_FORMAT = "plkg-set-allocator-1"
+LN2 = math.log(2.0)
+BUDGET_MODES = ("exact", "cap")
+# A predicted t at or above a UE's saturation rate log2(1 + 1/m_a) (Eq. (42)) is pulled back to
+# this fraction of the smallest one: no finite power reaches it.
+T_SATURATION_MARGIN = 0.999
+# Newton corrections of the predicted t in ``fnnpakf-general`` (see GeneralAllocator._least_power).
+DEFAULT_NEWTON_STEPS = 0
+
+
+def default_checkpoint(target: str) -> Path:
+    """The committed checkpoint: ``general_sumrate`` (mu) or ``general_fairness`` (t)."""
+    return Path(
+        defaults.checkpoint_path("general_sumrate" if target == "mu" else "general_fairness")
+    )
+
+
+def load_set_allocator(path) -> tuple[SetAllocator, dict]:
+    """Load and verify a set-allocator checkpoint (``.safetensors`` + ``.json`` sidecar).
+
+    Raises
+    ------
+    ValueError
+        Missing file, wrong format, or a hash that does not match (edited/corrupted files).
+    """
+    from safetensors.torch import load
+
+    from plkg.data.sidecar_hash import verify_sidecar_sha256
+
+    path = Path(path)
+    side = path.with_suffix(".json")
+    if not path.is_file() or not side.is_file():
+        raise ValueError(f"set-allocator checkpoint {str(path)!r} or its {side.name} is missing")
+    blob = path.read_bytes()
+    meta = json.loads(side.read_text())
+    verify_sidecar_sha256(meta, side)
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a set-allocator checkpoint (format {meta.get('format')!r})")
+    if hashlib.sha256(blob).hexdigest() != meta.get("safetensors_sha256"):
+        raise ValueError(f"{path}: weights do not match the sidecar's safetensors_sha256")
+    arch = meta["architecture"]
+    net = SetAllocator(arch["target"], arch["hidden"], arch["k_max"])
+    net.load_state_dict(load(blob))
+    net.eval()
+    return net, meta
+
+
+def _rescale(x: np.ndarray, pa: np.ndarray, budget: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scale rows of x [B, N_D] to spend P_a [B] (``exact``) or at most P_a (``cap``)."""
+    if budget not in BUDGET_MODES:
+        raise ValueError(f"budget must be one of {BUDGET_MODES}, got {budget!r}")
+    total = x.sum(-1)
+    if np.any(total <= 0):
+        raise ValueError("the predicted allocation is all zero; cannot scale it to the budget")
+    factor = pa / total
+    if budget == "cap":
+        factor = np.minimum(factor, 1.0)
+    return x * factor[:, None], total
+
+
+@dataclass(frozen=True)
+class GeneralAllocation:
+    """Batched output: ``pa_w`` [B], ``label`` [B] (mu_hat bit/W or t_hat bit), ``x_w`` [B, N_D]
+    after rescaling, ``power_requested_w`` [B] (sum x before), ``c_bits`` [B, K] (Eq. (42))."""
+
+    pa_w: np.ndarray
+    label: np.ndarray
+    x_w: np.ndarray
+    power_requested_w: np.ndarray
+    c_bits: np.ndarray
+
+
+class GeneralAllocator:
+    """A set-allocator checkpoint, usable on any design (m_a, m_b, user).
+
+    Parameters
+    ----------
+    net : SetAllocator
+    meta : dict
+        The checkpoint sidecar.
+    """
+
+    def __init__(self, net: SetAllocator, meta: dict):
+        self.net = net
+        self.meta = meta
+        self.target = net.target
+
+    @classmethod
+    def from_checkpoint(cls, path=None, target: str = "mu") -> GeneralAllocator:
+        net, meta = load_set_allocator(path or default_checkpoint(target))
+        if meta["architecture"]["target"] != target:
+            raise ValueError(
+                f"{path}: predicts {meta['architecture']['target']!r}, expected {target!r}"
+            )
+        return cls(net, meta)
+
+    def predict(self, m_a, m_b, user, pa_w) -> np.ndarray:
+        """mu_hat [B] (bit/W, target mu) or t_hat [B] (bit, target t) at budgets pa_w [B] (W)."""
+        pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
+        if not np.all(np.isfinite(pa) & (pa > 0)):
+            raise ValueError("P_a must be positive and finite (W)")
+        if int(np.max(user)) >= self.net.k_max:
+            raise ValueError(f"the set allocator handles at most {self.net.k_max} UEs")
+        la, lb, us, mask = pack_sets([m_a], [m_b], [user])
+        b = pa.size
+        with torch.no_grad():
+            y = self.net.predict_log_label(
+                la.expand(b, -1),
+                lb.expand(b, -1),
+                us.expand(b, -1),
+                mask.expand(b, -1),
+                torch.as_tensor(np.log(pa), dtype=torch.float32),
+            )
+        y = y.double().numpy()
+        if self.target == "mu":
+            return 1.0 / (LN2 * pa * np.exp(y))
+        t_sup = saturation_rate_bits(m_a, user, int(np.max(user)) + 1)
+        return t_sup / (1.0 + np.exp(-y))  # t_sup * sigmoid(y), always below saturation
+
+    def allocation(
+        self, m_a, m_b, user, n_users: int, pa_w, budget: str = "exact", newton_steps: int = 0
+    ):
+        """Predict, map to x (Eq. (48) or exact least power), rescale, evaluate C_k.
+
+        ``newton_steps`` (target t only): Newton corrections of t_hat on the budget before the
+        final least-power mapping (see :meth:`_least_power`); 0 uses the prediction as is.
+        """
+        m_a = np.asarray(m_a, dtype=np.float64)
+        m_b = np.asarray(m_b, dtype=np.float64)
+        user = np.asarray(user, dtype=np.int64)
+        pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
+        label = self.predict(m_a, m_b, user, pa)
+        if self.target == "mu":
+            candidates = [x_from_mu(label[:, None], m_a, m_b)]
+        else:
+            candidates = self._least_power(label, m_a, m_b, user, n_users, pa, newton_steps)
+        best = None
+        for cand in candidates:
+            x, total = _rescale(cand, pa, budget)
+            c = np.asarray(user_key_rates_bits(x, m_a, m_b, user, n_users))
+            if best is None:
+                best = [x, total, c]
+                continue
+            better = c.min(-1) > best[2].min(-1)
+            for i, new in enumerate((x, total, c)):
+                best[i] = np.where(better.reshape((-1,) + (1,) * (new.ndim - 1)), new, best[i])
+        return GeneralAllocation(pa, label, *best)
+
+    @staticmethod
+    def _least_power(t, m_a, m_b, user, n_users, pa, newton_steps: int = 0) -> list:
+        """Exact least-power x [B, N_D] for rate t [B], and after each Newton correction of t.
+
+        At the least-power optimum dP_k/dt = w_k ln 2 (w_k the UE's water level). A correction
+        is Newton's step on log P(t) = log P_a, t <- t + P (log P_a - log P) / (ln 2 sum_k w_k):
+        log P is close to linear in t (P ~ 2^(t/D_k) at high power), so the step roughly squares
+        the relative error of t. Near a UE's saturation rate P(t) is steep and a step from below
+        can overshoot, so every candidate is returned and :meth:`allocation` keeps, per P_a, the
+        one with the largest min_k C_k after the budget rescaling (never worse than no step).
+        """
+        from plkg.keyrate.subchannel import per_user_sum
+        from plkg.solvers.maxmin_exact import ExactMaxMin
+
+        solver = ExactMaxMin(m_a, m_b, user, n_users)
+        cap = T_SATURATION_MARGIN * per_user_sum(np.log2(1.0 + 1.0 / m_a), user, n_users).min()
+        t = np.minimum(t, cap)
+        candidates = []
+        for step in range(int(newton_steps) + 1):
+            lp = solver.least_power(t)
+            if lp.status != "converged":
+                raise ValueError("least-power allocation for the predicted t did not converge")
+            candidates.append(np.asarray(lp.x_w))
+            if step == int(newton_steps):
+                break
+            power = np.asarray(lp.power_w).sum(-1)
+            slope = LN2 * np.asarray(lp.water_level_w).sum(-1)
+            t_new = t + power * np.log(pa / power) / slope
+            t = np.clip(t_new, 0.5 * t, np.minimum(2.0 * t, cap))
+        return candidates
+
+
+def _allocate(design, pa_w, target: str, method: str, options) -> AllocationResult:
+    alloc = GeneralAllocator.from_checkpoint(options.get("checkpoint"), target)
+    budget = options.get("budget") or "exact"
+    steps = options.get("newton_steps")
+    steps = DEFAULT_NEWTON_STEPS if steps is None else int(steps)
+    out = alloc.allocation(design.m_a, design.m_b, design.user, design.n_users, pa_w, budget, steps)
+    x, c = out.x_w[0], out.c_bits[0]
+    objective = float(np.sum(c)) if target == "mu" else float(np.min(c))
+    requested = float(out.power_requested_w[0])
+    return AllocationResult(
+        method=method,
+        x_w=x,
+        pa_w=float(pa_w),
+        status="scaled_to_budget" if not math.isclose(requested, float(pa_w)) else "predicted",
+        iterations=0,
+        objective=objective,
+        extras={
+            "mu" if target == "mu" else "t": float(out.label[0]),
+            "power_requested_w": requested,
+            "budget": budget,
+            "newton_steps": steps if target == "t" else 0,
+            "checkpoint": str(options.get("checkpoint") or default_checkpoint(target)),
+        },
+    )
+
+
+def allocate_fnnpa_general(design, pa_w: float, **options) -> AllocationResult:
+    """``--method fnnpa-general``: set-network mu -> Eq. (48) -> rescaled to P_a, on any design.
+
+    Options: ``checkpoint`` (default: the committed ``general_sumrate``), ``budget``
+    (``exact`` default, or ``cap``); others are ignored. Objective: sum KR (bits).
+    """
+    return _allocate(design, pa_w, "mu", "fnnpa-general", options)
+
+
+def allocate_fnnpakf_general(design, pa_w: float, **options) -> AllocationResult:
+    """``--method fnnpakf-general``: set-network t -> exact least power -> rescaled to P_a.
+
+    Options as :func:`allocate_fnnpa_general` (default checkpoint ``general_fairness``), and
+    ``newton_steps`` (default :data:`DEFAULT_NEWTON_STEPS`): Newton corrections of t_hat on the
+    budget before the final mapping.
+    Objective: min_k C_k (bits).
+    """
+    return _allocate(design, pa_w, "t", "fnnpakf-general", options)

@@ -1,0 +1,189 @@
+"""Train the generalising set allocator the Lightning way and export a checkpoint.
+
+``seed_everything``, a :class:`GeneralDataModule`, ``ModelCheckpoint`` on ``val_loss`` (the best
+epoch's weights are exported to ``<out_dir>/<name>.safetensors`` + ``<name>.json``),
+``EarlyStopping``, TensorBoard with the hyper-parameters (hparams tab) and the model graph,
+``accelerator="auto"`` and a progress bar that ``quiet`` turns off. The JSON holds the
+architecture, the feature/label standardisation, the dataset hash and spec, metrics and hashes
+(:mod:`plkg.data.sidecar_hash`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from plkg import __version__
+
+CHECKPOINT_FORMAT = "plkg-set-allocator-1"
+
+
+@dataclass(frozen=True)
+class GeneralTrainingOutcome:
+    """``checkpoint_path``/``meta_path`` (None without export), ``meta`` and the trained ``net``."""
+
+    checkpoint_path: Path | None
+    meta_path: Path | None
+    meta: dict
+    net: torch.nn.Module
+
+
+def train_general(
+    dataset_path,
+    target: str,
+    name: str,
+    out_dir="checkpoints",
+    hidden: int = 64,
+    max_epochs: int = 60,
+    patience: int = 15,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    weight_decay: float = 1e-5,
+    seed: int = 0,
+    log_dir="runs",
+    quiet: bool = False,
+    export: bool = True,
+) -> GeneralTrainingOutcome:
+    """Fit a :class:`SetAllocator` for ``target`` (``mu`` or ``t``) on a general dataset.
+
+    Parameters
+    ----------
+    dataset_path : path
+        ``.npz`` of :func:`plkg.data.general_dataset.generate_general_dataset`.
+    target : ``mu`` | ``t``
+    name : str
+        Checkpoint stem.
+    max_epochs, patience : int
+        Epoch budget (also the cosine schedule length) and early-stopping patience on ``val_loss``.
+    seed : int
+        ``lightning.seed_everything`` (weights init and shuffling).
+    log_dir : path or None
+        TensorBoard folder (None: no logging).
+    quiet : bool
+        No progress bar.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from plkg.training.general_datamodule import GeneralDataModule
+    from plkg.training.general_module import SetAllocatorModule
+
+    if not name or any(c in name for c in "/\\") or name.startswith("."):
+        raise ValueError(f"checkpoint name must be a plain file stem, got {name!r}")
+    if int(max_epochs) < 1 or int(patience) < 1 or int(batch_size) < 1:
+        raise ValueError("max_epochs, patience and batch_size must be >= 1")
+    L.seed_everything(int(seed), workers=True, verbose=False)
+    dm = GeneralDataModule(dataset_path, target, batch_size=batch_size, seed=seed)
+    dm.setup("fit")
+    module = SetAllocatorModule(
+        target=target,
+        hidden=hidden,
+        lr=lr,
+        weight_decay=weight_decay,
+        max_epochs=max_epochs,
+        label_std=dm.label_std,
+    )
+    _set_standardisation(module.net, dm)
+    logger = False
+    if log_dir is not None:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        logger = TensorBoardLogger(
+            save_dir=str(log_dir), name=name, default_hp_metric=False, log_graph=True
+        )
+    with tempfile.TemporaryDirectory(prefix="plkg-general-") as tmp:
+        best = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1)
+        early = EarlyStopping(monitor="val_loss", mode="min", patience=int(patience))
+        lightning_log = logging.getLogger("lightning.pytorch")
+        level = lightning_log.level
+        if quiet:
+            lightning_log.setLevel(logging.WARNING)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                trainer = L.Trainer(
+                    max_epochs=int(max_epochs),
+                    accelerator="auto",
+                    devices=1,
+                    logger=logger,
+                    callbacks=[best, early],
+                    enable_progress_bar=not quiet,
+                    enable_model_summary=not quiet,
+                    num_sanity_val_steps=0,
+                    deterministic=True,
+                )
+                trainer.fit(module, datamodule=dm)
+        finally:
+            lightning_log.setLevel(level)
+        if not best.best_model_path:
+            raise RuntimeError("training produced no validation epoch")
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+        module.load_state_dict(state["state_dict"])
+        best_score = float(best.best_model_score)
+        epochs = int(trainer.current_epoch)
+    net = module.net.cpu().eval()
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "name": name,
+        "architecture": net.architecture(),
+        "target": target,
+        "label_definition": "log(w/P_a), w = 1/(mu ln 2) [W]"
+        if target == "mu"
+        else "logit(t/t_sup), t_sup = min_k sum_j log2(1 + 1/m_a) [bit]",
+        "feature_definition": "[log m_a, log(m_b/P_a)] standardised (natural log, W)",
+        "dataset": {
+            "file": Path(dataset_path).name,
+            "npz_sha256": dm.tensors["meta"]["npz_sha256"],
+            "seed": dm.tensors["meta"]["seed"],
+            "spec": dm.tensors["meta"]["spec"],
+            "n_samples": dm.tensors["meta"]["n_samples"],
+        },
+        "training": {
+            "hidden": int(hidden),
+            "max_epochs": int(max_epochs),
+            "epochs_run": epochs,
+            "patience": int(patience),
+            "batch_size": int(batch_size),
+            "lr": float(lr),
+            "weight_decay": float(weight_decay),
+            "seed": int(seed),
+        },
+        "metrics": {"best_val_loss": best_score},
+        "package_version": __version__,
+    }
+    if not export:
+        return GeneralTrainingOutcome(None, None, meta, net)
+    return _export(net, meta, Path(out_dir), name)
+
+
+def _set_standardisation(net, dm) -> None:
+    with torch.no_grad():
+        net.feature_mean.copy_(torch.as_tensor(dm.feature_mean))
+        net.feature_std.copy_(torch.as_tensor(dm.feature_std))
+        net.label_mean.fill_(dm.label_mean)
+        net.label_std.fill_(dm.label_std)
+
+
+def _export(net, meta: dict, out_dir: Path, name: str) -> GeneralTrainingOutcome:
+    from safetensors.torch import save
+
+    from plkg.data.atomic import write_bytes_atomic, write_text_atomic
+    from plkg.data.sidecar_hash import with_sidecar_sha256
+
+    tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+    blob = save(tensors, metadata={"format": CHECKPOINT_FORMAT})
+    meta = dict(meta, safetensors_sha256=hashlib.sha256(blob).hexdigest())
+    meta = with_sidecar_sha256(meta)
+    ckpt = write_bytes_atomic(out_dir / f"{name}.safetensors", blob)
+    meta_path = write_text_atomic(
+        out_dir / f"{name}.json", json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    )
+    return GeneralTrainingOutcome(ckpt, meta_path, meta, net)
