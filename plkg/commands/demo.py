@@ -306,9 +306,12 @@ def _print_keys(keys: dict) -> None:
         f"        near-field, {keys['method'].upper()} at {keys['pa_dbm']:.0f} dBm, {keys['n_rounds']} probing rounds:"
     )
     for k, u in enumerate(keys["users"]):
+        if u.get("status") == "no-key":
+            print(f"        UE {k + 1}: no key ({u.get('note', 'nothing worth quantising')})")
+            continue
         print(
-            f"        UE {k + 1}: BDR {u['bdr_before']:.4f} -> {u['bdr_after']:.4f} after Cascade, "
-            f"keys agree in {100 * u['key_agreement_ratio']:.1f} % of blocks, "
+            f"        UE {k + 1}: BDR {u['bdr_before']:.4f} -> {u['bdr_after']:.4f} after "
+            f"reconciliation, keys agree in {100 * u['key_agreement_ratio']:.1f} % of blocks, "
             f"{u['final_bits_per_round']:.1f} final key bits/round vs analytic KR {u['analytic_kr_bits']:.1f} bits/round"
         )
     nist = keys.get("nist", {})

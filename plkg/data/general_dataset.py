@@ -61,7 +61,7 @@ class GeometrySpec:
     pb_dbm: tuple[float, float] = (10.0, 30.0)
     pa_dbm: tuple[float, float] = (-10.0, 30.0)
     n_pb: int = 2
-    n_pa: int = 10
+    n_pa: int = 20
 
     def __post_init__(self):
         if not 2 <= self.k_min <= self.k_max <= MAX_USERS_STORED:

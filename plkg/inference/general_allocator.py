@@ -37,7 +37,7 @@ BUDGET_MODES = ("exact", "cap")
 # this fraction of the smallest one: no finite power reaches it.
 T_SATURATION_MARGIN = 0.999
 # Newton corrections of the predicted t in ``fnnpakf-general`` (see GeneralAllocator._least_power).
-DEFAULT_NEWTON_STEPS = 0
+DEFAULT_NEWTON_STEPS = 3
 
 
 def default_checkpoint(target: str) -> Path:

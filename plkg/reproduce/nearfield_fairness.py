@@ -351,7 +351,6 @@ def sweep_point(task: dict) -> dict:
     ``{"fingerprint", "n_subchannels", "cvx_status", "rates": {scheme: [K] bits}}`` (oracle-label
     FNN curves)."""
     from plkg.channels.nearfield_scenario import NearFieldScenario
-
     from plkg.errors import NoSubchannelError
 
     sc = NearFieldScenario.from_dict(task["scenario"])
@@ -465,26 +464,39 @@ def make_fig8(out_dir, quick: bool = False) -> list[Path]:
 
 
 def make_fig9(out_dir, quick: bool = False) -> list[Path]:
+    return fig9_sweep(
+        out_dir,
+        "fig9",
+        "nf-fig9",
+        "Fig. 9: KR of UE 4 vs its distance (P_a = P_b = 5 dBm, psi_b4 = psi_b1)",
+        quick,
+        quick_changes={"n_antennas": 64, "ccm_draws": 4},
+        symlog=1e-6,
+    )
+
+
+def fig9_sweep(out_dir, config, stem, title, quick, quick_changes, symlog=None) -> list[Path]:
+    """Fig. 9 on scenario ``config``: I_4 vs r_b4 = r_b1 + Delta r on UE 1's ray (PNG + CSV)."""
     from plkg.channels.nearfield_scenario import load_scenario
 
-    base = load_scenario("fig9")
+    base = load_scenario(config)
     r1 = base.ue_distance_m[0]
     if quick:
         deltas = (10.0, 60.0)
-        base = base.replace(n_antennas=64, ccm_draws=4)
+        base = base.replace(**quick_changes)
     else:
         deltas = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 120.0, 160.0, 200.0)
     return _sweep_figure(
         out_dir,
-        "nf-fig9",
+        stem,
         "delta_r_m",
         deltas,
         [base.replace(ue_distance_m=tuple(base.ue_distance_m[:3]) + (r1 + d,)) for d in deltas],
         _ue4_rate,
         f"Delta r (m), r_b4 = r_b1 + Delta r, r_b1 = {r1:g} m",
         "I_4 (bits / probing round)",
-        "Fig. 9: KR of UE 4 vs its distance (P_a = P_b = 5 dBm, psi_b4 = psi_b1)",
-        symlog=1e-6,
+        title,
+        symlog=symlog,
     )
 
 

@@ -81,26 +81,15 @@ def make_fig7_paper(out_dir, quick: bool = False) -> list[Path]:
 
 
 def make_fig9_paper(out_dir, quick: bool = False) -> list[Path]:
-    from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.reproduce.nearfield_fairness import _sweep_figure, _ue4_rate
+    from plkg.reproduce.nearfield_fairness import fig9_sweep
 
-    base = load_scenario("fig9-paper")
-    r1 = base.ue_distance_m[0]
-    if quick:
-        deltas = (10.0, 60.0)
-        base = base.replace(n_antennas=64)
-    else:
-        deltas = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 120.0, 160.0, 200.0)
-    return _sweep_figure(
+    return fig9_sweep(
         out_dir,
+        "fig9-paper",
         "nf-fig9-paper",
-        "delta_r_m",
-        deltas,
-        [base.replace(ue_distance_m=tuple(base.ue_distance_m[:3]) + (r1 + d,)) for d in deltas],
-        _ue4_rate,
-        f"Delta r (m), r_b4 = r_b1 + Delta r, r_b1 = {r1:g} m",
-        "I_4 (bits / probing round)",
         "Fig. 9, paper reading (literal D_k, wedge scatterers), P_a = P_b = 5 dBm",
+        quick,
+        quick_changes={"n_antennas": 64},
     )
 
 

@@ -11,17 +11,8 @@ from plkg.precoding.block_diagonalization import compute_design, design_for_scen
 
 
 @pytest.fixture
-def tiny(seed) -> NearFieldScenario:
-    return NearFieldScenario(
-        n_antennas=24,
-        ue_distance_m=(6.0, 12.0),
-        ue_angle_rad=(-0.4, 0.5),
-        scatter_radius_m=1.0,
-        n_scatterers=8,
-        ccm_draws=2,
-        seed=seed,
-        name="tiny",
-    )
+def tiny(small_scenario) -> NearFieldScenario:
+    return small_scenario.replace(n_antennas=24, n_scatterers=8, ccm_draws=2, name="tiny")
 
 
 def _same(a, b):

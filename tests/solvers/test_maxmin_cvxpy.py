@@ -61,7 +61,8 @@ def test_compiled_once_for_a_sweep(fig6_problem):
 
 
 def test_pruned_subchannels_are_inactive_at_exact_optimum(fig6):
-    for dbm in (-5.0, 10.0, 25.0):
+    # At 25 dBm every subchannel of the Fig. 6 design may be active (nothing provably pruned).
+    for dbm in (-5.0, 0.0, 10.0):
         p = units.dbm_to_w(dbm)
         drop = inactive_mask(fig6.m_a, fig6.m_b, fig6.user, fig6.n_users, p)
         assert drop.any()

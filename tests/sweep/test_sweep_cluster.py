@@ -212,8 +212,8 @@ def test_reproduce_runs_figure_points_on_the_cluster(cluster, tmp_path, capsys):
     a, b = ((p / "nf-fig8.csv").read_text().splitlines() for p in (serial, parallel))
     assert a[0] == b[0] and len(a) == len(b) == 1 + 2 * 8  # two N, eight schemes
     # Serial reproduce keeps the process's BLAS threads (2 here), workers use 1: the designs differ
-    # in the last bits, which CVXPAKF (an interior-point solve) turns into ~1e-6 relative changes;
-    # every other scheme agrees to the CSV's 10 digits.
+    # in the last bits, which CVXPAKF (an interior-point solve, certified to 1e-4 against the exact
+    # optimum) turns into up to ~2e-5 relative changes; every other scheme agrees to 10 digits.
     for row_a, row_b in zip(a[1:], b[1:], strict=True):
         cells_a, cells_b = row_a.split(","), row_b.split(",")
         for x, y in zip(cells_a, cells_b, strict=True):
@@ -222,5 +222,5 @@ def test_reproduce_runs_figure_points_on_the_cluster(cluster, tmp_path, capsys):
             except ValueError:
                 assert x == y
                 continue
-            tol = 1e-5 if cells_a[1] == "CVXPAKF" else 1e-9
+            tol = 1e-4 if cells_a[1] == "CVXPAKF" else 1e-9
             assert math.isclose(fx, fy, rel_tol=tol), (row_a, row_b)
