@@ -150,11 +150,9 @@ def train_regressor(
     net = build_net(network, hidden, activation, generator)
     module = RegressionModule(net, optimizer=optimizer, lr=lr, lm_options=lm_options)
 
-    def loader(split):
-        x, y, _ = parts[split]
-        return torch.utils.data.DataLoader(
-            torch.utils.data.TensorDataset(x, y), batch_size=len(x), shuffle=False
-        )
+    from plkg.training.regression_datamodule import FullBatchDataModule
+
+    datamodule = FullBatchDataModule(parts)
 
     logger = False
     if log_dir is not None:
@@ -188,7 +186,7 @@ def train_regressor(
                 log_every_n_steps=1,
                 deterministic=True,
             )
-            trainer.fit(module, loader("train"), loader("val"))
+            trainer.fit(module, datamodule=datamodule)
     finally:
         lightning_log.setLevel(level)
     if module.best_state is None:

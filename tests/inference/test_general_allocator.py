@@ -196,3 +196,31 @@ def _logit_t(t, m_a, user, k):
 
     q = np.asarray(t) / saturation_rate_bits(m_a, user, k)
     return np.log(q) - np.log1p(-q)
+
+
+def test_committed_checkpoints_on_the_fig6_design():
+    """The shipped checkpoints, on a design they never saw (Fig. 6 is not a training geometry),
+    through the method registry: the issue's accuracy targets and feasibility."""
+    from plkg.channels.nearfield_scenario import load_scenario
+    from plkg.inference.methods import allocate
+    from plkg.precoding.block_diagonalization import design_for_scenario
+
+    design = design_for_scenario(load_scenario("fig6"))
+    solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
+    for pa_dbm in (-10.0, 5.0, 30.0):
+        pa = float(units.dbm_to_w(pa_dbm))
+        wf = water_filling(pa, design.m_a, design.m_b)
+        g = allocate("fnnpa-general", design, pa)
+        assert g.objective >= 0.999 * float(wf.objective)
+        t_star = float(solver.solve(pa).t_bits)
+        f = allocate("fnnpakf-general", design, pa)
+        assert abs(f.objective / t_star - 1) <= 0.005
+        for res in (g, f):
+            assert np.all(res.x_w >= 0) and res.x_w.sum() <= pa * (1 + 1e-12)
+
+
+def test_cli_train_general_refuses_a_missing_dataset(tmp_path, capsys):
+    from plkg.cli import main
+
+    code = main(["train", "general", "--dataset", str(tmp_path / "none.npz"), "--no-log"])
+    assert code == 2 and "--dataset" in capsys.readouterr().err
