@@ -38,7 +38,12 @@ def register(sub) -> None:
         "--tests", default=None, help="comma-separated subset of the tests (default: all nine)"
     )
     p.add_argument("--alpha", type=float, default=0.01, help="significance level (default 0.01)")
-    p.add_argument("--block-size", type=int, default=None, help="block frequency M (default 128)")
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help="block frequency M (default: 128, or floor(0.01 n) + 1 for n >= 12800 bits)",
+    )
     p.add_argument(
         "--apen-m", type=int, default=None, help="approximate entropy m (default: largest eligible)"
     )

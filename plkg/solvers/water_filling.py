@@ -36,6 +36,7 @@ from plkg.solvers.options import check_max_iter, check_rtol
 
 DEFAULT_RTOL = 1e-13
 DEFAULT_MAX_ITER = 200
+SAFE_NEWTON_ITERS = 20
 
 
 class WaterFillingError(SolverError):
@@ -244,7 +245,7 @@ def _solve(pa_w, m_a, m_b, rtol, max_iter):
     u = 0.5 * (lo + hi)
     iters = xp.zeros_like(pa, dtype=xp.int64) if not is_np else np.zeros(batch, dtype=np.int64)
     done = xp.zeros_like(pa, dtype=bool) if not is_np else np.zeros(batch, dtype=bool)
-    for _ in range(max_iter):
+    for it in range(max_iter):
         w = xp.exp(u)
         x = x_from_level(w[..., None], ma, mb)
         s = x.sum(-1)
@@ -263,6 +264,11 @@ def _solve(pa_w, m_a, m_b, rtol, max_iter):
         with np.errstate(divide="ignore", invalid="ignore"):
             step = u - f / dsdu
         ok = xp.isfinite(step) & (step > lo) & (step < hi) & (dsdu > 0)
+        if it >= SAFE_NEWTON_ITERS and it % 2:
+            # Newton normally converges in < 10 steps; if round-off in S(w) keeps it from
+            # meeting rtol, it can creep along one end of the bracket: alternate with bisection
+            # so that the bracket halves at least every other step and reaches its float64 floor.
+            ok = ok & False
         u_new = xp.where(ok, step, 0.5 * (lo + hi))
         # a bracket that cannot shrink any further in float64 counts as converged
         stuck = (hi - lo) <= 4 * np.finfo(np.float64).eps * xp.abs(u)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
@@ -123,6 +123,11 @@ def test_torch_twin_matches_numpy(rng):
 
 
 @settings(deadline=None, max_examples=60)
+@example(  # found by this test: Newton crept along one end of the bracket (now bisects too)
+    log_m_a=[0.0, 0.0, 1.0582626416561485e-05, -10.31545694849147],
+    log_m_b=[0.0, 0.0, -11.71309590745151] + [0.0] * 9,
+    log_pa=-5.160690408680436,
+)
 @given(
     log_m_a=st.lists(st.floats(-12, 6), min_size=1, max_size=12),
     log_m_b=st.lists(st.floats(-12, 6), min_size=12, max_size=12),

@@ -12,7 +12,11 @@ DEFAULT_BLOCK_SIZE = 128
 
 
 def default_block_size(n: int) -> int:
-    """M = 128 (the reference code's default) for n >= 1280, else max(20, n // 10) capped at n."""
+    """M for n bits: 128 (the reference code's default) for 1280 <= n < 12800, floor(0.01 n) + 1
+    above (so that M > 0.01 n and N < 100, section 2.2.7, and long keys stay eligible), and
+    max(20, n // 10) capped at n below."""
+    if n >= 100 * DEFAULT_BLOCK_SIZE:
+        return n // 100 + 1
     return DEFAULT_BLOCK_SIZE if n >= 10 * DEFAULT_BLOCK_SIZE else min(n, max(20, n // 10))
 
 
