@@ -116,7 +116,12 @@ def run(args) -> int:
     if args.export and len(powers) != 1:
         raise ValueError("--export takes a single power: give one value to --pa-dbm / --pa-w")
     design = design_from_args(args, scenario)
-    options = {"scenario": scenario, "allow_extrapolation": args.allow_extrapolation}
+    # The committed FNNs are tiny: a NumPy forward avoids importing torch (~1.5 s per call).
+    options = {
+        "scenario": scenario,
+        "allow_extrapolation": args.allow_extrapolation,
+        "backend": "numpy",
+    }
     if args.checkpoint:
         options["checkpoint"] = args.checkpoint
     if args.mapping:

@@ -93,11 +93,12 @@ class BoundAllocator:
         self.allow_extrapolation = bool(allow_extrapolation)
 
     @classmethod
-    def _bind(cls, path, scenario, design, allow_extrapolation):
+    def _bind(cls, path, scenario, design, allow_extrapolation, backend="torch"):
         ck = load_checkpoint(
             path,
             expected_fingerprint=None if scenario is None else scenario.fingerprint(),
             expected_label=cls.LABEL,
+            backend=backend,
         )
         stored = ck.design
         if design is not None:

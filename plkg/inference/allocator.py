@@ -72,7 +72,12 @@ class Allocator(BoundAllocator):
 
     @classmethod
     def from_checkpoint(
-        cls, path=DEFAULT_CHECKPOINT, scenario=None, design=None, allow_extrapolation=False
+        cls,
+        path=DEFAULT_CHECKPOINT,
+        scenario=None,
+        design=None,
+        allow_extrapolation=False,
+        backend="torch",
     ) -> Allocator:
         """Load a checkpoint and bind it to a scenario.
 
@@ -85,7 +90,7 @@ class Allocator(BoundAllocator):
         ValueError
             Mismatched fingerprint or design, or a bad checkpoint.
         """
-        return cls._bind(path, scenario, design, allow_extrapolation)
+        return cls._bind(path, scenario, design, allow_extrapolation, backend)
 
     @property
     def training_range_dbm(self) -> tuple[float, float]:
@@ -141,6 +146,7 @@ def allocate_fnnpa(design, pa_w: float, **options) -> AllocationResult:
 
     Options: ``checkpoint`` (default ``checkpoints/kglm_fig6.safetensors``), ``scenario`` (its
     fingerprint must match the checkpoint's), ``allow_extrapolation``; others are ignored.
+    ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
     """
     path = options.get("checkpoint") or DEFAULT_CHECKPOINT
     alloc = Allocator.from_checkpoint(
@@ -148,6 +154,7 @@ def allocate_fnnpa(design, pa_w: float, **options) -> AllocationResult:
         scenario=options.get("scenario"),
         design=design,
         allow_extrapolation=bool(options.get("allow_extrapolation", False)),
+        backend=options.get("backend", "torch"),
     )
     batch = alloc.allocation(pa_w)
     x = batch.x_w[0]

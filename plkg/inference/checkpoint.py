@@ -18,12 +18,65 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from plkg.data.normalization import MinMax
 from plkg.data.sidecar_hash import verify_sidecar_sha256
-from plkg.models.fnn import FNN
-from plkg.models.kglm_net import build_network
+
+# torch is imported only by the "torch" backend: the "numpy" backend (the CLI's) starts in a
+# fraction of the time, since importing torch alone takes about 1.5 s.
+BACKENDS = ("torch", "numpy")
+_NUMPY_ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": lambda h: 1.0 / (1.0 + np.exp(-h)),
+    "relu": lambda h: np.maximum(h, 0.0),
+}
+
+
+class NumpyNet:
+    """Forward pass of a :class:`plkg.models.fnn.FNN` checkpoint in float64 NumPy.
+
+    Same network as the torch one (Linear layers at ``layers.0, 2, 4, ...`` of the state dict,
+    the activation between them, a linear output); outputs agree with torch to ~1e-15 relative
+    (the two libraries' tanh and summation orders differ in the last bit).
+
+    Parameters
+    ----------
+    arch : dict
+        The checkpoint's ``architecture`` (``in_features``, ``hidden``, ``out_features``,
+        ``activation``).
+    state : dict of str -> ndarray
+        ``layers.{i}.weight`` [out, in] and ``layers.{i}.bias`` [out].
+    """
+
+    def __init__(self, arch: dict, state: dict):
+        try:
+            widths = [int(arch["in_features"]), *(int(h) for h in arch["hidden"])]
+            widths.append(int(arch["out_features"]))
+            self.activation = _NUMPY_ACTIVATIONS[str(arch["activation"])]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"bad network architecture description {arch!r}: {exc}") from exc
+        expected = {
+            f"layers.{2 * i}.{p}" for i in range(len(widths) - 1) for p in ("weight", "bias")
+        }
+        if set(state) != expected:
+            raise ValueError(f"weights {sorted(state)} do not match the architecture {arch}")
+        self.layers = []
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            w = np.asarray(state[f"layers.{2 * i}.weight"], dtype=np.float64)
+            bias = np.asarray(state[f"layers.{2 * i}.bias"], dtype=np.float64)
+            if w.shape != (b, a) or bias.shape != (b,):
+                raise ValueError(f"weights of layer {i} do not match the architecture {arch}")
+            self.layers.append((w, bias))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """[B, in_features] -> [B, out_features], normalised units."""
+        h = np.asarray(x, dtype=np.float64)
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w.T + b
+            if i < len(self.layers) - 1:
+                h = self.activation(h)
+        return h
+
 
 CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-2"
 # Read with a warning: no sidecar_sha256, so edits of their JSON cannot be detected.
@@ -46,7 +99,7 @@ class Checkpoint:
     path : Path
     """
 
-    net: FNN
+    net: object
     meta: dict
     input_norm: MinMax
     label_norm: MinMax
@@ -84,9 +137,14 @@ class Checkpoint:
     def predict(self, inputs, allow_extrapolation: bool = False) -> np.ndarray:
         """Denormalised network output for inputs [...] (same shape, float64)."""
         v = self.check_inputs(inputs, allow_extrapolation)
-        x = torch.as_tensor(self.input_norm.forward(v).reshape(-1, 1), dtype=torch.float64)
-        with torch.no_grad():
-            out = self.net(x).reshape(v.shape).numpy()
+        z = self.input_norm.forward(v).reshape(-1, 1)
+        if isinstance(self.net, NumpyNet):
+            out = self.net(z).reshape(v.shape)
+        else:
+            import torch
+
+            with torch.no_grad():
+                out = self.net(torch.as_tensor(z, dtype=torch.float64)).reshape(v.shape).numpy()
         return np.asarray(self.label_norm.inverse(out), dtype=np.float64)
 
 
@@ -94,6 +152,7 @@ def load_checkpoint(
     path,
     expected_fingerprint: str | None = None,
     expected_label: str | None = None,
+    backend: str = "torch",
 ) -> Checkpoint:
     """Load ``NAME.safetensors`` + ``NAME.json``.
 
@@ -104,6 +163,10 @@ def load_checkpoint(
         Scenario fingerprint the caller works with; a different one is refused.
     expected_label : str, optional
         E.g. ``mu`` (KGLM-Net) or ``t`` (fairness FNN); a different label is refused.
+    backend : {"torch", "numpy"}
+        ``torch``: ``net`` is the :class:`plkg.models.fnn.FNN` (eval mode, float64). ``numpy``:
+        ``net`` is a :class:`NumpyNet` and torch is never imported (fast start-up; predictions
+        equal to ~1e-15 relative).
 
     Raises
     ------
@@ -141,14 +204,22 @@ def load_checkpoint(
             f"checkpoint weights {str(weights)!r} are truncated or corrupt, or do not belong to "
             f"{side.name} (SHA-256 mismatch)"
         )
-    from safetensors.torch import load
+    if backend not in BACKENDS:
+        raise ValueError(f"checkpoint backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "numpy":
+        from safetensors.numpy import load
+    else:
+        from safetensors.torch import load
 
     try:
         tensors = load(blob)
     except Exception as exc:  # safetensors raises its own error types
         raise ValueError(f"checkpoint weights {str(weights)!r} cannot be read: {exc}") from exc
     try:
-        net = build_network(meta["architecture"])
+        if backend == "torch":
+            from plkg.models.kglm_net import build_network
+
+            net = build_network(meta["architecture"])
         input_norm = MinMax.from_dict(meta["normalization"]["input"])
         label_norm = MinMax.from_dict(meta["normalization"]["label"])
         lo, hi = float(meta["training_range"]["lo"]), float(meta["training_range"]["hi"])
@@ -159,14 +230,20 @@ def load_checkpoint(
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"checkpoint {str(side)!r} has a bad training range [{lo}, {hi}]")
     state = {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"checkpoint weights {str(weights)!r} do not match the architecture "
-            f"{meta['architecture']}: {exc}"
-        ) from exc
-    net.eval()
+    if backend == "numpy":
+        try:
+            net = NumpyNet(meta["architecture"], state)
+        except ValueError as exc:
+            raise ValueError(f"checkpoint weights {str(weights)!r}: {exc}") from exc
+    else:
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"checkpoint weights {str(weights)!r} do not match the architecture "
+                f"{meta['architecture']}: {exc}"
+            ) from exc
+        net.eval()
     if expected_fingerprint is not None and fingerprint != expected_fingerprint:
         raise ValueError(
             f"checkpoint {weights.name} was trained for scenario fingerprint {fingerprint} "
@@ -176,7 +253,11 @@ def load_checkpoint(
         raise ValueError(
             f"checkpoint {weights.name} predicts {label!r}, expected {expected_label!r}"
         )
-    design = {k[7:]: v.numpy().copy() for k, v in tensors.items() if k.startswith("design.")}
+    design = {
+        k[7:]: np.array(v if backend == "numpy" else v.numpy(), copy=True)
+        for k, v in tensors.items()
+        if k.startswith("design.")
+    }
     return Checkpoint(
         net=net,
         meta=meta,

@@ -111,7 +111,12 @@ class FairnessAllocator(BoundAllocator):
 
     @classmethod
     def from_checkpoint(
-        cls, path=DEFAULT_CHECKPOINT, scenario=None, design=None, allow_extrapolation=False
+        cls,
+        path=DEFAULT_CHECKPOINT,
+        scenario=None,
+        design=None,
+        allow_extrapolation=False,
+        backend="torch",
     ) -> FairnessAllocator:
         """Load a checkpoint and bind it to a scenario (fingerprint) and design (m_a, m_b).
 
@@ -120,7 +125,7 @@ class FairnessAllocator(BoundAllocator):
         ValueError
             Bad checkpoint, mismatched fingerprint or subchannel constants.
         """
-        return cls._bind(path, scenario, design, allow_extrapolation)
+        return cls._bind(path, scenario, design, allow_extrapolation, backend)
 
     def predict(self, pa_w) -> np.ndarray:
         """t_hat [B] (bits) for P_a [B] (W); refuses P_a outside the training range."""
@@ -166,6 +171,7 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
     (``appro`` default, ``appro-paper``, ``exact``), ``scenario`` (fingerprint check),
     ``allow_extrapolation``; others are ignored. ``extras``: ``t`` (predicted, bits), ``mapping``,
     ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings), ``checkpoint``.
+    ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
     """
     mapping = options.get("mapping") or "appro"
     if mapping not in MAPPINGS:
@@ -176,6 +182,7 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
         scenario=options.get("scenario"),
         design=design,
         allow_extrapolation=bool(options.get("allow_extrapolation", False)),
+        backend=options.get("backend", "torch"),
     )
     batch = alloc.allocation(pa_w, mapping)
     x = batch.x_w[0]

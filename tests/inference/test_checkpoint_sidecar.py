@@ -72,3 +72,30 @@ def test_legacy_format_loads_with_a_warning(tmp_path):
     (tmp_path / "k.safetensors").write_bytes(src.with_suffix(".safetensors").read_bytes())
     with pytest.warns(UserWarning, match="no sidecar_sha256"):
         load_checkpoint(tmp_path / "k.safetensors")
+
+
+def test_numpy_backend_matches_torch_and_imports_no_torch():
+    """The CLI's NumPy forward equals the torch net to 1e-13 and never imports torch."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from plkg import defaults
+    from plkg.inference.checkpoint import load_checkpoint
+
+    for name in ("kglm_fig6", "fairness_fig6"):
+        path = defaults.checkpoint_path(name)
+        ref, fast = load_checkpoint(path), load_checkpoint(path, backend="numpy")
+        lo, hi = ref.training_range
+        grid = np.linspace(lo, hi, 101)
+        np.testing.assert_allclose(fast.predict(grid), ref.predict(grid), rtol=1e-13)
+        for key in ("m_a", "m_b", "user"):
+            np.testing.assert_array_equal(fast.design[key], ref.design[key])
+    code = (
+        "import sys; from plkg import defaults; from plkg.inference.allocator import Allocator; "
+        "a = Allocator.from_checkpoint(defaults.checkpoint_path('kglm_fig6'), backend='numpy'); "
+        "a.allocation(0.01); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
