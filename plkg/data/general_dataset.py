@@ -321,19 +321,10 @@ class GeneralDataset:
 
 def load_general_dataset(path) -> GeneralDataset:
     """Load and verify (npz SHA-256 and sidecar hash) a file of :func:`generate_general_dataset`."""
-    from plkg.data.sidecar_hash import verify_sidecar_sha256
+    from plkg.data.sidecar_hash import read_verified
 
     path = Path(path)
-    side = path.with_suffix(".json")
-    if not path.is_file() or not side.is_file():
-        raise ValueError(f"general dataset {str(path)!r} or its sidecar {side.name} is missing")
-    blob = path.read_bytes()
-    meta = json.loads(side.read_text())
-    verify_sidecar_sha256(meta, side)
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a general dataset (format {meta.get('format')!r})")
-    if hashlib.sha256(blob).hexdigest() != meta.get("npz_sha256"):
-        raise ValueError(f"{path}: contents do not match the sidecar's npz_sha256")
+    _, meta = read_verified(path, "general dataset", FORMAT, "npz_sha256")
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     return GeneralDataset(arrays=arrays, meta=meta)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 FIELD = "sidecar_sha256"
 
@@ -48,3 +49,45 @@ def verify_sidecar_sha256(meta: dict, where: str) -> None:
             f"{where} was edited after it was written ({FIELD} mismatch); regenerate it instead "
             "of editing it"
         )
+
+
+def read_verified(path, what: str, fmt: str, blob_hash_key: str) -> tuple[bytes, dict]:
+    """Read ``path`` and its ``.json`` sidecar; verify the sidecar hash, format and file hash.
+
+    Parameters
+    ----------
+    path : path of the data file (``.npz`` or ``.safetensors``)
+    what : str
+        Name used in messages (e.g. "general dataset").
+    fmt : str
+        Expected ``meta["format"]``.
+    blob_hash_key : str
+        Sidecar field holding the SHA-256 of the data file's bytes.
+
+    Returns
+    -------
+    (bytes, dict)
+        The data file's bytes and the verified sidecar.
+
+    Raises
+    ------
+    ValueError
+        A missing file, an edited sidecar, another format, or bytes that do not match.
+    """
+    path = Path(path)
+    side = path.with_suffix(".json")
+    if not path.is_file() or not side.is_file():
+        raise ValueError(f"{what} {str(path)!r} or its sidecar {side.name} is missing")
+    blob = path.read_bytes()
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} sidecar {str(side)!r} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ValueError(f"{what} sidecar {str(side)!r} is not a JSON object")
+    verify_sidecar_sha256(meta, side)
+    if meta.get("format") != fmt:
+        raise ValueError(f"{path}: not a {what} (format {meta.get('format')!r})")
+    if hashlib.sha256(blob).hexdigest() != meta.get(blob_hash_key):
+        raise ValueError(f"{path}: contents do not match the sidecar's {blob_hash_key}")
+    return blob, meta

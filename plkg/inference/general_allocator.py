@@ -15,8 +15,6 @@ allocation is feasible (Eq. (44)). Plain torch forward; this module imports no L
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,19 +55,11 @@ def load_set_allocator(path) -> tuple[SetAllocator, dict]:
     """
     from safetensors.torch import load
 
-    from plkg.data.sidecar_hash import verify_sidecar_sha256
+    from plkg.data.sidecar_hash import read_verified
 
-    path = Path(path)
-    side = path.with_suffix(".json")
-    if not path.is_file() or not side.is_file():
-        raise ValueError(f"set-allocator checkpoint {str(path)!r} or its {side.name} is missing")
-    blob = path.read_bytes()
-    meta = json.loads(side.read_text())
-    verify_sidecar_sha256(meta, side)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a set-allocator checkpoint (format {meta.get('format')!r})")
-    if hashlib.sha256(blob).hexdigest() != meta.get("safetensors_sha256"):
-        raise ValueError(f"{path}: weights do not match the sidecar's safetensors_sha256")
+    blob, meta = read_verified(
+        path, "set-allocator checkpoint", CHECKPOINT_FORMAT, "safetensors_sha256"
+    )
     arch = meta["architecture"]
     net = SetAllocator(arch["target"], arch["hidden"], arch["k_max"])
     net.load_state_dict(load(blob))
