@@ -14,6 +14,8 @@ Every figure is a ratio to a baseline timed in the same run:
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from plkg.bench import median_time_s
@@ -68,15 +70,37 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def _per_call(fn, budgets, repeats: int) -> float:
-    """Median time of one call, averaged over ``budgets`` (no budget is special, e.g. a node)."""
+def _per_call_paired(fns: dict, budgets, repeats: int, min_time_s: float = 0.05) -> dict:
+    """Median time of one call of each of ``fns``, sampled in turn (A, B, C, A, B, C, ...).
+
+    Paths compared by a ratio are timed side by side, so a change of machine load during the
+    run shifts every path alike instead of biasing the ratio.
+    """
     values = [float(p) for p in budgets]
+    sweeps = {}
+    for name, fn in fns.items():
 
-    def sweep():
-        for p in values:
-            fn(p)
+        def sweep(fn=fn):
+            for p in values:
+                fn(p)
 
-    return median_time_s(sweep, repeats=repeats) / len(values)
+        sweep()  # warm-up
+        calls, t = 1, 0.0
+        while t < min_time_s and calls < 1 << 20:
+            calls *= 2
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                sweep()
+            t = time.perf_counter() - t0
+        sweeps[name] = (sweep, calls)
+    samples = {name: [] for name in fns}
+    for _ in range(max(repeats, 3) * 3):
+        for name, (sweep, calls) in sweeps.items():
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                sweep()
+            samples[name].append((time.perf_counter() - t0) / (calls * len(values)))
+    return {name: float(np.median(v)) for name, v in samples.items()}
 
 
 def budgets_w(lo_dbm: float, hi_dbm: float, n: int = 16, seed: int = 0) -> np.ndarray:
@@ -95,9 +119,16 @@ def single_allocation(alloc, budgets, repeats: int) -> dict:
     m_a, m_b = alloc.m_a, alloc.m_b
     bound = BoundWaterFilling(m_a, m_b)
     fast = FastFNNPA(alloc)
-    t_ref = _per_call(lambda p: minimal_water_filling(p, m_a, m_b), budgets, repeats)
-    t_wf = _per_call(bound, budgets, repeats)
-    t_fnn = _per_call(fast, budgets, repeats)
+    t = _per_call_paired(
+        {
+            "minimal": lambda p: minimal_water_filling(p, m_a, m_b),
+            "bound_wf": bound,
+            "bound_fnnpa": fast,
+        },
+        budgets,
+        repeats,
+    )
+    t_ref, t_wf, t_fnn = t["minimal"], t["bound_wf"], t["bound_fnnpa"]
     slow_wf = water_filling(budgets, m_a, m_b)
     slow_fnn = alloc.allocation(budgets)
     fast_x = np.stack([fast(p).x_w for p in budgets])
@@ -236,8 +267,12 @@ def maxmin_single(design, budgets, repeats: int) -> dict:
     t_bound = np.array([float(bound(float(p)).t_bits) for p in budgets])
     res = {
         "n_budgets": int(np.size(budgets)),
-        "exact_cold_same_budgets_per_solve_s": _per_call(cold, budgets, repeats),
-        "bound_exact_per_solve_s": _per_call(bound, budgets, repeats),
+        **{
+            f"{name}_per_solve_s": v
+            for name, v in _per_call_paired(
+                {"exact_cold_same_budgets": cold, "bound_exact": bound}, budgets, repeats
+            ).items()
+        },
         "bound_exact_evaluations_mean": float(
             np.mean([bound(float(p)).iterations for p in budgets])
         ),
@@ -250,8 +285,8 @@ def maxmin_single(design, budgets, repeats: int) -> dict:
         own = BoundMaxMin(fast.m_a, fast.m_b, fast.user, fast.n_users)
         lo, hi = fast.allocator.checkpoint.training_range
         pa = budgets_w(lo, hi, np.size(budgets), seed=1)
-        t_fast = _per_call(fast, pa, repeats)
-        t_own = _per_call(own, pa, repeats)
+        t_pair = _per_call_paired({"fast": fast, "own": own}, pa, repeats)
+        t_fast, t_own = t_pair["fast"], t_pair["own"]
         slow = fast.allocator.allocation(pa, "appro")
         res.update(
             {

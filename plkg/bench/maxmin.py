@@ -15,6 +15,22 @@ import numpy as np
 from plkg import units
 from plkg.bench import median_time_s
 
+TIGHT_GAP = 1e-10
+# The Clarabel attempts of plkg.solvers.maxmin_cvxpy.DEFAULT_SOLVERS, asked for a 1e-10 gap.
+TIGHT_CLARABEL = (
+    ("CLARABEL", {"tol_gap_abs": TIGHT_GAP, "tol_gap_rel": TIGHT_GAP}),
+    ("CLARABEL", {"tol_gap_abs": TIGHT_GAP, "tol_gap_rel": TIGHT_GAP, "max_iter": 400}),
+    (
+        "CLARABEL",
+        {
+            "tol_gap_abs": TIGHT_GAP,
+            "tol_gap_rel": TIGHT_GAP,
+            "iterative_refinement_reltol": 1e-14,
+            "iterative_refinement_max_iter": 50,
+        },
+    ),
+)
+
 
 def run(quick: bool = False, device=None) -> dict:
     import torch
@@ -55,6 +71,16 @@ def run(quick: bool = False, device=None) -> dict:
     exact = ExactMaxMin(*args)
     ref = exact.solve(pa_w)
     agree = np.abs(cvx_t - ref.t_bits) / ref.t_bits
+    # Clarabel stops at a relative duality gap of 1e-8 by default, so its optimum can only be
+    # compared to ~1e-8; the accuracy check asks it for 1e-10 (untimed: the timing above uses the
+    # defaults a user gets).
+    cvx_tight = np.full(n, np.nan)
+    for i, p in enumerate(pa_w):
+        try:
+            cvx_tight[i] = cvx.solve(p, solvers=TIGHT_CLARABEL, check_exact=False).t_bits
+        except ValueError:
+            pass
+    agree_tight = np.abs(cvx_tight - ref.t_bits) / ref.t_bits
     pa_torch = torch.tensor(pa_w)
 
     def sweep(cold: bool):
@@ -90,6 +116,9 @@ def run(quick: bool = False, device=None) -> dict:
         "cvxpy_per_solve_s": cvx_per_solve,
         "cvxpy_non_optimal": n_fail,
         "exact_vs_cvxpy_max_rel_diff": float(np.nanmax(agree)),
+        "cvxpy_tight_gap": TIGHT_GAP,
+        "cvxpy_tight_non_optimal": int(np.isnan(cvx_tight).sum()),
+        "exact_vs_cvxpy_tight_max_rel_diff": float(np.nanmax(agree_tight)),
         **timings,
     }
     try:
@@ -112,6 +141,9 @@ def run(quick: bool = False, device=None) -> dict:
     bound = BoundMaxMin.from_design(design)
     t_bound = np.array([float(bound(float(p)).t_bits) for p in pa_w])
     out["bound_vs_cvxpy_max_rel_diff"] = float(np.nanmax(np.abs(cvx_t - t_bound) / t_bound))
+    out["bound_vs_cvxpy_tight_max_rel_diff"] = float(
+        np.nanmax(np.abs(cvx_tight - t_bound) / t_bound)
+    )
     if device is not None:
         pa_dev = torch.tensor(pa_w, device=device)
         out["exact_device_batched_per_solve_s"] = (

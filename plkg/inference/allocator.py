@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plkg import defaults
-from plkg.inference._bound import BoundAllocator, scale_to_budget
+from plkg import defaults, units
+from plkg.inference._bound import BoundAllocator
 from plkg.keyrate.subchannel import subchannel_key_rate_bits, user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
-from plkg.solvers.water_filling import x_from_mu
 
 DEFAULT_CHECKPOINT = defaults.checkpoint_path("kglm_fig6")
 
@@ -98,19 +97,34 @@ class Allocator(BoundAllocator):
 
     def predict(self, pa_w) -> np.ndarray:
         """mu_hat [B] (bit/W) for P_a [B] (W); refuses P_a outside the training range."""
-        pa = self._powers(pa_w)
-        return self._predict_raw(pa)
+        return self.allocation(pa_w).mu
 
     def allocation(self, pa_w) -> FNNAllocation:
-        """Batched mu_hat -> x (Eq. (48)) -> budget scaling -> C_k (Eq. (42))."""
+        """Batched mu_hat -> x (Eq. (48)) -> budget scaling -> C_k (Eq. (42)).
+
+        Every P_a is validated here, then each row is computed by the one FNNPA kernel
+        (:meth:`plkg.inference.fast_allocator.FastFNNPA.kernel`, float64 NumPy): a budget gets the
+        same bits whatever batch it comes in, and the same bits as the online fast path. For
+        throughput on large batches use :meth:`FastFNNPA.allocation` (vectorised, ~1e-15 relative
+        from this path, NumPy or torch).
+        """
         pa = self._powers(pa_w)
-        mu = self.predict(pa)
-        if not np.all(np.isfinite(mu) & (mu > 0)):
-            raise ValueError("KGLM-Net predicted a non-positive or non-finite mu (extrapolating?)")
-        x = x_from_mu(mu[:, None], self.m_a, self.m_b)
-        x, scaled, _ = scale_to_budget(x, pa)
+        self.checkpoint.check_inputs(units.w_to_dbm(pa), self.allow_extrapolation)
+        fast = self.fast()
+        rows = [fast.kernel(p, fast.dbm_of(p)) for p in pa.tolist()]
+        x = np.stack([row[0] for row in rows])
+        mu = np.array([row[2] for row in rows])
+        scaled = np.array([row[3] for row in rows], dtype=bool)
         c = user_key_rates_bits(x, self.m_a, self.m_b, self.user, self.n_users)
         return FNNAllocation(pa_w=pa, mu=mu, x_w=x, scaled=scaled, c_bits=np.asarray(c))
+
+    def fast(self):
+        """This allocator's :class:`plkg.inference.fast_allocator.FastFNNPA` (built once)."""
+        if getattr(self, "_fast", None) is None:
+            from plkg.inference.fast_allocator import FastFNNPA
+
+            self._fast = FastFNNPA(self)
+        return self._fast
 
     def allocate(self, pa_w) -> list[dict]:
         """Full FNNPA per P_a: x, precoders P_{e,k} (Eq. (39)) and I_k (Eq. (17)).

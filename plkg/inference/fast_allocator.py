@@ -3,7 +3,7 @@
 :class:`plkg.inference.allocator.Allocator` (FNNPA: P_a -> KGLM-Net -> mu_hat -> Eq. (48)) and
 :class:`plkg.inference.fairness_allocator.FairnessAllocator` (FNNPAKF: P_a -> fairness FNN ->
 t_hat -> Eqs. (59)-(60), corrected form) validate the checkpoint, the design and every input on
-every call and run the tiny network through torch. Here the same maps are prepared once:
+every call. Here the same maps are prepared once:
 
 * the network's weights become float64 NumPy arrays (one input, a few tanh layers of ~20 units),
   and the forward pass of one budget is a handful of NumPy calls on 20-vectors;
@@ -12,10 +12,12 @@ every call and run the tiny network through torch. Here the same maps are prepar
 * the per-UE constants of the corrected Eq. (60) (sorted log m_b, running sums) are padded
   [K, D_max] arrays.
 
-Accuracy: NumPy's ``tanh`` and summation order differ from torch's in the last bit, so mu_hat and
-t_hat agree with the validating path to ~1e-15 relative, not bit for bit (torch itself gives
-different last bits for different batch sizes of the same input). The tests hold the fast path
-to 1e-12 relative against the validating allocators. This module imports neither Lightning nor
+Accuracy: one FNNPA budget is computed by one kernel (:meth:`FastFNNPA.kernel`), which the
+validating :meth:`plkg.inference.allocator.Allocator.allocation` also runs row by row, so the fast
+and the validating single-budget allocations are bit for bit the same (tested), whatever the batch.
+The vectorised :meth:`FastFNNPA.allocation` and the FNNPAKF paths agree with the validating ones to
+~1e-15 relative (NumPy's ``tanh`` and summation order differ from torch's in the last bit; the
+tests hold them to 1e-12). This module imports neither Lightning nor
 :mod:`plkg.training`.
 """
 
@@ -31,6 +33,24 @@ from plkg.keyrate.subchannel import LN2, subchannel_key_rate_bits, user_key_rate
 _ACTIVATIONS = {"tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v))}
 
 
+def _float64_layers(net) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight [out, in], bias [out]) float64 copies of the Linear layers of either backend."""
+    from plkg.inference.checkpoint import NumpyNet
+
+    if isinstance(net, NumpyNet):
+        return [(w.copy(), b.copy()) for w, b in net.layers]
+    import torch
+
+    return [
+        (
+            layer.weight.detach().to(torch.float64).cpu().numpy().copy(),
+            layer.bias.detach().to(torch.float64).cpu().numpy().copy(),
+        )
+        for layer in net.layers
+        if isinstance(layer, torch.nn.Linear)
+    ]
+
+
 class NumpyFNN:
     """Forward pass of a :class:`plkg.models.fnn.FNN` checkpoint in float64 NumPy (or torch).
 
@@ -41,27 +61,18 @@ class NumpyFNN:
     """
 
     def __init__(self, checkpoint):
-        import torch
-
-        net = checkpoint.net
-        if net.in_features != 1 or net.out_features != 1:
+        arch = checkpoint.meta.get("architecture", {})
+        if arch.get("in_features") != 1 or arch.get("out_features") != 1:
             raise ValueError("the fast path needs a one-input, one-output FNN")
-        if net.activation not in _ACTIVATIONS and net.activation != "relu":
-            raise ValueError(f"unsupported activation {net.activation!r}")
-        self.activation = net.activation
+        self.activation = str(arch.get("activation"))
+        if self.activation not in _ACTIVATIONS and self.activation != "relu":
+            raise ValueError(f"unsupported activation {self.activation!r}")
         self._act_fn = (
             (lambda h: np.maximum(h, 0.0, out=h))
-            if net.activation == "relu"
-            else _ACTIVATIONS[net.activation]
+            if self.activation == "relu"
+            else _ACTIVATIONS[self.activation]
         )
-        self.layers = [
-            (
-                layer.weight.detach().to(torch.float64).cpu().numpy().copy(),
-                layer.bias.detach().to(torch.float64).cpu().numpy().copy(),
-            )
-            for layer in net.layers
-            if isinstance(layer, torch.nn.Linear)
-        ]
+        self.layers = _float64_layers(checkpoint.net)
         self._first_w = self.layers[0][0][:, 0].copy()
         self._first_wb = np.stack([self._first_w, self.layers[0][1]], axis=1)  # [H, 2]
         self._zv = np.ones(2)
@@ -85,9 +96,10 @@ class NumpyFNN:
         """Denormalised output for one input in dBm (float)."""
         zv = self._zv
         zv[0] = (dbm - self.in_lo) / self.in_scale
-        h = self._act(self._first_wb @ zv)  # [W_1 | b_1] @ [z, 1]: one call
+        act = self._act_fn
+        h = act(self._first_wb @ zv)  # [W_1 | b_1] @ [z, 1]: one call
         for w, b in self._hidden:
-            h = self._act(w @ h + b)
+            h = act(w @ h + b)
         v = (float(np.dot(self._last_w, h)) + self._last_b) * self.out_scale + self.out_lo
         return math.exp(v) if self.out_log else v
 
@@ -131,11 +143,16 @@ class _Bound:
         self.allow_extrapolation = allocator.allow_extrapolation
         self._dbm_lo, self._dbm_hi = lo - tol, hi + tol
 
+    @staticmethod
+    def dbm_of(pa: float) -> float:
+        """P_a in dBm as every scalar path computes it (Python float arithmetic)."""
+        return 10.0 * math.log10(pa) + 30.0
+
     def _dbm(self, pa_w) -> tuple[float, float]:
         pa = float(pa_w)
         if not (pa > 0.0 and pa < math.inf):
             raise ValueError(f"P_a must be finite and > 0 W, got {pa_w!r}")
-        dbm = 10.0 * math.log10(pa) + 30.0
+        dbm = self.dbm_of(pa)
         if not self.allow_extrapolation and not (self._dbm_lo <= dbm <= self._dbm_hi):
             # the validating path words the refusal (training range, how to force it)
             self.allocator.predict(pa)
@@ -168,7 +185,7 @@ class FastResult:
 
     __slots__ = ("_owner", "x_w", "pa_w", "label", "scaled", "iterations")
 
-    def __init__(self, owner, x_w, pa_w, label, scaled):
+    def __init__(self, owner, x_w, pa_w, label, scaled):  # the order of FastFNNPA.kernel
         self._owner, self.x_w, self.pa_w, self.label, self.scaled = owner, x_w, pa_w, label, scaled
         self.iterations = 0
 
@@ -195,8 +212,8 @@ class FastFNNPA(_Bound):
 
     Validates the checkpoint, its fingerprint and the design once, here (through
     :meth:`plkg.inference.allocator.Allocator.from_checkpoint`); a call checks only that P_a is a
-    finite positive float inside the training range. Same allocation as
-    :meth:`Allocator.allocation` to ~1e-15 relative (tests: 1e-12).
+    finite positive float inside the training range. Bit for bit the allocation of
+    :meth:`Allocator.allocation` (the same :meth:`kernel`).
 
     Parameters
     ----------
@@ -212,6 +229,7 @@ class FastFNNPA(_Bound):
         self._cb = np.stack([np.full_like(b, -0.25), b])  # rows: -1/4, b
         self._ones = np.ones_like(b)
         self._buf = np.empty((2, self.n_subchannels))
+        self._r, self._e = self._buf  # row views, made once
 
     @classmethod
     def from_checkpoint(cls, path=None, scenario=None, design=None, allow_extrapolation=False):
@@ -227,25 +245,33 @@ class FastFNNPA(_Bound):
     def __call__(self, pa_w: float) -> FastResult:
         """One budget (float, W) -> :class:`FastResult` (``label`` = mu_hat, bit/W)."""
         pa, dbm = self._dbm(pa_w)
+        return FastResult(self, *self.kernel(pa, dbm))
+
+    def kernel(self, pa: float, dbm: float) -> tuple[np.ndarray, float, float, bool]:
+        """FNNPA for one *validated* budget: ``(x_w [N_D], pa, mu_hat, scaled)``.
+
+        The one computation of FNNPA for a single power: :meth:`__call__` and the validating
+        :meth:`plkg.inference.allocator.Allocator.allocation` both run it, so their allocations
+        are bit for bit the same. ``dbm`` must be ``10 log10(pa) + 30`` (:meth:`dbm_of`).
+        """
         mu = self.fnn.scalar(dbm)
         if not (mu > 0.0 and mu < math.inf):
             raise ValueError("KGLM-Net predicted a non-positive or non-finite mu (extrapolating?)")
         level = 1.0 / (mu * LN2)
         # one multiply and one subtract give both rows: q w + 1/4 and w - b (design order, so the
         # result needs no scatter; inactive subchannels are clipped, as in x_from_mu)
-        buf = self._buf
+        buf, r = self._buf, self._r
         np.multiply(self._qone, level, out=buf)
         buf -= self._cb
-        r, e = buf
         np.sqrt(r, out=r)  # sqrt(1 + 4 m_a w / m_b) / 2
         r += self._hs
-        x = np.divide(e, r)  # the returned array (the buffer is reused by the next call)
+        x = np.divide(self._e, r)  # the returned array (the buffer is reused by the next call)
         np.maximum(x, 0.0, out=x)
         total = float(np.dot(x, self._ones))
         scaled = total > pa
         if scaled:
             x *= pa / total
-        return FastResult(self, x, pa, mu, scaled)
+        return x, pa, mu, scaled
 
     def allocation(self, pa_w, device=None):
         """[B] budgets -> (mu_hat [B], x_w [B, N_D], scaled [B]); NumPy or torch on ``device``."""

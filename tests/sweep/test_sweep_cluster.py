@@ -14,7 +14,7 @@ import pytest
 from plkg.cli import main
 from plkg.commands.sweep import run_sweep
 from plkg.sweep import table as table_mod
-from plkg.sweep.engine import EngineSettings
+from plkg.sweep.engine import LEAN_LOCAL_CONFIG, EngineSettings, local_cluster
 from plkg.sweep.runner import map_tasks
 from plkg.sweep.spec import load_spec
 from plkg.sweep.table import read_results
@@ -30,12 +30,10 @@ BASE = (
 def cluster():
     """2 worker processes x 1 thread. The design cache is off here and in the workers, so every
     run computes its designs (a cache hit would hide a worker computing differently)."""
-    dd = pytest.importorskip("dask.distributed")
+    pytest.importorskip("dask.distributed")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PLKG_NO_CACHE", "1")
-        with dd.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as lc:
+        with local_cluster(2) as lc:  # the embedded cluster of plkg sweep
             yield lc
 
 
@@ -224,3 +222,15 @@ def test_reproduce_runs_figure_points_on_the_cluster(cluster, tmp_path, capsys):
                 continue
             tol = 1e-4 if cells_a[1] == "CVXPAKF" else 1e-9
             assert math.isclose(fx, fy, rel_tol=tol), (row_a, row_b)
+
+
+def test_embedded_cluster_workers_run_without_the_profiler(cluster):
+    import dask
+    from dask.distributed import Client
+
+    with Client(cluster) as client:
+        seen = {key: client.run(dask.config.get, key) for key in LEAN_LOCAL_CONFIG}
+        profiling = client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+    assert len(profiling) == 2 and not any(profiling.values())
+    for key, value in LEAN_LOCAL_CONFIG.items():
+        assert set(seen[key].values()) == {value}, key
