@@ -62,6 +62,16 @@ def test_ris_yaml_and_four_cell(tmp_path, capsys):
     assert "WSKR" in capsys.readouterr().out
 
 
+def test_ris_multistart_reports_the_best_start(capsys):
+    argv = ["ris", "--n-ris-elements", "8", "--methods", "proposed", "--max-iter", "5", "--json"]
+    assert main([*argv, "--starts", "3"]) == 0
+    prop = json.loads(capsys.readouterr().out)["methods"]["proposed"]
+    per_start = prop["wskr_bits_per_start"]
+    assert prop["starts"] == 3 and len(per_start) == 3
+    assert prop["wskr_bits"] == pytest.approx(max(per_start), abs=1e-6)
+    assert per_start[prop["best_start"]] == max(per_start)
+
+
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
@@ -70,6 +80,7 @@ def test_ris_yaml_and_four_cell(tmp_path, capsys):
         (["--methods", "magic"], "unknown method"),
         (["--scenario", "nope.yaml"], "not found"),
         (["--scenario", "four-cell", "--ut-x", "100"], "two-cell"),
+        (["--starts", "0"], "--starts"),
     ],
 )
 def test_ris_bad_input_exit_2(argv, match, capsys):
