@@ -7,7 +7,7 @@ coarse against the ~10 ms Dask cost of a task. The design cache is off (``$PLKG_
 in the workers) so that every run computes its designs. Both runs go through
 :func:`plkg.sweep.runner.iter_results` with one BLAS thread per task, as ``plkg sweep`` does; the 2-worker cluster is started
 and warmed up before the clock starts (its start-up is reported separately), and both tables are
-checked to be identical. The two runs alternate (2 rounds) and the best of each counts, as the
+checked to be identical. The two runs alternate (3 rounds) and the best of each counts, as the
 shared machine's load drifts.
 
 Wall ratios on a shared machine say little: Linux gives each login session (autogroup) a fair
@@ -55,7 +55,7 @@ REPRODUCE_FIGURES = {
     "ris-table1": (164.2, 0),
     "nf-keybits": (38.2, 0),
 }
-ROUNDS = 2  # serial / 2-worker runs, alternated
+ROUNDS = 3  # serial / 2-worker runs, alternated
 STUDY_EVALUATIONS = 100_000
 NO_CACHE_ENV = "PLKG_NO_CACHE"  # plkg.precoding.design_cache: compute designs afresh
 STUDY_WORKERS = 100
@@ -182,7 +182,7 @@ def _measure(quick: bool) -> dict:
     serial, parallel = [], []
     t0 = time.perf_counter()
     with local_cluster(2) as cluster, Client(cluster) as client:
-        _run(tasks[:2], client)  # warm-up: each worker imports plkg
+        client.run(timed_task, tasks[0])  # warm-up: every worker imports plkg and runs a task
         startup_s = time.perf_counter() - t0
         # alternate the two runs and keep the best of each: a shared machine's load drifts
         for _ in range(1 if quick else ROUNDS):
