@@ -45,7 +45,10 @@ def register(sub) -> None:
         help="block frequency M (default: 128, or floor(0.01 n) + 1 for n >= 12800 bits)",
     )
     p.add_argument(
-        "--apen-m", type=int, default=None, help="approximate entropy m (default: largest eligible)"
+        "--apen-m",
+        type=int,
+        default=None,
+        help="approximate entropy m (default: largest eligible, at most 10)",
     )
     p.add_argument(
         "--serial-m", type=int, default=None, help="serial m (default: largest eligible)"

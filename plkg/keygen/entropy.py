@@ -14,9 +14,22 @@ bits are never counted one by one):
 * ``"mcv"``: the most-common-value estimator of NIST SP 800-90B section 6.3.1 on the symbols:
   p_u = min(1, p_hat + 2.576 sqrt(p_hat (1 - p_hat) / (L - 1))), H_min = -log2 p_u per symbol.
 
-Components are independent after decorrelation (jointly Gaussian, uncorrelated), so their
-entropies add. Eve is assumed to see channels independent of the legitimate ones (beyond half a
-wavelength), so the entropy of Alice's bits given Eve is their own entropy.
+Both rest on independent rounds and independent components; neither holds exactly in practice
+(decorrelation from an estimated covariance, designed-but-imperfect independence, user
+measurements with memory), and on correlated input the plain sums over-count: two copies of one
+component count twice. :func:`dependence_penalty_bits` therefore subtracts n times the Gaussian
+(copula) multi-information rate of Alice's normal scores, -1/2 log2 det Sigma_{t | t-1..t-L}
+per round (Sigma: correlation of the C components at round t given the L previous rounds, from
+the block's sample correlations). By data processing the multi-information of the quantised
+levels is at most that of the underlying scores, and the sample estimate is biased upwards
+(>= 0 always, about (C^2 (2 L + 1) - C) / (4 ln 2) bits for independent components), so the
+penalty errs on the safe side; with a singular correlation (duplicated components) it is
+infinite and the estimate is 0. The estimate is max(0, sum of per-component entropies -
+penalty); ``tests/keygen/test_entropy_correlated.py`` checks it never exceeds the true entropy
+of correlated Gaussian components and of AR(1) rounds.
+
+Eve is assumed to see channels independent of the legitimate ones (beyond half a wavelength), so
+the entropy of Alice's bits given Eve is their own entropy.
 """
 
 from __future__ import annotations
@@ -60,7 +73,64 @@ def exchangeable_min_entropy_bits(levels) -> float:
     return float(total / math.log(2))
 
 
-def component_entropy_bits(levels, bits, method: str = "exchangeable") -> float:
+def dependence_penalty_bits(scores, lags: int = 1) -> float:
+    """n times the Gaussian multi-information rate of C components over n rounds, bits (>= 0).
+
+    -1/2 log2 det(R) + 1/2 log2 det(R_past) per round, where R is the sample correlation of the
+    stacked rows [x_t, x_{t-1}, ..., x_{t-L}] and R_past its block of the L past rounds: the
+    information that the other components and the past rounds carry about the C components of a
+    round, for a Gaussian vector autoregression of order L (exact there, an upper bound on the
+    quantised levels' share by data processing). Fischer's and Hadamard's inequalities make it
+    >= 0 for any sample.
+
+    Parameters
+    ----------
+    scores : array_like, shape [n, C]
+        Alice's normal scores (or any Gaussianised samples) of the quantised components.
+    lags : int
+        L >= 0 past rounds; reduced when n is too small for C (L + 1) dimensions.
+
+    Returns
+    -------
+    float
+        Bits to subtract from the sum of per-component entropies; ``inf`` when the correlation
+        is singular (a component is a linear function of others) or n < C + 2.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"scores must have shape [n, C], got {x.shape}")
+    if int(lags) != lags or lags < 0:
+        raise ValueError(f"lags must be an integer >= 0, got {lags!r}")
+    n, c = x.shape
+    if c == 0 or n == 0:
+        return 0.0
+    lags = int(lags)
+    while lags > 0 and c * (lags + 1) >= n - lags - 1:
+        lags -= 1
+    if c >= n - 1:
+        return math.inf
+    if c == 1 and lags == 0:
+        return 0.0
+    stacked = np.concatenate([x[lags - k : n - k] for k in range(lags + 1)], axis=1)
+    std = stacked.std(axis=0)
+    if np.any(std <= 0):
+        return math.inf  # a constant component: no entropy to count on it
+    r = np.corrcoef(stacked, rowvar=False)
+    sign, logdet = np.linalg.slogdet(r)
+    if sign <= 0 or not np.isfinite(logdet):
+        return math.inf
+    past = 0.0
+    if lags:
+        sign_p, past = np.linalg.slogdet(r[c:, c:])
+        if sign_p <= 0 or not np.isfinite(past):
+            return math.inf
+    rate = max(0.0, -0.5 * (logdet - past) / math.log(2))
+    return float(n * rate)
+
+
+def component_entropy_bits(
+    levels, bits, method: str = "exchangeable", dependence_bits: float = 0.0
+) -> float:
     """Entropy estimate of several components' level sequences (total bits).
 
     Parameters
@@ -72,13 +142,20 @@ def component_entropy_bits(levels, bits, method: str = "exchangeable") -> float:
     method : {"exchangeable", "mcv", "ideal"}
         ``"mcv"`` pools the symbols of components with the same b (identically distributed by
         construction) into one MCV estimate per b; ``"ideal"`` counts every bit.
+    dependence_bits : float
+        Penalty for dependence between components and rounds (:func:`dependence_penalty_bits`,
+        ``inf`` allowed), subtracted from the sum for ``"exchangeable"`` and ``"mcv"``; the
+        result is floored at 0.
     """
     levels = [np.asarray(v, dtype=np.int64).reshape(-1) for v in levels]
     bits = [int(b) for b in bits]
     if len(levels) != len(bits):
         raise ValueError("levels and bits must have one entry per component")
+    if not (dependence_bits >= 0):  # also rejects NaN
+        raise ValueError(f"dependence_bits must be >= 0, got {dependence_bits!r}")
     if method == "exchangeable":
-        return float(sum(exchangeable_min_entropy_bits(v) for v in levels))
+        total = sum(exchangeable_min_entropy_bits(v) for v in levels)
+        return float(max(0.0, total - dependence_bits))
     if method == "ideal":
         return float(sum(v.size * b for v, b in zip(levels, bits, strict=True)))
     if method != "mcv":
@@ -88,7 +165,7 @@ def component_entropy_bits(levels, bits, method: str = "exchangeable") -> float:
         pooled = np.concatenate([v for v, bb in zip(levels, bits, strict=True) if bb == b])
         if pooled.size >= 2:
             total += pooled.size * mcv_min_entropy_per_symbol(pooled, 2**b)
-    return float(total)
+    return float(max(0.0, total - dependence_bits))
 
 
 def estimate_entropy_bits(bits, bits_per_symbol: int = 1, method: str = "mcv") -> float:

@@ -21,7 +21,8 @@ Stages and the public messages they cost:
    (:mod:`plkg.keygen.reconciliation`; a random ``qber_sample_fraction`` of samples is
    disclosed and discarded to estimate the QBER unless ``qber`` is given). Every disclosed
    syndrome, parity and hash bit is counted.
-4. Entropy estimate H of Alice's reconciled symbols (:mod:`plkg.keygen.entropy`) and Toeplitz
+4. Entropy estimate H of Alice's reconciled symbols (:mod:`plkg.keygen.entropy`; per-component
+   estimates minus a penalty for dependence between components and rounds) and Toeplitz
    privacy amplification to floor(H - disclosed - margin) bits
    (:mod:`plkg.keygen.privacy_amplification`).
 """
@@ -39,7 +40,7 @@ from plkg.keygen.adaptive_bits import (
     choose_bits_per_component,
 )
 from plkg.keygen.decorrelation import DECORRELATIONS, cca_pair, decorrelate
-from plkg.keygen.entropy import component_entropy_bits
+from plkg.keygen.entropy import component_entropy_bits, dependence_penalty_bits
 from plkg.keygen.gaussian_model import normal_scores, plane_conditional_entropies
 from plkg.keygen.ldpc_reconciliation import DEFAULT_INITIAL_EFFICIENCY, ldpc_scheme
 from plkg.keygen.privacy_amplification import DEFAULT_SECURITY_MARGIN_BITS, privacy_amplify
@@ -94,6 +95,11 @@ class KeyGenConfig:
     entropy_method : str
         ``"exchangeable"`` (default, exact for the empirical-CDF quantiser), ``"mcv"``
         (SP 800-90B most-common-value per symbol) or ``"ideal"``; see :mod:`plkg.keygen.entropy`.
+    dependence_lags : int or None
+        L of the dependence penalty subtracted from the entropy estimate
+        (:func:`plkg.keygen.entropy.dependence_penalty_bits` on Alice's normal scores of the
+        quantised components: correlation between components and with the L previous rounds);
+        default 1, ``None`` disables it (over-counts on correlated input; comparisons only).
     decorrelation : str
         ``"klt"`` (default): project both ends on the eigenvectors of Alice's sample covariance;
         ``"cca"``: on the canonical pairs of the two ends (most correlated first); ``"none"``.
@@ -122,6 +128,7 @@ class KeyGenConfig:
     ldpc_efficiency: float = DEFAULT_INITIAL_EFFICIENCY
     security_margin_bits: float = DEFAULT_SECURITY_MARGIN_BITS
     entropy_method: str = "exchangeable"
+    dependence_lags: int | None = 1
     decorrelation: str = "klt"
     decorrelate_rtol: float = 1e-6
     max_components: int | None = None
@@ -173,6 +180,9 @@ class KeyGenConfig:
             )
         if not 0 <= self.decorrelate_rtol < 1:
             raise ValueError(f"decorrelate_rtol must lie in [0, 1), got {self.decorrelate_rtol!r}")
+        lags = self.dependence_lags
+        if lags is not None and (int(lags) != lags or lags < 0):
+            raise ValueError(f"dependence_lags must be an integer >= 0 or None, got {lags!r}")
         if self.entropy_method not in ENTROPY_METHODS:
             raise ValueError(
                 f"entropy_method must be one of {ENTROPY_METHODS}, got {self.entropy_method!r}"
@@ -488,7 +498,10 @@ def generate_key_pair(
     bits_a = problem.bits_a
     bdr_after = bit_disagreement_ratio(bits_a, rec.bits_b)
     entropy = component_entropy_bits(
-        [c["la"] for c in cols], [c["b"] for c in cols], config.entropy_method
+        [c["la"] for c in cols],
+        [c["b"] for c in cols],
+        config.entropy_method,
+        _dependence_bits(xa, bits, keep, config),
     )
     if rec.success:
         pa_a = privacy_amplify(
@@ -523,6 +536,14 @@ def generate_key_pair(
         reconciliation=rec,
         bits_per_component=bits,
     )
+
+
+def _dependence_bits(xa, bits, keep, config) -> float:
+    """Dependence penalty on Alice's normal scores of the quantised components (all rounds)."""
+    if config.dependence_lags is None or config.entropy_method == "ideal":
+        return 0.0
+    used = (np.asarray(bits) > 0) & keep.any(axis=0)
+    return dependence_penalty_bits(normal_scores(xa[:, used]), config.dependence_lags)
 
 
 def _problem(cols, qber, n_rounds) -> ReconciliationProblem:

@@ -90,3 +90,21 @@ def test_errors():
         privacy_amplify([0, 3], 2, 0, rng=np.random.default_rng())
     with pytest.raises(ValueError, match="non-empty"):
         privacy_amplify([], 2, 0, rng=np.random.default_rng())
+
+
+@pytest.mark.parametrize("n, m", [(5, 3), (6, 4)])
+def test_output_uniform_over_seeds_for_any_nonzero_input(n, m):
+    """For every fixed x != 0 the map seed -> T x is onto {0,1}^m with equal multiplicities.
+
+    So with a fresh uniform public seed the final key is exactly uniform whatever the input's
+    entropy: statistical tests on final keys test the seed generator and cannot detect an
+    over-counted entropy estimate (that is checked on the estimator itself,
+    ``test_entropy_correlated.py``). Brute force over all 2^(n + m - 1) seeds.
+    """
+    seeds = (np.arange(2 ** (n + m - 1))[:, None] >> np.arange(n + m - 1)) & 1
+    weights = 1 << np.arange(m)
+    for code in range(1, 2**n):
+        x = (code >> np.arange(n)) & 1
+        outs = np.array([toeplitz_hash(x, m, s) @ weights for s in seeds])
+        counts = np.bincount(outs, minlength=2**m)
+        assert np.all(counts == 2 ** (n - 1)), (x, counts)
