@@ -108,13 +108,21 @@ def slurm_cluster(path):
     return SLURMCluster(**kwargs), scale
 
 
+# Dask starts worker processes with MALLOC_TRIM_THRESHOLD_=65536 (to return freed memory to the
+# OS). Setting it switches off glibc's dynamic mmap threshold, so every NumPy temporary above
+# 128 KiB (a 128 x 128 complex matrix is 256 KiB) is mmap-ed, page-faulted and unmapped again: on
+# the design workload of plkg bench sweep that cost the workers ~25 % more CPU per task than the
+# same tasks in-process. plkg's tasks hold little memory, so the embedded cluster keeps glibc's
+# default and only pins the BLAS/OpenMP threads.
+WORKER_ENVIRON = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+DASK_MALLOC_TRIM = ("MALLOC_TRIM_THRESHOLD_", "65536")
 # The embedded cluster shares the laptop's cores with its own tasks, so Dask's background
-# monitors are turned down: the statistical profiler (a stack sample every 10 ms per worker), the
-# GIL monitor (every 1 ms), the system monitor (500 ms) and the nanny's memory monitor (100 ms).
-# Together they cost several per cent of a core; on 2 cores the 2-worker sweep was ~10 % faster
-# without them (plkg bench sweep). Nothing here changes what a task computes. Clusters reached with
-# --scheduler or --slurm keep their own configuration.
+# monitors are turned down too: the statistical profiler (a stack sample every 10 ms per worker),
+# the GIL monitor (every 1 ms), the system monitor (500 ms) and the nanny's memory monitor
+# (100 ms). Nothing here changes what a task computes (tables are bit-identical to serial runs).
+# Clusters reached with --scheduler or --slurm keep their own configuration.
 LEAN_LOCAL_CONFIG = {
+    "distributed.nanny.pre-spawn-environ": WORKER_ENVIRON,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.admin.system-monitor.interval": "2s",
@@ -122,13 +130,30 @@ LEAN_LOCAL_CONFIG = {
 }
 
 
+@contextlib.contextmanager
+def _without_dask_malloc_trim():
+    """Spawn workers without the MALLOC_TRIM_THRESHOLD_ an earlier Dask cluster of this process
+    left in ``os.environ`` (Dask's nannies write their pre-spawn environment into the parent's);
+    a value the user chose is kept."""
+    name, value = DASK_MALLOC_TRIM
+    removed = os.environ.get(name) == value
+    if removed:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        if removed:
+            os.environ[name] = value
+
+
 def local_cluster(workers: int):
     """An embedded ``LocalCluster``: ``workers`` processes with one thread each, no dashboard,
-    Dask's background monitors turned down (:data:`LEAN_LOCAL_CONFIG`)."""
+    glibc's default allocator settings and Dask's background monitors turned down
+    (:data:`LEAN_LOCAL_CONFIG`)."""
     import dask
     from dask.distributed import LocalCluster
 
-    with dask.config.set(LEAN_LOCAL_CONFIG):
+    with dask.config.set(LEAN_LOCAL_CONFIG), _without_dask_malloc_trim():
         return LocalCluster(
             n_workers=int(workers),
             threads_per_worker=1,
