@@ -35,14 +35,16 @@ def evaluate_general(
     Returns a dict: ``n_sets``, ``n_samples``, ``sum_kr_ratio`` (min, mean, worst case),
     ``min_kr_ratio`` (min, max |1 - ratio|, worst case; the network's t as is),
     ``min_kr_ratio_corrected`` (the same after ``newton_steps`` corrections, default
-    :data:`plkg.inference.general_allocator.DEFAULT_NEWTON_STEPS`), ``feasible_fraction`` (all),
+    :data:`plkg.inference.general_allocator.CORRECTED_NEWTON_STEPS`), ``min_kr_ratio_proxy`` (the
+    low-SNR budget split of :mod:`plkg.solvers.maxmin_proxy` alone), ``feasible_fraction`` (all),
     ``mu_rel_err``/``t_rel_err`` (max of the raw predictions), ``per_sample`` arrays.
     """
     from plkg.data.general_dataset import load_general_dataset
-    from plkg.inference.general_allocator import DEFAULT_NEWTON_STEPS, GeneralAllocator
+    from plkg.inference.general_allocator import CORRECTED_NEWTON_STEPS, GeneralAllocator
+    from plkg.solvers.maxmin_proxy import maxmin_proxy
     from plkg.solvers.water_filling import water_filling
 
-    newton_steps = DEFAULT_NEWTON_STEPS if newton_steps is None else int(newton_steps)
+    newton_steps = CORRECTED_NEWTON_STEPS if newton_steps is None else int(newton_steps)
     ds = load_general_dataset(dataset_path)
     a = ds.arrays
     sum_alloc = GeneralAllocator.from_checkpoint(sum_checkpoint, "mu")
@@ -64,6 +66,7 @@ def evaluate_general(
         rows.append(("sum_ratio", gs.c_bits.sum(-1) / np.asarray(wf.objective)))
         rows.append(("min_ratio", gf.c_bits.min(-1) / a["t"][idx]))
         rows.append(("min_ratio_corrected", gn.c_bits.min(-1) / a["t"][idx]))
+        rows.append(("min_ratio_proxy", maxmin_proxy(m_a, m_b, user, k, pa).t_bits / a["t"][idx]))
         rows.append(("mu_err", gs.label / a["mu"][idx] - 1))
         rows.append(("t_err", gf.label / a["t"][idx] - 1))
         rows.append(("where", [(s, g, int(k), int(a["geom_n_antennas"][g]),
@@ -75,10 +78,20 @@ def evaluate_general(
     sum_ratio = np.asarray(col["sum_ratio"])
     min_ratio = np.asarray(col["min_ratio"])
     min_newton = np.asarray(col["min_ratio_corrected"])
+    min_proxy = np.asarray(col["min_ratio_proxy"])
 
     def case(i):
         s, g, k, n, pb, pa = where[int(i)]
         return {"set": s, "geometry": g, "K": k, "N": n, "pb_dbm": pb, "pa_dbm": pa}
+
+    def min_kr(ratio):
+        return {
+            "min": float(ratio.min()),
+            "mean": float(ratio.mean()),
+            "max_abs_dev": float(np.max(np.abs(ratio - 1))),
+            "fraction_within_0.5pct": float(np.mean(np.abs(ratio - 1) <= 0.005)),
+            "worst": case(np.argmax(np.abs(ratio - 1))),
+        }
 
     return {
         "dataset": str(dataset_path),
@@ -93,24 +106,16 @@ def evaluate_general(
             "fraction_ge_0.999": float(np.mean(sum_ratio >= 0.999)),
             "worst": case(np.argmin(sum_ratio)),
         },
-        "min_kr_ratio": {
-            "min": float(min_ratio.min()),
-            "max_abs_dev": float(np.max(np.abs(min_ratio - 1))),
-            "fraction_within_0.5pct": float(np.mean(np.abs(min_ratio - 1) <= 0.005)),
-            "worst": case(np.argmax(np.abs(min_ratio - 1))),
-        },
-        "min_kr_ratio_corrected": {
-            "min": float(min_newton.min()),
-            "max_abs_dev": float(np.max(np.abs(min_newton - 1))),
-            "fraction_within_0.5pct": float(np.mean(np.abs(min_newton - 1) <= 0.005)),
-            "worst": case(np.argmax(np.abs(min_newton - 1))),
-        },
+        "min_kr_ratio": min_kr(min_ratio),
+        "min_kr_ratio_corrected": min_kr(min_newton),
+        "min_kr_ratio_proxy": min_kr(min_proxy),
         "mu_rel_err_max": float(np.max(np.abs(col["mu_err"]))),
         "t_rel_err_max": float(np.max(np.abs(col["t_err"]))),
         "per_sample": {
             "sum_kr_ratio": sum_ratio,
             "min_kr_ratio": min_ratio,
             "min_kr_ratio_corrected": min_newton,
+            "min_kr_ratio_proxy": min_proxy,
         },
     }
 
@@ -126,7 +131,7 @@ def run(quick: bool = False) -> dict:
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.data.dataset import load_dataset
     from plkg.defaults import dataset_path
-    from plkg.inference.general_allocator import GeneralAllocator
+    from plkg.inference.general_allocator import CORRECTED_NEWTON_STEPS, GeneralAllocator
     from plkg.inference.interp_allocator import Interpolator
     from plkg.precoding.block_diagonalization import compute_design
     from plkg.solvers.maxmin_exact import ExactMaxMin
@@ -164,10 +169,15 @@ def run(quick: bool = False) -> dict:
         "exact_maxmin": median_time_s(lambda: ExactMaxMin(*args).solve(pa_one), repeats),
         "fnnpa_general": median_time_s(lambda: sum_alloc.allocation(*args, pa_one), repeats),
         "fnnpakf_general": median_time_s(lambda: fair_alloc.allocation(*args, pa_one), repeats),
+        "fnnpakf_general_newton3": median_time_s(
+            lambda: fair_alloc.allocation(*args, pa_one, newton_steps=CORRECTED_NEWTON_STEPS),
+            repeats,
+        ),
     }
     first = {
         "fnnpa_general": per_alloc["fnnpa_general"],
         "fnnpakf_general": per_alloc["fnnpakf_general"],
+        "fnnpakf_general_newton3": per_alloc["fnnpakf_general_newton3"],
         "kglm_net_per_scenario": wf_label_s + kglm_train_s,
         "fairness_fnn_per_scenario": mm_label_s + kglm_train_s,
         "interp_per_scenario": wf_label_s * 140 / 200 + interp_fit_s,

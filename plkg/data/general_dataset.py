@@ -262,6 +262,7 @@ def generate_general_dataset(
     from plkg.data.atomic import write_bytes_atomic, write_text_atomic
     from plkg.data.dataset import _npz_bytes
     from plkg.data.sidecar_hash import with_sidecar_sha256
+    from plkg.precoding.block_diagonalization import DESIGN_VERSION
 
     if int(n_geometries) < 1:
         raise ValueError(f"n_geometries must be >= 1, got {n_geometries}")
@@ -290,6 +291,8 @@ def generate_general_dataset(
         "input_units": {"pa_dbm": "dBm", "set_pb_dbm": "dBm", "set_m_a": "1", "set_m_b": "W"},
         "val_fraction": float(val_fraction),
         "package_version": __version__,
+        # the design algorithm's version: labels from another version are other data
+        "design_version": DESIGN_VERSION,
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
     }
     out_path = Path(out_path)
@@ -327,4 +330,32 @@ def load_general_dataset(path) -> GeneralDataset:
     _, meta = read_verified(path, "general dataset", FORMAT, "npz_sha256")
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
+    return GeneralDataset(arrays=arrays, meta=meta)
+
+
+def merge_general_datasets(datasets) -> GeneralDataset:
+    """Concatenate loaded general datasets (e.g. two seeds) into one, in memory.
+
+    Set, geometry and sample indices of each later dataset are shifted past the earlier ones;
+    each keeps its own train/val split (by geometry). ``meta`` is the first dataset's sidecar with
+    ``n_samples``/``n_geometries`` summed and ``parts`` listing every sidecar.
+    """
+    datasets = list(datasets)
+    if len(datasets) == 1:
+        return datasets[0]
+    shift = {"set_offsets": "set_m_a", "sample_set": "set_geometry", "set_geometry": "geom_n_users"}
+    out: dict[str, list] = {k: [] for k in datasets[0].arrays}
+    base = {k: 0 for k in shift}
+    for i, ds in enumerate(datasets):
+        for key, value in ds.arrays.items():
+            if key == "set_offsets":
+                value = value[1:] if i else value
+            out[key].append(value + base[key] if key in shift else value)
+        for key, counted in shift.items():
+            base[key] += ds.arrays[counted].shape[0]
+    arrays = {k: np.concatenate(v) for k, v in out.items()}
+    meta = dict(datasets[0].meta)
+    meta["n_samples"] = int(arrays["pa_dbm"].size)
+    meta["n_geometries"] = int(arrays["geom_n_users"].size)
+    meta["parts"] = [ds.meta for ds in datasets]
     return GeneralDataset(arrays=arrays, meta=meta)

@@ -5,19 +5,24 @@ The designs are padded once into [S, D_max] tensors; a batch gathers the designs
 and trims the padding to the batch's largest N_D. Labels are the scale-free targets of the model
 (``log(w/P_a)`` with w = 1/(mu ln 2) for ``mu``, ``logit(t/t_sup)`` for ``t``), standardised with the
 training split's mean and std; the feature statistics are those of the training samples.
+
+With ``proxy=True`` (residual max-min network) each sample also carries the features of the
+low-SNR budget split (:mod:`plkg.solvers.maxmin_proxy`, :func:`plkg.models.set_allocator.proxy_features`)
+and the label is ``logit(t/t_sup) - logit(t0/t_sup)``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import lightning as L
 import numpy as np
 import torch
 
 from plkg import units
-from plkg.data.general_dataset import load_general_dataset
-from plkg.models.set_allocator import pack_sets, saturation_rate_bits
+from plkg.data.general_dataset import load_general_dataset, merge_general_datasets
+from plkg.models.set_allocator import pack_sets, proxy_features, saturation_rate_bits
 
 LN2 = math.log(2.0)
 
@@ -31,9 +36,15 @@ def scale_free_label(target: str, mu, t, pa_w, t_sup=None) -> np.ndarray:
     return np.log(q) - np.log1p(-q)
 
 
-def dataset_tensors(path, target: str) -> dict:
-    """Padded set tensors + per-sample (set index, log P_a, label, split) of a general dataset."""
-    ds = load_general_dataset(path)
+def dataset_tensors(path, target: str, proxy: bool = False, k_max: int = 12) -> dict:
+    """Padded set tensors + per-sample (set index, log P_a, label, split) of a general dataset.
+
+    ``path`` may be a list of files (merged by
+    :func:`plkg.data.general_dataset.merge_general_datasets`). ``proxy`` (target ``t``): also
+    ``ue_feat`` [T, k_max, 3] and ``context`` [T, 1] of the low-SNR split, and the residual label.
+    """
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    ds = merge_general_datasets([load_general_dataset(p) for p in paths])
     a = ds.arrays
     n_sets = a["set_geometry"].size
     cols = [ds.set_constants(s) for s in range(n_sets)]
@@ -43,7 +54,16 @@ def dataset_tensors(path, target: str) -> dict:
     pa_w = units.dbm_to_w(a["pa_dbm"])
     t_sup = np.array([saturation_rate_bits(c[0], c[2], c[3]) for c in cols])[a["sample_set"]]
     label = scale_free_label(target, a["mu"], a["t"], pa_w, t_sup)
+    extra = {}
+    if proxy:
+        ue_feat, context = _proxy_inputs(ds, cols, pa_w, k_max)
+        label = label - context[:, 0]
+        extra = {
+            "ue_feat": torch.as_tensor(ue_feat, dtype=torch.float32),
+            "context": torch.as_tensor(context, dtype=torch.float32),
+        }
     return {
+        **extra,
         "log_m_a": log_m_a,
         "log_m_b": log_m_b,
         "user": user,
@@ -54,6 +74,25 @@ def dataset_tensors(path, target: str) -> dict:
         "split": torch.as_tensor(a["split"]),
         "meta": ds.meta,
     }
+
+
+def _proxy_inputs(ds, cols, pa_w, k_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`proxy_features` of every sample (one low-SNR split per set, batched over its P_a)."""
+    from plkg.solvers.maxmin_proxy import maxmin_proxy
+
+    n = pa_w.size
+    ue_feat = np.zeros((n, k_max, 3))
+    context = np.zeros((n, 1))
+    sample_set = ds.arrays["sample_set"]
+    for s, (m_a, m_b, user, k) in enumerate(cols):
+        idx = np.nonzero(sample_set == s)[0]
+        if idx.size == 0:
+            continue
+        prox = maxmin_proxy(m_a, m_b, user, k, pa_w[idx])
+        ue_feat[idx], context[idx] = proxy_features(
+            prox.rates_bits, prox.shares, m_a, user, k, k_max
+        )
+    return ue_feat, context
 
 
 class _Collate:
@@ -69,14 +108,16 @@ class _Collate:
         mask = self.t["mask"][sets]
         d = int(mask.sum(1).max())
         y = (self.t["label"][idx] - self.label_mean) / self.label_std
-        return (
+        inputs = (
             self.t["log_m_a"][sets, :d],
             self.t["log_m_b"][sets, :d],
             self.t["user"][sets, :d],
             mask[:, :d],
             self.t["log_pa"][idx],
-            y.to(torch.float32),
         )
+        if "ue_feat" in self.t:
+            inputs = inputs + (self.t["ue_feat"][idx], self.t["context"][idx])
+        return inputs + (y.to(torch.float32),)
 
 
 class SizeBucketBatches(torch.utils.data.Sampler):
@@ -117,12 +158,30 @@ class GeneralDataModule(L.LightningDataModule):
     batch_size : int
     seed : int
         Seeds the shuffling of the training loader.
+    proxy : bool
+        Residual max-min inputs and label (target ``t``, see module doc).
+    k_max : int
+        UE-axis padding of the proxy features (the network's ``k_max``).
     """
 
-    def __init__(self, dataset_path, target: str, batch_size: int = 128, seed: int = 0):
+    def __init__(
+        self,
+        dataset_path,
+        target: str,
+        batch_size: int = 128,
+        seed: int = 0,
+        proxy: bool = False,
+        k_max: int = 12,
+    ):
         super().__init__()
-        self.dataset_path = str(dataset_path)
+        self.dataset_path = (
+            str(dataset_path)
+            if isinstance(dataset_path, (str, os.PathLike))
+            else [str(p) for p in dataset_path]
+        )
         self.target = target
+        self.proxy = bool(proxy)
+        self.k_max = int(k_max)
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.tensors: dict | None = None
@@ -130,7 +189,7 @@ class GeneralDataModule(L.LightningDataModule):
     def setup(self, stage=None):
         if self.tensors is not None:
             return
-        t = dataset_tensors(self.dataset_path, self.target)
+        t = dataset_tensors(self.dataset_path, self.target, self.proxy, self.k_max)
         train = torch.nonzero(t["split"] == 0).squeeze(-1)
         val = torch.nonzero(t["split"] == 1).squeeze(-1)
         if train.numel() == 0 or val.numel() == 0:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from plkg.models.set_allocator import SetAllocator
+from plkg.models.set_allocator import N_UE_FEATURES, SetAllocator
 
 
 class SetAllocatorModule(L.LightningModule):
     """Parameters: ``target`` (mu|t), ``hidden``, ``k_max``, ``lr``, ``weight_decay``,
-    ``max_epochs`` (for the cosine schedule), ``label_std`` (to report errors in log units)."""
+    ``max_epochs`` (for the cosine schedule), ``label_std`` (to report errors in log units),
+    ``proxy`` (residual max-min network, :class:`SetAllocator`)."""
 
     def __init__(
         self,
@@ -26,11 +27,14 @@ class SetAllocatorModule(L.LightningModule):
         weight_decay: float = 1e-5,
         max_epochs: int = 100,
         label_std: float = 1.0,
+        proxy: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.net = SetAllocator(target, hidden, k_max)
+        self.net = SetAllocator(target, hidden, k_max, proxy)
+        self.val_history: list[float] = []  # val_loss per epoch
         b, d = 2, 5
+        # traced into TensorBoard's graph tab (TensorBoardLogger(log_graph=True))
         self.example_input_array = (
             torch.zeros(b, d),
             torch.zeros(b, d),
@@ -38,9 +42,14 @@ class SetAllocatorModule(L.LightningModule):
             torch.ones(b, d, dtype=torch.bool),
             torch.zeros(b),
         )
+        if proxy:
+            self.example_input_array += (
+                torch.zeros(b, k_max, N_UE_FEATURES),
+                torch.zeros(b, 1),
+            )
 
-    def forward(self, log_m_a, log_m_b, user, mask, log_pa):
-        return self.net(log_m_a, log_m_b, user, mask, log_pa)
+    def forward(self, log_m_a, log_m_b, user, mask, log_pa, ue_feat=None, context=None):
+        return self.net(log_m_a, log_m_b, user, mask, log_pa, ue_feat, context)
 
     def _loss(self, batch):
         *inputs, y = batch
@@ -66,7 +75,10 @@ class SetAllocatorModule(L.LightningModule):
 
     def on_validation_epoch_end(self):
         if "val_loss" in self.trainer.callback_metrics:
-            self.log("hp/val_loss", self.trainer.callback_metrics["val_loss"])
+            val = self.trainer.callback_metrics["val_loss"]
+            self.log("hp/val_loss", val)
+            if not self.trainer.sanity_checking:
+                self.val_history.append(float(val))
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(

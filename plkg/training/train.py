@@ -78,6 +78,22 @@ def build_net(network: str, hidden, activation: str, generator: torch.Generator)
     raise ValueError(f"network must be 'kglm' or 'fnn', got {network!r}")
 
 
+def _step_free_checkpoint(model_checkpoint):
+    """``ModelCheckpoint`` that also saves when ``trainer.global_step`` did not move.
+
+    Levenberg-Marquardt writes the weights itself (manual optimisation without a torch
+    optimiser), so the global step stays 0 and the stock callback, which saves at most once per
+    step, would keep nothing. Adam and L-BFGS step normally and are unaffected.
+    """
+
+    class StepFreeCheckpoint(model_checkpoint):
+        def _should_skip_saving_checkpoint(self, trainer) -> bool:
+            self._last_global_step_saved = -1  # checked by the parent; see the docstring
+            return super()._should_skip_saving_checkpoint(trainer)
+
+    return StepFreeCheckpoint
+
+
 def train_regressor(
     dataset_path,
     name: str,
@@ -96,6 +112,7 @@ def train_regressor(
     lm_options: dict | None = None,
     export: bool = True,
     progress_bar: bool = False,
+    accelerator: str = "auto",
 ) -> TrainingOutcome:
     """Fit ``network`` to a dataset with Lightning and export a checkpoint.
 
@@ -122,13 +139,19 @@ def train_regressor(
         Refuse a dataset made for another scenario.
     progress_bar : bool
         Lightning's progress bar (``plkg train`` shows it unless ``--quiet``/``--json``).
+    accelerator : str
+        Lightning's ``accelerator`` (``auto``: a GPU when present, else the CPU; ``cpu`` forces
+        the CPU). The committed checkpoints were trained on the CPU; float64 arithmetic on a
+        GPU may differ in the last bits, so "same seed, same bytes" is a per-device promise.
 
     Returns
     -------
     TrainingOutcome
     """
+    import tempfile
+
     import lightning as L
-    from lightning.pytorch.callbacks import EarlyStopping
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     from plkg.training.regression_module import RegressionModule
 
@@ -162,10 +185,21 @@ def train_regressor(
         logger = TensorBoardLogger(
             save_dir=str(log_dir), name=name, default_hp_metric=False, log_graph=True
         )
+    settings = {"network": network, "hidden": str(tuple(np.atleast_1d(hidden))), "seed": int(seed),
+                "label_norm": label_norm, "optimizer": optimizer, "patience": int(patience),
+                "max_epochs": int(max_epochs)}  # fmt: skip
+    if logger:
+        logger.log_hyperparams(settings)  # before fit: hparams.yaml is written when fit ends
     early = EarlyStopping(monitor="val_mse", patience=int(patience), mode="min", check_finite=True)
     lightning_log = logging.getLogger("lightning.pytorch")
     level = lightning_log.level
     lightning_log.setLevel(logging.WARNING)
+    tmp = tempfile.TemporaryDirectory(prefix="plkg-train-")
+    # the best-validation epoch's weights (strictly lower val_mse, as trainlm keeps them) go to a
+    # Lightning checkpoint in a private folder; they are what gets exported to safetensors below
+    best = _step_free_checkpoint(ModelCheckpoint)(
+        dirpath=tmp.name, monitor="val_mse", mode="min", save_top_k=1, save_weights_only=True
+    )
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -175,11 +209,10 @@ def train_regressor(
             warnings.filterwarnings("ignore", message=".*number of training batches.*")
             trainer = L.Trainer(
                 max_epochs=int(max_epochs),
-                accelerator="cpu",
+                accelerator=accelerator,
                 devices=1,
                 logger=logger,
-                callbacks=[early],
-                enable_checkpointing=False,
+                callbacks=[early, best],
                 enable_progress_bar=bool(progress_bar),
                 enable_model_summary=False,
                 num_sanity_val_steps=0,
@@ -187,18 +220,16 @@ def train_regressor(
                 deterministic=True,
             )
             trainer.fit(module, datamodule=datamodule)
+        if not best.best_model_path:
+            raise RuntimeError("training produced no validation epoch")
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
     finally:
         lightning_log.setLevel(level)
-    if module.best_state is None:
-        raise RuntimeError("training produced no validation epoch")
+        tmp.cleanup()
     if logger:
         # hparams tab: the run's settings next to its best validation error
-        logger.log_hyperparams(
-            {"network": network, "hidden": str(tuple(np.atleast_1d(hidden))), "seed": int(seed),
-             "label_norm": label_norm, "optimizer": optimizer, "patience": int(patience)},
-            {"hp/best_val_mse": float(module.best_val_mse)},
-        )  # fmt: skip
-    net.load_state_dict(module.best_state)
+        logger.log_hyperparams(settings, {"hp/best_val_mse": float(module.best_val_mse)})
+    module.cpu().load_state_dict(state["state_dict"])
     net.eval()
 
     metrics: dict = {}

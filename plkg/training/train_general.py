@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -50,13 +51,16 @@ def train_general(
     log_dir="runs",
     quiet: bool = False,
     export: bool = True,
+    proxy: bool | None = None,
+    accelerator: str = "auto",
 ) -> GeneralTrainingOutcome:
     """Fit a :class:`SetAllocator` for ``target`` (``mu`` or ``t``) on a general dataset.
 
     Parameters
     ----------
-    dataset_path : path
-        ``.npz`` of :func:`plkg.data.general_dataset.generate_general_dataset`.
+    dataset_path : path or list of paths
+        ``.npz`` of :func:`plkg.data.general_dataset.generate_general_dataset` (several are
+        merged, each keeping its own train/val split).
     target : ``mu`` | ``t``
     name : str
         Checkpoint stem.
@@ -68,6 +72,12 @@ def train_general(
         TensorBoard folder (None: no logging).
     quiet : bool
         No progress bar.
+    proxy : bool or None
+        Residual max-min network on the low-SNR split (:mod:`plkg.solvers.maxmin_proxy`);
+        None (default): True for target ``t``, False for ``mu`` (which has no proxy).
+    accelerator : str
+        Lightning's ``accelerator``: ``auto`` (default) takes a GPU when there is one; ``cpu``
+        forces the CPU (the committed checkpoints were trained there).
     """
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -79,8 +89,9 @@ def train_general(
         raise ValueError(f"checkpoint name must be a plain file stem, got {name!r}")
     if int(max_epochs) < 1 or int(patience) < 1 or int(batch_size) < 1:
         raise ValueError("max_epochs, patience and batch_size must be >= 1")
+    proxy = (target == "t") if proxy is None else bool(proxy)
     L.seed_everything(int(seed), workers=True, verbose=False)
-    dm = GeneralDataModule(dataset_path, target, batch_size=batch_size, seed=seed)
+    dm = GeneralDataModule(dataset_path, target, batch_size=batch_size, seed=seed, proxy=proxy)
     dm.setup("fit")
     module = SetAllocatorModule(
         target=target,
@@ -89,6 +100,7 @@ def train_general(
         weight_decay=weight_decay,
         max_epochs=max_epochs,
         label_std=dm.label_std,
+        proxy=proxy,
     )
     _set_standardisation(module.net, dm)
     logger = False
@@ -111,7 +123,7 @@ def train_general(
                 warnings.filterwarnings("ignore", category=DeprecationWarning)
                 trainer = L.Trainer(
                     max_epochs=int(max_epochs),
-                    accelerator="auto",
+                    accelerator=accelerator,
                     devices=1,
                     logger=logger,
                     callbacks=[best, early],
@@ -135,17 +147,9 @@ def train_general(
         "name": name,
         "architecture": net.architecture(),
         "target": target,
-        "label_definition": "log(w/P_a), w = 1/(mu ln 2) [W]"
-        if target == "mu"
-        else "logit(t/t_sup), t_sup = min_k sum_j log2(1 + 1/m_a) [bit]",
+        "label_definition": _label_definition(target, proxy),
         "feature_definition": "[log m_a, log(m_b/P_a)] standardised (natural log, W)",
-        "dataset": {
-            "file": Path(dataset_path).name,
-            "npz_sha256": dm.tensors["meta"]["npz_sha256"],
-            "seed": dm.tensors["meta"]["seed"],
-            "spec": dm.tensors["meta"]["spec"],
-            "n_samples": dm.tensors["meta"]["n_samples"],
-        },
+        "dataset": _dataset_record(dataset_path, dm.tensors["meta"]),
         "training": {
             "hidden": int(hidden),
             "max_epochs": int(max_epochs),
@@ -156,12 +160,38 @@ def train_general(
             "weight_decay": float(weight_decay),
             "seed": int(seed),
         },
-        "metrics": {"best_val_loss": best_score},
+        "metrics": {"best_val_loss": best_score, "val_loss_history": module.val_history},
         "package_version": __version__,
     }
     if not export:
         return GeneralTrainingOutcome(None, None, meta, net)
     return _export(net, meta, Path(out_dir), name)
+
+
+def _dataset_record(dataset_path, meta: dict) -> dict:
+    """Which data trained the net: file name(s), npz hash(es), seed(s), spec, sample count."""
+    parts = meta.get("parts") or [meta]
+    paths = [dataset_path] if isinstance(dataset_path, (str, os.PathLike)) else list(dataset_path)
+    one = len(parts) == 1
+    names = [Path(p).name for p in paths]
+    return {
+        "file": names[0] if one else names,
+        "npz_sha256": parts[0]["npz_sha256"] if one else [m["npz_sha256"] for m in parts],
+        "seed": parts[0]["seed"] if one else [m["seed"] for m in parts],
+        "spec": meta["spec"],
+        "n_samples": meta["n_samples"],
+    }
+
+
+def _label_definition(target: str, proxy: bool) -> str:
+    if target == "mu":
+        return "log(w/P_a), w = 1/(mu ln 2) [W]"
+    if proxy:
+        return (
+            "logit(t/t_sup) - logit(t0/t_sup), t_sup = min_k sum_j log2(1 + 1/m_a) [bit], "
+            "t0 = min rate of the low-SNR split (plkg.solvers.maxmin_proxy)"
+        )
+    return "logit(t/t_sup), t_sup = min_k sum_j log2(1 + 1/m_a) [bit]"
 
 
 def _set_standardisation(net, dm) -> None:

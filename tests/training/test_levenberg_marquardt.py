@@ -39,23 +39,31 @@ def test_matches_scipy_on_exponential_fit(rng):
 
 
 def test_matches_scipy_on_a_tiny_network(seed, rng):
-    """A noisy fit (non-zero residual): our LM reaches a minimum scipy's LM cannot improve."""
-    gen = torch.Generator().manual_seed(seed)
-    net = FNN(1, (2,), 1, generator=gen)
-    x = torch.linspace(0, 1, 30, dtype=torch.float64).reshape(-1, 1)
-    y = torch.sin(3 * x) + 0.1 * torch.as_tensor(rng.standard_normal((30, 1)))
+    """A 1-2-1 tanh net fitted to a teacher of the same shape, from a perturbed start: our LM and
+    scipy's reach the same (isolated, zero-residual) minimum, the teacher.
+
+    The non-zero-residual case is the exponential fit above. A noisy fit of this net is not a test
+    for every seed: for some noise draws the least-squares infimum lies at infinity (two mirrored
+    tanh units with output weights growing without bound fit the noise better), and no
+    optimiser converges.
+    """
+    net = FNN(1, (2,), 1, generator=torch.Generator().manual_seed(seed))
+    teacher = torch.tensor([3.0, -2.0, 1.0, -0.5, 1.5, 2.0, 0.3], dtype=torch.float64)
+    load_flat(net, teacher)
+    x = torch.linspace(-2, 2, 50, dtype=torch.float64).reshape(-1, 1)
+    with torch.no_grad():
+        y = net(x).clone()
     residual = module_residual_fn(net, x, y)
-    theta0 = flat_parameters(net)
+    theta0 = teacher * (1 + 0.1 * torch.as_tensor(rng.standard_normal(7)))
     out = LevenbergMarquardt().minimize(residual, theta0, max_iter=500, ftol=1e-14, gtol=1e-9)
 
     def res_np(p):
         return residual(torch.as_tensor(p)).numpy()
 
-    ref = least_squares(res_np, out.theta.numpy(), method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
-    # scipy started at our solution cannot improve it: we are at a least-squares minimum
+    ref = least_squares(res_np, theta0.numpy(), method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
     assert out.status == "converged"
-    assert out.sse <= 2 * ref.cost * (1 + 1e-8)
-    np.testing.assert_allclose(ref.x, out.theta.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(out.theta.numpy(), teacher.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ref.x, out.theta.numpy(), rtol=1e-6, atol=1e-9)
 
 
 def test_trainlm_damping_schedule():
