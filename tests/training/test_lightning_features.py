@@ -7,26 +7,12 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pytest
 import torch
 
-from plkg.data.dataset import make_split, save_dataset
 from plkg.training.train import train_regressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-META = {
-    "input_name": "pa_dbm",
-    "input_units": "dBm",
-    "label_name": "mu",
-    "label_units": "bit/W",
-    "scenario_fingerprint": "tiny",
-    "solver": "closed form",
-    "seed": 0,
-    "package_version": "0",
-    "input_range": [-10.0, 30.0],
-}
 
 
 def _seed() -> int:
@@ -34,12 +20,8 @@ def _seed() -> int:
 
 
 @pytest.fixture(scope="module")
-def fnn_dataset(tmp_path_factory):
-    rng = np.random.default_rng(_seed())
-    x = rng.uniform(-10, 30, 60)
-    y = 1 / (10 ** ((x - 30) / 10) + 0.1)
-    path = tmp_path_factory.mktemp("ds") / "tiny.npz"
-    return save_dataset(path, x, y, make_split(60, rng), META)
+def fnn_dataset(tiny_mu_dataset):
+    return tiny_mu_dataset
 
 
 @pytest.fixture(scope="module")
