@@ -20,8 +20,8 @@ The scaling model: with t the mean task CPU time (serial run), o the engine's pe
 empty tasks in flight on the warm cluster: client + scheduler) and e the parallel efficiency at 2
 workers (dedicated cores), throughput(W) = 1 / max(t / (e W), o) tasks per second: compute-bound
 until the scheduler's per-task cost o dominates. It predicts a 10^5-evaluation study (10^4 tasks of this size) on 100
-workers and ``plkg reproduce all`` on 2, 16 and 100 workers from the per-figure times of
-``docs/reproduction.md`` (figures whose sweeps run on the engine: their points are spread over
+workers and ``plkg reproduce all`` on 2, 16 and 100 workers from the serial per-figure times in
+:data:`REPRODUCE_FIGURES` (figures whose sweeps run on the engine: their points are spread over
 the workers, one task per point; the others stay serial).
 """
 
@@ -32,28 +32,33 @@ import math
 import os
 import time
 
-# plkg reproduce all, per figure (docs/reproduction.md, 2-core machine, serial): seconds and the
-# number of engine tasks (points) of the figures that run their sweep on the engine (0 = serial).
+# plkg reproduce all, per figure: serial seconds with a cold design cache (PLKG_NO_CACHE=1) on the
+# idle 2-core machine (this version), and the number of engine tasks (points) of the figures
+# that run their sweep on the engine (0 = serial).
 REPRODUCE_FIGURES = {
-    "nf-fig4": (69.4, 4),
-    "nf-fig5": (1.4, 0),
-    "nf-fig6-sum": (51.2, 0),
-    "nf-fig6-fair": (25.3, 0),
-    "nf-fig7": (15.8, 0),
-    "nf-fig8": (58.5, 7),
-    "nf-fig9": (140.3, 10),
-    "nf-fig10": (125.2, 9),
-    "ris-fig4": (2.4, 0),
-    "ris-fig5": (6.0, 0),
-    "ris-fig6": (16.6, 20),
-    "ris-fig7": (22.6, 0),
-    "ris-fig8": (22.4, 10),
-    "ris-fig9": (18.4, 15),
-    "ris-fig10": (3.3, 10),
-    "ris-fig11": (1.1, 0),
-    "ris-fig12": (78.2, 66),
-    "ris-table1": (164.2, 0),
-    "nf-keybits": (780.0, 0),  # issue-16 pipeline, 3 schemes x 4 powers; timed on a loaded machine
+    "nf-fig10": (15.9, 9),
+    "nf-fig4": (19.9, 4),
+    "nf-fig5": (0.7, 0),
+    "nf-fig6-fair": (1.5, 0),
+    "nf-fig6-sum": (1.3, 0),
+    "nf-fig7": (1.5, 0),
+    "nf-fig7-paper": (0.7, 0),
+    "nf-fig8": (2.7, 7),
+    "nf-fig9": (5.7, 10),
+    "nf-fig9-paper": (5.4, 10),
+    "nf-keybits": (197.7, 0),
+    "ris-calibration": (110.2, 0),
+    "ris-fig10": (3.5, 10),
+    "ris-fig10-paper": (23.3, 0),
+    "ris-fig11": (0.2, 0),
+    "ris-fig12": (42.6, 66),
+    "ris-fig4": (1.5, 0),
+    "ris-fig5": (2.4, 0),
+    "ris-fig6": (7.3, 20),
+    "ris-fig7": (6.8, 0),
+    "ris-fig8": (10.6, 10),
+    "ris-fig9": (12.7, 15),
+    "ris-table1": (51.7, 0),
 }
 ROUNDS = 3  # serial / 2-worker runs, alternated
 STUDY_EVALUATIONS = 100_000
