@@ -64,11 +64,12 @@ def check_same_design(ck: Checkpoint, stored: dict, design) -> None:
 class BoundAllocator:
     """A power-in-dBm FNN checkpoint bound to one scenario's subchannels.
 
-    Subclasses set ``LABEL`` (the checkpoint's label name), ``WRONG_LABEL`` (message tail when
+    Subclasses set ``DEFAULT_CHECKPOINT``, ``LABEL`` (the checkpoint's label name), ``WRONG_LABEL`` (message tail when
     the label differs), ``WRONG_UNITS`` (message when the input is not in dBm) and
     ``POSITIVE_PA`` (message for P_a <= 0).
     """
 
+    DEFAULT_CHECKPOINT: object  # path of the committed checkpoint
     LABEL: str
     WRONG_LABEL: str
     WRONG_UNITS: str
@@ -91,6 +92,31 @@ class BoundAllocator:
         self.n_users = int(self.user.max()) + 1
         self.design = design
         self.allow_extrapolation = bool(allow_extrapolation)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path=None,
+        scenario=None,
+        design=None,
+        allow_extrapolation=False,
+        backend="torch",
+    ):
+        """Load a checkpoint (default: the class's ``DEFAULT_CHECKPOINT``) and bind it.
+
+        ``scenario`` (if given) must have the checkpoint's fingerprint. ``design`` (if given) must
+        have the subchannel constants stored in the checkpoint (:func:`check_same_design`);
+        without a design the stored constants are used (enough for the label, x and C_k, not for
+        precoders). ``backend``: ``torch`` or ``numpy``
+        (:func:`plkg.inference.checkpoint.load_checkpoint`).
+
+        Raises
+        ------
+        ValueError
+            Bad checkpoint, mismatched fingerprint or subchannel constants.
+        """
+        path = cls.DEFAULT_CHECKPOINT if path is None else path
+        return cls._bind(path, scenario, design, allow_extrapolation, backend)
 
     @classmethod
     def _bind(cls, path, scenario, design, allow_extrapolation, backend="torch"):

@@ -64,32 +64,11 @@ class Allocator(BoundAllocator):
         Allow P_a outside the checkpoint's training range.
     """
 
+    DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT
     LABEL = "mu"
     WRONG_LABEL = ", KGLM-Net must predict 'mu'"
     WRONG_UNITS = "KGLM-Net checkpoints take P_a in dBm"
     POSITIVE_PA = "P_a must be positive for FNNPA (its input is P_a in dBm)"
-
-    @classmethod
-    def from_checkpoint(
-        cls,
-        path=DEFAULT_CHECKPOINT,
-        scenario=None,
-        design=None,
-        allow_extrapolation=False,
-        backend="torch",
-    ) -> Allocator:
-        """Load a checkpoint and bind it to a scenario.
-
-        ``scenario`` (if given) must have the checkpoint's fingerprint. ``design`` (if given) must
-        have the subchannel constants stored in the checkpoint (rtol 1e-6); without a design the
-        stored constants are used (enough for mu_hat, x and C_k, not for precoders).
-
-        Raises
-        ------
-        ValueError
-            Mismatched fingerprint or design, or a bad checkpoint.
-        """
-        return cls._bind(path, scenario, design, allow_extrapolation, backend)
 
     @property
     def training_range_dbm(self) -> tuple[float, float]:

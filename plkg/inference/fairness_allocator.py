@@ -102,30 +102,13 @@ class FairnessAllocator(BoundAllocator):
     allow_extrapolation : bool
     """
 
+    DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT
     LABEL = "t"
     WRONG_LABEL = "; the fairness FNN must predict 't'"
     WRONG_UNITS = "fairness FNN checkpoints take P_a in dBm"
     POSITIVE_PA = "P_a must be > 0 W for FNNPAKF (its input is P_a in dBm)"
 
     _exact = None  # ExactMaxMin, prepared on the first "exact" allocation
-
-    @classmethod
-    def from_checkpoint(
-        cls,
-        path=DEFAULT_CHECKPOINT,
-        scenario=None,
-        design=None,
-        allow_extrapolation=False,
-        backend="torch",
-    ) -> FairnessAllocator:
-        """Load a checkpoint and bind it to a scenario (fingerprint) and design (m_a, m_b).
-
-        Raises
-        ------
-        ValueError
-            Bad checkpoint, mismatched fingerprint or subchannel constants.
-        """
-        return cls._bind(path, scenario, design, allow_extrapolation, backend)
 
     def predict(self, pa_w) -> np.ndarray:
         """t_hat [B] (bits) for P_a [B] (W); refuses P_a outside the training range."""

@@ -132,6 +132,12 @@ class NumpyFNN:
 class _Bound:
     """Shared binding: checkpoint forward, training range (W), design constants."""
 
+    @classmethod
+    def from_checkpoint(cls, path=None, scenario=None, design=None, allow_extrapolation=False):
+        """Bind a checkpoint (default: the committed Fig. 6 one) to a scenario / design."""
+        slow = cls._validating_class()
+        return cls(slow.from_checkpoint(path, scenario, design, allow_extrapolation))
+
     def __init__(self, allocator):
         self.allocator = allocator
         self.fnn = NumpyFNN(allocator.checkpoint)
@@ -220,6 +226,12 @@ class FastFNNPA(_Bound):
     allocator : plkg.inference.allocator.Allocator
     """
 
+    @staticmethod
+    def _validating_class():
+        from plkg.inference.allocator import Allocator
+
+        return Allocator
+
     def __init__(self, allocator):
         super().__init__(allocator)
         b = self.m_b * (1.0 + self.m_a)
@@ -230,17 +242,6 @@ class FastFNNPA(_Bound):
         self._ones = np.ones_like(b)
         self._buf = np.empty((2, self.n_subchannels))
         self._r, self._e = self._buf  # row views, made once
-
-    @classmethod
-    def from_checkpoint(cls, path=None, scenario=None, design=None, allow_extrapolation=False):
-        """Bind a KGLM-Net checkpoint (default: the Fig. 6 one) to a scenario / design."""
-        from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
-
-        return cls(
-            Allocator.from_checkpoint(
-                path or DEFAULT_CHECKPOINT, scenario, design, allow_extrapolation
-            )
-        )
 
     def __call__(self, pa_w: float) -> FastResult:
         """One budget (float, W) -> :class:`FastResult` (``label`` = mu_hat, bit/W)."""
@@ -313,6 +314,12 @@ class FastFNNPAKF(_Bound):
     allocator : plkg.inference.fairness_allocator.FairnessAllocator
     """
 
+    @staticmethod
+    def _validating_class():
+        from plkg.inference.fairness_allocator import FairnessAllocator
+
+        return FairnessAllocator
+
     def __init__(self, allocator):
         super().__init__(allocator)
         k = self.n_users
@@ -333,17 +340,6 @@ class FastFNNPAKF(_Bound):
             (np.arange(1, c + 1) * lb[u, :c] - cums[u, :c]).tolist() for u, c in enumerate(counts)
         ]
         self._cums_list = [cums[u, :c].tolist() for u, c in enumerate(counts)]
-
-    @classmethod
-    def from_checkpoint(cls, path=None, scenario=None, design=None, allow_extrapolation=False):
-        """Bind a fairness-FNN checkpoint (default: the Fig. 6 one) to a scenario / design."""
-        from plkg.inference.fairness_allocator import DEFAULT_CHECKPOINT, FairnessAllocator
-
-        return cls(
-            FairnessAllocator.from_checkpoint(
-                path or DEFAULT_CHECKPOINT, scenario, design, allow_extrapolation
-            )
-        )
 
     def levels(self, t_bits):
         """Water levels w_k [..., K] (W) of the corrected Eq. (60) for t_hat [...] (bits)."""

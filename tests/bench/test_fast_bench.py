@@ -14,16 +14,6 @@ from plkg.solvers.water_filling import water_filling
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-MACHINE = {
-    "machine": "x86_64",
-    "cpu_count": 2,
-    "torch": "2.x",
-    "torch_threads": 1,
-    "python": "3.11",
-    "cuda": False,
-    "plkg_version": "0",
-}
-
 
 def test_minimal_reference_is_the_exact_water_filling(rng):
     """The baseline must solve the same problem, or the ratio means nothing."""
@@ -35,7 +25,7 @@ def test_minimal_reference_is_the_exact_water_filling(rng):
         assert level == pytest.approx(float(ref.level_w), rel=1e-12)
 
 
-def test_fast_sections_run_and_render():
+def test_fast_sections_run_and_render(machine):
     from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
 
     alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT)
@@ -71,7 +61,7 @@ def test_fast_sections_run_and_render():
             "fnnpa_over_wfpa_sum_kr_mean": 1.0,
         },
     }
-    text = render_markdown({"machine": MACHINE, "benchmarks": {"allocation": block}}, "plkg bench")
+    text = render_markdown({"machine": machine, "benchmarks": {"allocation": block}}, "plkg bench")
     assert "Online fast path" in text and "summary unavailable" not in text
     assert "Limit of one allocation" in text and "No GPU in this run" in text
 

@@ -2,20 +2,10 @@
 
 from plkg.bench._report import render_markdown
 
-MACHINE = {
-    "machine": "x86_64",
-    "cpu_count": 2,
-    "torch": "2.x",
-    "torch_threads": 1,
-    "python": "3.11",
-    "cuda": False,
-    "plkg_version": "0",
-}
 
-
-def test_render_ris_and_nist_sections():
+def test_render_ris_and_nist_sections(machine):
     report = {
-        "machine": MACHINE,
+        "machine": machine,
         "benchmarks": {
             "ris-ao": {
                 "ao_vs_n": [
@@ -50,7 +40,82 @@ def test_render_ris_and_nist_sections():
     assert "plkg bench all --markdown docs/benchmarks.md" in text
 
 
-def test_changed_shape_is_reported_not_raised():
-    report = {"machine": MACHINE, "benchmarks": {"allocation": {"n_subchannels": 3}}}
+def test_changed_shape_is_reported_not_raised(machine):
+    report = {"machine": machine, "benchmarks": {"allocation": {"n_subchannels": 3}}}
     text = render_markdown(report, "plkg bench allocation")
     assert "summary unavailable" in text and '"n_subchannels": 3' in text
+
+
+SWEEP = {
+    "workload": "200 evaluations = 20 tasks (N = 128, 8 CCM draws, one design each) x 10 (P_a, method)",
+    "serial_s": 2.328,
+    "workers_2_s": 1.349,
+    "samples_s": {"serial": [2.429, 2.328, 2.381], "workers_2": [1.403, 1.552, 1.349]},
+    "speedup_2_workers": 1.726,
+    "cpu_share_of_wall_serial": 0.97,
+    "task_cpu_s_serial": 2.258,
+    "task_cpu_s_per_worker": [1.185, 1.19],
+    "speedup_2_workers_dedicated_cores": 1.86,
+    "cluster_startup_s": 0.621,
+    "speedup_2_workers_with_startup": 1.182,
+    "tables_identical": True,
+    "task_s": 0.1129,
+    "engine_overhead_per_task_s": 0.00266,
+    "parallel_efficiency_2": 0.93,
+    "model": "tasks/s(W) = 1 / max(task_s / (efficiency W), overhead_per_task_s); task_s and efficiency from CPU seconds (dedicated cores)",
+    "tasks_per_s": {
+        "1": 8.86,
+        "2": 16.47,
+        "4": 32.94,
+        "8": 65.89,
+        "16": 131.78,
+        "32": 263.55,
+        "64": 375.32,
+        "100": 375.32,
+    },
+    "study_1e5_evaluations_on_100_workers": {"tasks": 10000, "predicted_s": 26.6},
+    "reproduce_all_predicted_s": {"1": 525.8, "2": 469.4, "16": 415.5, "100": 412.3},
+}
+GENERAL = {
+    "scenario": "fig6",
+    "design_s (common to all methods)": 0.5566619090004679,
+    "first_allocation_s (after the design)": {
+        "fnnpa_general": 0.0004011768046865427,
+        "fnnpakf_general": 0.003088266374959403,
+        "fnnpakf_general_newton3": 0.004285159749997547,
+        "kglm_net_per_scenario": 2.6973200169995835,
+        "fairness_fnn_per_scenario": 2.629487477999646,
+        "interp_per_scenario": 0.060025531200517436,
+        "interpkf_per_scenario": 0.012542753900561365,
+        "wfpa_exact": 0.00042114557030004107,
+        "exact_maxmin": 0.00028144227344029105,
+    },
+    "first_allocation_ratio_vs_exact_solver": {
+        "fnnpa_general": 0.9525846476331882,
+        "fnnpakf_general": 10.97300109613629,
+        "fnnpakf_general_newton3": 15.225714664739796,
+        "kglm_net_per_scenario": 6404.721329676824,
+        "fairness_fnn_per_scenario": 9342.901639676746,
+        "interp_per_scenario": 142.52917621275898,
+        "interpkf_per_scenario": 44.56599126791219,
+        "wfpa_exact": 1.0,
+        "exact_maxmin": 1.0,
+    },
+    "per_allocation_s": {
+        "wfpa_exact": 0.00042114557030004107,
+        "exact_maxmin": 0.00028144227344029105,
+        "fnnpa_general": 0.0004011768046865427,
+        "fnnpakf_general": 0.003088266374959403,
+        "fnnpakf_general_newton3": 0.004285159749997547,
+    },
+    "notes": "per-scenario KGLM-Net time = 200 exact labels + one LM training run of the committed fig6 dataset (the fairness FNN trains the same way); the set allocator needs neither",
+}
+
+
+def test_render_sweep_and_general_sections(machine):
+    report = {"machine": machine, "benchmarks": {"sweep": SWEEP, "general": GENERAL}}
+    text = render_markdown(report, "plkg bench sweep general")
+    assert "summary unavailable" not in text
+    assert f"**{SWEEP['speedup_2_workers']}x** (target >= 1.6)" in text
+    assert f"{SWEEP['reproduce_all_predicted_s']['16']} s on 16" in text
+    assert "| fnnpa-general (set network, no retraining) | 0.401 | 0.953 |" in text
