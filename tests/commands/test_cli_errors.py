@@ -209,7 +209,10 @@ def slow(args):
     with atomic_path(sys.argv[1]) as tmp:
         tmp.write_bytes(b"x" * 1000)
         print("ready", flush=True)
-        time.sleep(60)
+        # slow work as Python steps, not one 60 s sleep: the kernel may hand the signal to a
+        # BLAS thread, and CPython then raises it in the main thread only at its next step
+        for _ in range(600):
+            time.sleep(0.1)
 
 nist.run = slow
 from plkg.cli import main
