@@ -7,7 +7,13 @@ STAMP := $(VENV)/.plkg-installed
 TORCH_SPEC ?= torch==2.13.0
 SRC := $(wildcard plkg tests scripts)
 
-.PHONY: venv test lint demo reproduce bench clean
+# Tests run a second time under another numeric personality (docs/reliability.md): NumPy's
+# baseline SIMD kernels, OpenBLAS's oldest kernels and one BLAS/OpenMP thread, MKL's compatible
+# path, torch's non-vectorised kernels. scripts/numeric_personality.py asks NumPy which dispatch
+# targets exist here, so the variables never name a feature NumPy would refuse.
+PORTABLE_TESTS ?= tests
+
+.PHONY: venv test test-native test-portable lint demo reproduce bench clean
 
 venv: $(STAMP)
 
@@ -22,7 +28,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check $(SRC)
 
 test: lint
+	$(MAKE) --no-print-directory test-native
+	$(MAKE) --no-print-directory test-portable
+
+test-native: $(STAMP)
+	@echo "personality: native (kernels picked for this CPU, default threads;" \
+	  "NPY_DISABLE_CPU_FEATURES=$${NPY_DISABLE_CPU_FEATURES:-} OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-auto})"
 	$(VENV)/bin/pytest -q
+
+test-portable: $(STAMP)
+	$(PY) scripts/numeric_personality.py -- $(VENV)/bin/pytest -q $(PORTABLE_TESTS)
 
 demo: $(STAMP)
 	$(VENV)/bin/plkg demo

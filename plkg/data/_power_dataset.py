@@ -4,10 +4,13 @@ save/load."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from plkg import __version__, units
 from plkg.data.dataset import Dataset, load_dataset, make_split, save_dataset
+from plkg.errors import SolverError
 
 # P_a range (dBm) of both learned allocators' datasets: covers the Fig. 6 sweep.
 DEFAULT_PA_DBM_RANGE = (-10.0, 30.0)
@@ -40,6 +43,25 @@ def draw_powers(scenario, design, n_samples, pa_dbm_range, seed, sampling, split
     pa_dbm = sample_powers_dbm(rng, n_samples, pa_dbm_range, sampling)
     split = make_split(len(pa_dbm), rng, split_counts)
     return design, pa_dbm, split, units.dbm_to_w(pa_dbm)
+
+
+def power_range_text(pa_dbm_range) -> str:
+    """``"power range LO..HI dBm"``: how a generator's refusal names the option to change."""
+    lo, hi = (float(v) for v in pa_dbm_range)
+    return f"power range {lo:g}..{hi:g} dBm"
+
+
+@contextlib.contextmanager
+def naming_power_range(pa_dbm_range):
+    """Re-raise a solver's :class:`~plkg.errors.SolverError` with the power range appended.
+
+    Which check refuses an absurd range first (the solver's own certificate, a residual, the
+    degenerate-label check) depends on round-off; every one of them then names the range.
+    """
+    try:
+        yield
+    except SolverError as exc:
+        raise SolverError(f"{exc} ({power_range_text(pa_dbm_range)})") from exc
 
 
 def power_meta(label: dict, scenario, design, pa_dbm_range, sampling, seed, **fields) -> dict:

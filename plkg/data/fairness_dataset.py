@@ -20,7 +20,9 @@ from plkg.data._power_dataset import (
     design_arrays,
     draw_powers,
     finish,
+    naming_power_range,
     power_meta,
+    power_range_text,
     run_label_tasks,
 )
 from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset
@@ -105,9 +107,13 @@ def generate_fairness_dataset(
     design, pa_dbm, split, pa_w = draw_powers(
         scenario, design, n_samples, pa_dbm_range, seed, sampling, split_counts
     )
-    exact = solve_maxmin(design.m_a, design.m_b, design.user, design.n_users, pa_w)
+    with naming_power_range(pa_dbm_range):
+        exact = solve_maxmin(design.m_a, design.m_b, design.user, design.n_users, pa_w)
     if exact.status != "optimal":
-        raise SolverError("exact max-min solver did not converge on the dataset powers")
+        raise SolverError(
+            f"exact max-min solver did not converge on the dataset powers (status "
+            f"{exact.status!r}, {power_range_text(pa_dbm_range)})"
+        )
     t_exact = np.asarray(exact.t_bits, dtype=np.float64)
     t_cvx = np.full(t_exact.shape, np.nan)
     source = np.full(t_exact.shape, SOURCE_EXACT_ONLY, dtype=np.int8)

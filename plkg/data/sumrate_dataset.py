@@ -17,7 +17,9 @@ from plkg.data._power_dataset import (
     design_arrays,
     draw_powers,
     finish,
+    naming_power_range,
     power_meta,
+    power_range_text,
 )
 from plkg.data._power_dataset import sample_powers_dbm as sample_powers_dbm
 from plkg.data.dataset import DEFAULT_SPLIT_COUNTS, Dataset
@@ -70,10 +72,14 @@ def generate_sumrate_dataset(
     design, pa_dbm, split, pa_w = draw_powers(
         scenario, design, n_samples, pa_dbm_range, seed, sampling, split_counts
     )
-    res = water_filling(pa_w, design.m_a, design.m_b, rtol=DEFAULT_RTOL)
+    with naming_power_range(pa_dbm_range):
+        res = water_filling(pa_w, design.m_a, design.m_b, rtol=DEFAULT_RTOL)
     worst = float(np.max(res.kkt_residual))
     if not worst <= KKT_TOL:
-        raise ValueError(f"water-filling KKT residual {worst:.2e} exceeds {KKT_TOL:g}")
+        raise ValueError(
+            f"water-filling KKT residual {worst:.2e} exceeds {KKT_TOL:g} in the "
+            f"{power_range_text(pa_dbm_range)} (beyond what float64 resolves here?)"
+        )
     meta = power_meta(
         {
             "kind": "sumrate",

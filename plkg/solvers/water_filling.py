@@ -15,9 +15,14 @@ We work with the *water level* ``w = 1/(mu ln 2)`` (watt). The quadratic behind 
 
 which equals Eq. (48) exactly (:func:`x_from_mu_paper` keeps the paper's form; it loses all
 digits when m_a << 1 because it subtracts two nearly equal numbers and divides by 2 m_a). The
-sum S(w) is continuous and increasing; the root of S(w) = P_a is bracketed by
-``[min_j w_j(P_a/N_D), min_j w_j(P_a)]`` where ``w_j(x)`` is the level that gives subchannel j
-the power x, and found by Newton steps in log w, safeguarded by bisection in log w.
+solver never iterates on w itself: powers are normalised by the lowest activation level b_min and
+the unknown is the level's offset above it (:mod:`plkg.solvers.water_level`), so that the first
+subchannel's power has full precision at any budget and every number is O(1). The sum S(d) is
+continuous and increasing; its root is bracketed by ``[min_j d_j(P_a/N_D), min_j d_j(P_a)]``
+where ``d_j(x)`` is the offset that gives subchannel j the power x, and found by Newton steps on
+log S against log d, safeguarded by geometric bisection. Budgets far below the level are
+re-solved above the top active activation level; problems outside float64's reach are refused
+by :func:`plkg.solvers.water_level.check_power_domain` with one line naming the value.
 
 Both a float64 NumPy implementation and a batched torch twin (any device) share one code path.
 """
@@ -33,10 +38,20 @@ from plkg.errors import SolverError
 from plkg.keyrate.subchannel import LN2, subchannel_key_rate_bits
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.options import check_max_iter, check_rtol
+from plkg.solvers.water_level import (
+    activation_levels,
+    check_power_domain,
+    needs_top_reference,
+    normalise,
+    offset_ceiling,
+    refine_on_top_reference,
+    x_at_offset,
+)
 
 DEFAULT_RTOL = 1e-13
 DEFAULT_MAX_ITER = 200
 SAFE_NEWTON_ITERS = 20
+KKT_TOL = 1e-8  # relative KKT residual a converged solution must meet (Eq. (47))
 
 
 class WaterFillingError(SolverError):
@@ -75,10 +90,10 @@ def x_from_level(level_w, m_a, m_b):
 def level_from_x(x_w, m_a, m_b):
     """Inverse of :func:`x_from_level` on x >= 0: the level giving subchannel power ``x_w``.
 
-    From the derivative of Eq. (42): ``w(x) = (m_a x + b)((1 + m_a) x + b)/b``, b = m_b (1 + m_a).
+    From the derivative of Eq. (42): ``w(x) = (m_a x + b)((1 + m_a) x + b)/b``, b = m_b (1 + m_a),
+    expanded to ``b + x (1 + 2 m_a + m_a x / m_b)`` (no product of two powers).
     """
-    b = m_b * (1 + m_a)
-    return (m_a * x_w + b) * ((1 + m_a) * x_w + b) / b
+    return m_b * (1 + m_a) + x_w * (1 + 2 * m_a + m_a * (x_w / m_b))
 
 
 def dx_dlevel(x_w, m_a, m_b):
@@ -130,18 +145,16 @@ def kkt_residual(x_w, mu, m_a, m_b, pa_w):
 
     max of: |g_j(x_j) - mu|/mu over active subchannels (x_j > 0), max(0, g_j(0) - mu)/mu over
     inactive ones (dual feasibility), and |sum x - P_a|/P_a (the budget binds since mu > 0).
-    g_j is the derivative of the j-th term of Eq. (42).
+    g_j is the derivative of the j-th term of Eq. (42). Evaluated in levels, g_j(x)/mu =
+    w / w_j(x) with w = 1/(mu ln 2) and w_j(x) = :func:`level_from_x`, so that no product of
+    powers can overflow where the problem itself is representable.
     """
-    from plkg.keyrate.subchannel import subchannel_key_rate_derivative
-
     xp = _xp(m_b)
-    mu_e = mu[..., None]
-    g = subchannel_key_rate_derivative(x_w, m_a, m_b)
-    g0 = subchannel_key_rate_derivative(xp.zeros_like(x_w), m_a, m_b)
+    w = mu_to_level(mu)[..., None]
     active = x_w > 0
-    stat = xp.where(active, xp.abs(g - mu_e), xp.clip(g0 - mu_e, 0, None)) / mu_e
-    amax = np.max if xp is np else xp.amax
-    stat = amax(stat, axis=-1) if xp is np else amax(stat, dim=-1)
+    w_j = level_from_x(x_w, m_a, m_b)
+    stat = xp.where(active, xp.abs(w / w_j - 1), xp.clip(w / w_j - 1, 0, None))
+    stat = np.max(stat, axis=-1) if xp is np else xp.amax(stat, dim=-1)
     primal = xp.abs(x_w.sum(-1) - pa_w) / xp.where(pa_w > 0, pa_w, xp.ones_like(pa_w))
     return xp.maximum(stat, primal)
 
@@ -204,23 +217,43 @@ def _check_inputs(pa_w, m_a, m_b):
         raise ValueError("m_b must be > 0 (it is sigma_b^2/(L lambda_h))")
     if bool(anyf(pa_w < 0)):
         raise ValueError("power budget P_a must be non-negative")
+    if xp is np:
+        check_power_domain(pa_w, m_a, m_b)
+    else:
+        check_power_domain(*(v.detach().cpu().numpy() for v in (pa_w, m_a, m_b)))
     return pa_w, m_a, m_b
 
 
-def _check_result(res: WaterFillingResult, pa_w) -> WaterFillingResult:
-    """Raise WaterFillingError instead of returning NaN/inf (float64 overflow at extreme scales)."""
+def _check_result(res: WaterFillingResult, pa_w, rtol: float) -> WaterFillingResult:
+    """A converged result is finite and satisfies the KKT conditions; else WaterFillingError.
+
+    Inside the domain of :func:`plkg.solvers.water_level.check_power_domain` this never fires; it
+    guards the promise that ``converged`` means optimal, whatever the inputs.
+    """
     xp = _xp(res.x_w)
     finite = xp.isfinite
-    if not all(bool(finite(v).all()) for v in (res.x_w, res.mu, res.objective)):
+    values = (res.x_w, res.mu, res.level_w, res.objective, res.kkt_residual)
+    if not all(bool(finite(v).all()) for v in values):
         raise WaterFillingError(
-            "water-filling result is not finite: P_a, m_a and m_b span too many decades for "
-            "float64 (rescale the powers)"
+            "water-filling result is not finite although P_a, m_a and m_b passed the domain "
+            "check (please report the inputs)"
+        )
+    worst = float(res.kkt_residual.max())
+    if worst > max(KKT_TOL, 10 * rtol):
+        raise WaterFillingError(
+            f"water-filling KKT residual {worst:.2e} exceeds {max(KKT_TOL, 10 * rtol):g} "
+            f"(P_a up to {float(pa_w.max()):.3g} W)"
         )
     return res
 
 
 def _solve(pa_w, m_a, m_b, rtol, max_iter):
-    """Shared NumPy/torch core. pa_w [...], m_a/m_b [..., N_D] (broadcast)."""
+    """Shared NumPy/torch core. pa_w [...], m_a/m_b [..., N_D] (broadcast).
+
+    Works on the normalised offset d = (w - b_min)/b_min of :mod:`plkg.solvers.water_level`, so
+    that the lowest subchannel's power is computed from d itself (no cancellation at any budget)
+    and every number in the iteration is O(1) whatever the units of P_a, m_b.
+    """
     xp = _xp(m_b)
     is_np = xp is np
     batch = np.broadcast_shapes(tuple(pa_w.shape), tuple(m_a.shape[:-1]), tuple(m_b.shape[:-1]))
@@ -234,65 +267,77 @@ def _solve(pa_w, m_a, m_b, rtol, max_iter):
         ma = m_a.expand(batch + (n_d,))
         mb = m_b.expand(batch + (n_d,))
 
-    def amin(v):
-        return np.min(v, axis=-1) if is_np else xp.amin(v, dim=-1)
-
+    scale, delta, q, hs = normalise(ma, mb)  # scale = b_min [...], the unit of every power
     zero = pa == 0
-    pa_safe = xp.where(zero, xp.ones_like(pa), pa)
-    # Bracket of the water level (see module docstring), in log w.
-    lo = xp.log(amin(level_from_x(pa_safe[..., None] / n_d, ma, mb)))
-    hi = xp.log(amin(level_from_x(pa_safe[..., None], ma, mb)))
-    u = 0.5 * (lo + hi)
+    p = xp.where(zero, xp.ones_like(pa), pa) / scale
+    # Bracket of the offset (see module docstring), in log d: at d_lo every subchannel gets at
+    # most P_a/N_D, at d_hi one alone gets P_a.
+    lo = offset_ceiling(p / n_d, delta, q, hs)
+    hi = offset_ceiling(p, delta, q, hs)
+    d = xp.sqrt(lo) * xp.sqrt(hi)
     iters = xp.zeros_like(pa, dtype=xp.int64) if not is_np else np.zeros(batch, dtype=np.int64)
     done = xp.zeros_like(pa, dtype=bool) if not is_np else np.zeros(batch, dtype=bool)
     for it in range(max_iter):
-        w = xp.exp(u)
-        x = x_from_level(w[..., None], ma, mb)
-        s = x.sum(-1)
-        f = s - pa_safe
-        conv = xp.abs(f) <= rtol * pa_safe
+        x, r = x_at_offset(d[..., None], delta, q, hs)
+        total = x.sum(-1)
+        f = total - p
+        conv = xp.abs(f) <= rtol * p
         done = done | conv
         if bool(done.all()):
             break
         iters = iters + (~done).astype(np.int64) if is_np else iters + (~done).to(xp.int64)
-        # shrink the bracket
-        lo = xp.where(f < 0, u, lo)
-        hi = xp.where(f > 0, u, hi)
-        # Newton in log w: d S / d log w = w * sum_active dx/dw
-        dxdw = xp.where(x > 0, dx_dlevel(x, ma, mb), xp.zeros_like(x))
-        dsdu = w * dxdw.sum(-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = u - f / dsdu
-        ok = xp.isfinite(step) & (step > lo) & (step < hi) & (dsdu > 0)
+        lo = xp.where(f < 0, d, lo)
+        hi = xp.where(f > 0, d, hi)
+        # Newton on log S against log d (S grows like d^(1/2)..d^1, nearly linear in logs):
+        # d log S / d log d = d S'(d) / S, S'(d) = sum_active dx_j/dd = sum_active 1/(2 r_j).
+        # d itself is the iterate (not log d): log d would cost digits where S is steep in d.
+        slope = d * (0.5 * (x > 0) / r).sum(-1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = d * xp.exp(-xp.log(total / p) * total / slope)
+        ok = xp.isfinite(step) & (step >= lo) & (step <= hi) & (slope > 0)
         if it >= SAFE_NEWTON_ITERS and it % 2:
-            # Newton normally converges in < 10 steps; if round-off in S(w) keeps it from
-            # meeting rtol, it can creep along one end of the bracket: alternate with bisection
-            # so that the bracket halves at least every other step and reaches its float64 floor.
+            # Newton normally converges in < 10 steps; if round-off in S keeps it from meeting
+            # rtol, it can creep along one end of the bracket: alternate with bisection so that
+            # the bracket halves at least every other step and reaches its float64 floor.
             ok = ok & False
-        u_new = xp.where(ok, step, 0.5 * (lo + hi))
+        d_new = xp.where(ok, step, xp.sqrt(lo) * xp.sqrt(hi))
         # a bracket that cannot shrink any further in float64 counts as converged
-        stuck = (hi - lo) <= 4 * np.finfo(np.float64).eps * xp.abs(u)
+        stuck = (hi - lo) <= 4 * np.finfo(np.float64).eps * d
         done = done | stuck
-        u = xp.where(done, u, u_new)
+        d = xp.where(done, d, d_new)
     else:
         if not bool(done.all()):
             raise WaterFillingError(
                 f"water-filling did not converge in {max_iter} iterations "
                 f"({int((~done).sum())} of {done.size if is_np else done.numel()} problems, "
-                f"P_a up to {float(pa.max()):.3g} W: beyond float64 range for these m_a, m_b?)"
+                f"P_a up to {float(pa.max()):.3g} W)"
             )
-    w = xp.exp(u)
     # P_a = 0: nothing to allocate; mu is the largest slope at x = 0 (the first subchannel's).
-    w = xp.where(zero, amin(mb * (1 + ma)), w)
-    x = x_from_level(w[..., None], ma, mb)
-    x = xp.where(zero[..., None], xp.zeros_like(x), x)
-    # Final projection onto the budget: near x << m_b the level carries only eps*m_b/x relative
-    # precision in x, so rescale to sum x = P_a exactly (changes the slopes by far less than rtol).
+    d = xp.where(zero, xp.zeros_like(d), d)
+    x, r = x_at_offset(d[..., None], delta, q, hs)
+    risky = needs_top_reference(delta, d, p, rtol) & ~zero
+    if bool(risky.any()):
+        # the budget is far below the level: measure it above the top active activation level
+        sel = risky.reshape(-1)
+        rows = [v.reshape(-1, n_d)[sel] for v in (activation_levels(ma, mb), delta, q, hs)]
+        x_top, d_top = refine_on_top_reference(
+            rows[0], scale.reshape(-1)[sel], *rows[1:], p.reshape(-1)[sel], d.reshape(-1)[sel], rtol
+        )
+        x, d = x.reshape(-1, n_d) * 1, d.reshape(-1) * 1  # writable copies
+        x[sel], d[sel] = x_top, d_top
+        x, d = x.reshape(risky.shape + (n_d,)), d.reshape(risky.shape)
+        r = (q * (1 + d[..., None]) + 0.25) ** 0.5
+    offset = scale * d
+    w = scale + offset
+    # Final projection onto the budget along the level direction dx_j/dd = 1/(2 r_j) (one linear
+    # Newton step: every active slope moves together, so stationarity is kept where the bracket
+    # reached float64's floor before |S - p| <= rtol p), then a rescale for sum x = P_a exactly.
+    # A zero budget keeps x = 0.
+    direction = (x > 0) / r
+    shift = (p - x.sum(-1)) / xp.where(zero, xp.ones_like(p), direction.sum(-1))
+    x = xp.clip(x + shift[..., None] * direction, 0, None) * scale[..., None]
     total = x.sum(-1)
-    x = (
-        x
-        * xp.where(total > 0, pa / xp.where(total > 0, total, xp.ones_like(total)), 1.0)[..., None]
-    )
+    x = x * (pa / xp.where(total > 0, total, xp.ones_like(total)))[..., None]
     mu = level_to_mu(w)
     kkt = kkt_residual(x, mu, ma, mb, pa)
     objective = subchannel_key_rate_bits(x, ma, mb).sum(-1)
@@ -304,6 +349,7 @@ def _solve(pa_w, m_a, m_b, rtol, max_iter):
         kkt_residual=kkt,
         objective=objective,
         status="converged",
+        extras={"offset_w": offset},
     )
 
 
@@ -339,7 +385,7 @@ def water_filling(pa_w, m_a, m_b, rtol: float = DEFAULT_RTOL, max_iter: int = DE
     rtol, max_iter = check_rtol(rtol), check_max_iter(max_iter)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # overflow shows up as non-finite values, refused by _check_result with a clear message
-        return _check_result(_solve(pa_w, m_a, m_b, rtol, max_iter), pa_w)
+        return _check_result(_solve(pa_w, m_a, m_b, rtol, max_iter), pa_w, rtol)
 
 
 def water_filling_torch(
@@ -378,7 +424,7 @@ def water_filling_torch(
     rtol, max_iter = check_rtol(rtol), check_max_iter(max_iter)
     if dtype != torch.float64 and rtol < 1e-6:
         rtol = 1e-6
-    return _check_result(_solve(pa_w, m_a, m_b, rtol, max_iter), pa_w)
+    return _check_result(_solve(pa_w, m_a, m_b, rtol, max_iter), pa_w, rtol)
 
 
 def allocate(design, pa_w: float, **options) -> AllocationResult:

@@ -3,18 +3,21 @@
 Same problem, same answer as :func:`plkg.solvers.water_filling.water_filling` (Eqs. (45)-(48) of
 the near-field paper), arranged so that one call does only the per-power work:
 
-* **Bind time** (:class:`BoundWaterFilling`): the constants are validated once; subchannels are
-  sorted by their activation level ``b_j = m_b (1 + m_a)`` (subchannel j is active iff the water
-  level w exceeds b_j), the *breakpoints* ``P_j = S(b_j)`` (the budget at which subchannel j
-  switches on) are computed, and a table of the exact level ``log w(log P_a)`` with its slope is
-  solved by the validating solver on a grid in log P_a that contains every breakpoint.
+* **Bind time** (:class:`BoundWaterFilling`): the constants are validated once and normalised
+  by the lowest activation level s = b_min (:mod:`plkg.solvers.water_level`); subchannels are
+  sorted by their activation offset ``delta_j = (b_j - b_min)/s`` (subchannel j is active iff
+  the level's offset d exceeds delta_j), the *breakpoints* ``p_j = S(delta_j)`` (the budget at
+  which subchannel j switches on) are computed, and a table of the exact offset
+  ``log d(log P_a)`` with its slope is solved by the validating solver on a grid in log P_a that
+  contains every breakpoint.
 * **Per call**: the active count n is one bisection in the breakpoints (so the active set is
-  exact before any iteration, and the unknown level is bracketed by ``[b_{n-1}, b_n]``), a cubic
-  Hermite interpolation of the table gives a level accurate to ~1e-9, and safeguarded Newton steps
-  on the n active subchannels only (``x_j = (w - b_j) / (1/2 + m_a + sqrt(1/4 + w m_a / m_b))``,
-  ``dx_j/dw = 1 / sqrt(1 + 4 m_a w / m_b)``) finish the job: typically one Newton step and two
-  evaluations of the n-vector. The final allocation is rescaled to ``sum x = P_a`` exactly, as
-  the validating path does.
+  exact before any iteration, and the offset is bracketed by ``[delta_{n-1}, delta_n]``; n = 1
+  is closed form), a cubic Hermite interpolation of the table gives an offset accurate to
+  ~1e-9, and safeguarded Newton steps (on log S against log d) on the n active subchannels
+  only (``x_j = (d - delta_j) / (1/2 + m_a + sqrt(1/4 + q_j (1 + d)))``, ``dx_j/dd = 1 / (2
+  r_j)``) finish the job: typically one Newton step and two evaluations of the n-vector. The
+  final allocation is rescaled to ``sum x = P_a`` exactly, as the validating path does. A budget
+  far below the level (where ``d - delta_{n-1}`` would cancel) goes to the validating path.
 
 The per-call power is checked with two float comparisons (finite, >= 0); everything else was
 validated at bind time. The batched call :meth:`BoundWaterFilling.solve` runs the same iteration
@@ -37,8 +40,17 @@ from plkg.solvers.water_filling import (
     kkt_residual,
     water_filling,
 )
+from plkg.solvers.water_level import (
+    RATIO_MIN,
+    budget_ceiling,
+    check_power_domain,
+    normalise,
+    offset_limit,
+    x_at_offset,
+)
 
 DEFAULT_NODES_PER_DECADE = 32
+_EPS = float(np.finfo(np.float64).eps)
 _CHUNK_ELEMENTS = 1 << 22  # [rows, N_D] block of the bind-time breakpoints: 32 MiB at most
 
 
@@ -94,22 +106,19 @@ class FastWaterFilling:
         )
 
 
-def _x_at_level(level_w, b, q, hs):
-    """x_j(w) of Eq. (48) for active subchannels (w > b_j); arrays [..., n] (NumPy or torch)."""
-    r = (q * level_w + 0.25) ** 0.5  # sqrt(1 + 4 m_a w / m_b) / 2
-    return (level_w - b) / (hs + r), r
+def _breakpoints(delta, q, hs) -> np.ndarray:
+    """p_j = S(delta_j) / s for ascending offsets delta [N]: the budget activating subchannel j.
 
-
-def _breakpoints(b, q, hs) -> np.ndarray:
-    """P_j = S(b_j) = sum_{i<j} x_i(b_j) for ascending b [N]: the budget activating subchannel j."""
-    n = b.size
+    Normalised as in :mod:`plkg.solvers.water_level` (budgets in units of b_min).
+    """
+    n = delta.size
     out = np.empty(n)
     chunk = max(1, _CHUNK_ELEMENTS // n)
     for start in range(0, n, chunk):
-        w = b[start : start + chunk, None]
-        x, _ = _x_at_level(w, b[None, :], q[None, :], hs[None, :])
-        out[start : start + chunk] = np.where(x > 0, x, 0.0).sum(axis=1)
-    return np.maximum.accumulate(out)  # round-off guard: S is non-decreasing in b
+        d = delta[start : start + chunk, None]
+        x, _ = x_at_offset(d, delta[None, :], q[None, :], hs[None, :])
+        out[start : start + chunk] = x.sum(axis=1)
+    return np.maximum.accumulate(out)  # round-off guard: S is non-decreasing in the offset
 
 
 class BoundWaterFilling:
@@ -159,15 +168,21 @@ class BoundWaterFilling:
         self.m_a, self.m_b = m_a.copy(), m_b.copy()
         self.n_subchannels = m_a.size
         self.rtol, self.max_iter = float(rtol), int(max_iter)
-        b = m_b * (1.0 + m_a)
-        self.order = np.argsort(b, kind="stable")
-        self._b = b[self.order]
-        self._q = (m_a / m_b)[self.order]
-        self._hs = (0.5 + m_a)[self.order]
-        self._b_list = self._b.tolist()
-        brk = _breakpoints(self._b, self._q, self._hs)
-        self.breakpoints_w = brk  # [N_D], ascending; brk[0] = 0
-        self._brk_list = brk.tolist()
+        # Normalised constants (plkg.solvers.water_level): powers in units of s = b_min, the
+        # level as its offset d above b_min, sorted by activation offset.
+        with np.errstate(over="ignore", invalid="ignore"):
+            s, delta, q, hs = normalise(m_a, m_b)
+            self.order = np.argsort(delta, kind="stable")
+            self._s = float(s)
+            self._delta = delta[self.order]
+            self._q = q[self.order]
+            self._hs = hs[self.order]
+            self._delta_list = self._delta.tolist()
+            brk = _breakpoints(self._delta, self._q, self._hs)
+            self.breakpoints_w = brk * self._s  # [N_D], ascending; brk[0] = 0
+            self._brk_list = brk.tolist()
+            d_max = float(offset_limit(self._s, float(self._q.max())))
+            self._p_max = budget_ceiling(self._delta, self._q, self._hs, d_max)
         self._build_table(pa_range_w, int(nodes_per_decade))
         n = self.n_subchannels
         self._buf = np.empty((4, n))  # r, den, x, 1/r (views [:n_active])
@@ -179,44 +194,51 @@ class BoundWaterFilling:
 
     # ------------------------------------------------------------------------- bind-time table
     def _build_table(self, pa_range_w, per_decade: int) -> None:
-        brk = self.breakpoints_w
+        brk = np.asarray(self._brk_list)
         positive = brk[brk > 0]
         if pa_range_w is None:
-            lo = positive[0] if positive.size else 1e-12
-            hi = 1e4 * (positive[-1] if positive.size else 1.0)
+            lo = positive[0] if positive.size else 1e-6
+            hi = min(self._p_max, positive[-1] if positive.size else 1.0) * 1e4
         else:
             lo, hi = (float(v) for v in pa_range_w)
             if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
                 raise ValueError(f"pa_range_w must be 0 < lo < hi, got {pa_range_w}")
+            lo, hi = lo / self._s, hi / self._s
+        lo, hi = max(lo, RATIO_MIN), min(hi, self._p_max * (1 - 1e-9))  # inside the domain
+        if not hi > 2 * RATIO_MIN:  # no budget of this design is solvable: every call refuses
+            self._u, self._v, self._d_left, self._d_right = [0.0], [0.0], [1.0], [1.0]
+            return
+        lo = min(lo, 0.5 * hi)
         decades = math.log10(hi / lo)
         grid = np.geomspace(lo, hi, max(2, int(math.ceil(decades * per_decade)) + 1))
         nodes = np.unique(np.concatenate([grid, positive[(positive >= lo) & (positive <= hi)]]))
-        level = np.asarray(
-            water_filling(nodes, self.m_a, self.m_b, rtol=self.rtol, max_iter=self.max_iter).level_w
+        res = water_filling(
+            nodes * self._s, self.m_a, self.m_b, rtol=self.rtol, max_iter=self.max_iter
         )
-        # d log w / d log P = P / (w S'(w)), S'(w) = sum_active 1 / sqrt(1 + 4 m_a w / m_b). At a
+        offset = np.asarray(res.extras["offset_w"]) / self._s
+        # d log d / d log p = p / (d S'(d)), S'(d) = sum_active 1 / sqrt(1 + 4 q (1 + d)). At a
         # breakpoint the slope jumps (subchannel j joins the sum on the right), so each node keeps
         # a left and a right slope and the Hermite cubic of an interval uses the inner ones.
-        r = np.sqrt(1.0 + 4.0 * self._q[None, :] * level[:, None])
+        r = np.sqrt(1.0 + 4.0 * self._q[None, :] * (1.0 + offset[:, None]))
         cum = np.concatenate([np.zeros((nodes.size, 1)), np.cumsum(1.0 / r, axis=1)], axis=1)
         rows = np.arange(nodes.size)
         s_left = cum[rows, np.searchsorted(brk, nodes, side="left")]
         s_right = cum[rows, np.searchsorted(brk, nodes, side="right")]
         self._u = np.log(nodes).tolist()
-        self._v = np.log(level).tolist()
-        self._d_left = (nodes / (level * s_left)).tolist()
-        self._d_right = (nodes / (level * s_right)).tolist()
+        self._v = np.log(offset).tolist()
+        self._d_left = (nodes / (offset * s_left)).tolist()
+        self._d_right = (nodes / (offset * s_right)).tolist()
 
-    def _guess_log_level(self, log_pa: float) -> float:
+    def _guess_log_offset(self, log_p: float) -> float:
         """Cubic Hermite interpolation of the bind-time table (linear outside it)."""
         u, v = self._u, self._v
-        i = bisect_right(u, log_pa) - 1
+        i = bisect_right(u, log_p) - 1
         if i < 0:
-            return v[0] + self._d_right[0] * (log_pa - u[0])
+            return v[0] + self._d_right[0] * (log_p - u[0])
         if i >= len(u) - 1:
-            return v[-1] + self._d_left[-1] * (log_pa - u[-1])
+            return v[-1] + self._d_left[-1] * (log_p - u[-1])
         h = u[i + 1] - u[i]
-        t = (log_pa - u[i]) / h
+        t = (log_p - u[i]) / h
         t2 = t * t
         t3 = t2 * t
         return (
@@ -234,47 +256,74 @@ class BoundWaterFilling:
             raise ValueError(f"power budget P_a must be finite and >= 0 W, got {pa_w!r}")
         out = np.zeros(self.n_subchannels)
         if pa == 0.0:
-            return FastWaterFilling(self, out, pa, self._b_list[0], 0, 0)
-        n = bisect_left(self._brk_list, pa)  # P_{n-1} < P_a <= P_n: exactly n active
-        lo = self._b_list[n - 1]
-        hi = self._b_list[n] if n < self.n_subchannels else math.inf
-        w, x, iterations = self._newton(pa, n, lo, hi)
+            return FastWaterFilling(self, out, pa, self._s, 0, 0)
+        p = pa / self._s
+        if not (RATIO_MIN <= p <= self._p_max):
+            check_power_domain(pa, self.m_a, self.m_b)  # names the value (or passes at the edge)
+        n = bisect_left(self._brk_list, p)  # p_{n-1} < p <= p_n: exactly n active
+        if n == 1:  # one subchannel takes it all: its offset in closed form (inverse of (48))
+            out[self.order[0]] = pa
+            d = p * (2.0 * self._hs[0] + self._q[0] * p)
+            return FastWaterFilling(self, out, pa, self._s + self._s * d, 1, 1)
+        lo = self._delta_list[n - 1]
+        hi = self._delta_list[n] if n < self.n_subchannels else math.inf
+        if 4 * _EPS * lo > self.rtol * p:
+            # the budget is far below the level: the validating path measures the level above
+            # the top active activation level (plkg.solvers.water_level.refine_on_top_reference)
+            return self._validated(pa)
+        try:
+            d, x, iterations = self._newton(p, n, lo, hi)
+        except (ArithmeticError, ValueError, WaterFillingError):
+            return self._validated(pa)  # a kernel step left float64's comfort zone
+        x *= self._s
         out[self.order[:n]] = x
-        return FastWaterFilling(self, out, pa, w, n, iterations)
+        return FastWaterFilling(self, out, pa, self._s + self._s * d, n, iterations)
 
-    def _newton(self, pa: float, n: int, lo: float, hi: float):
-        """Safeguarded Newton on the level w in (lo, hi) with n active subchannels."""
-        b, q, hs = self._b[:n], self._q[:n], self._hs[:n]
+    def _validated(self, pa: float) -> FastWaterFilling:
+        res = water_filling(pa, self.m_a, self.m_b, rtol=self.rtol, max_iter=self.max_iter)
+        x = np.asarray(res.x_w, dtype=np.float64)
+        n = int(np.count_nonzero(x))
+        return FastWaterFilling(self, x, pa, float(res.level_w), n, int(res.iterations))
+
+    def _newton(self, p: float, n: int, lo: float, hi: float):
+        """Safeguarded Newton on the offset d in [lo, hi) with n active subchannels (normalised)."""
+        delta, q, hs = self._delta[:n], self._q[:n], self._hs[:n]
         r, den, x, inv = (row[:n] for row in self._buf)
-        w = math.exp(self._guess_log_level(math.log(pa)))
-        if not lo < w < hi:
-            w = 0.5 * (lo + hi) if hi < math.inf else max(2.0 * lo, lo + pa)
-        tol = self.rtol * pa
+        d = math.exp(self._guess_log_offset(math.log(p)))
+        if not lo < d < hi:
+            d = 0.5 * (lo + hi) if hi < math.inf else max(2.0 * lo, lo + p)
+        tol = self.rtol * p
         stuck = False
         for it in range(1, self.max_iter + 1):
-            np.multiply(q, w, out=r)
+            np.multiply(q, 1.0 + d, out=r)
             r += 0.25
             np.sqrt(r, out=r)
             np.add(hs, r, out=den)
-            np.subtract(w, b, out=x)
+            np.subtract(d, delta, out=x)
             x /= den
-            f = float(x.sum()) - pa
+            f = float(x.sum()) - p
             if abs(f) <= tol or stuck:
-                x *= pa / (f + pa)  # sum x = P_a exactly, as the validating path
-                return w, x, it
+                x *= p / (f + p)  # sum x = P_a exactly, as the validating path
+                return d, x, it
             if f > 0:
-                hi = w
+                hi = d
             else:
-                lo = w
-            np.divide(0.5, r, out=inv)  # dx_j/dw = 1 / (2 r_j)
-            step = w - f / float(inv.sum())
-            if lo < step < hi:
-                w = step
+                lo = d
+            np.divide(0.5, r, out=inv)  # dx_j/dd = 1 / (2 r_j)
+            # Newton on log S against log d (nearly linear; a linear step from far above the
+            # root would cancel in d - f / S')
+            total = f + p
+            step = d * math.exp(-math.log(total / p) * total / (d * float(inv.sum())))
+            if lo <= step <= hi:
+                d = step
+            elif hi == math.inf:
+                d = 2.0 * d
             else:
-                w = 0.5 * (lo + hi) if hi < math.inf else 2.0 * w
-            stuck = hi - lo <= 4e-16 * w  # bracket at round-off: converged in float64
+                d = math.sqrt(lo) * math.sqrt(hi) if lo > 0 else 0.5 * hi
+            stuck = hi - lo <= 4e-16 * d  # bracket at round-off: converged in float64
         raise WaterFillingError(
-            f"bound water-filling did not converge in {self.max_iter} evaluations at P_a = {pa:g} W"
+            f"bound water-filling did not converge in {self.max_iter} evaluations at "
+            f"P_a = {p * self._s:g} W"
         )
 
     def x(self, pa_w: float) -> np.ndarray:
@@ -295,22 +344,54 @@ class BoundWaterFilling:
         pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
         if pa.ndim != 1 or not np.all(np.isfinite(pa)) or np.any(pa < 0):
             raise ValueError("power budgets P_a must be a finite, non-negative 1-D array")
-        n_act = np.searchsorted(self.breakpoints_w, pa, side="left")
+        with np.errstate(over="ignore"):
+            p = pa / self._s
+        outside = (pa > 0) & ~((p >= RATIO_MIN) & (p <= self._p_max))
+        if outside.any():
+            check_power_domain(pa[outside], self.m_a, self.m_b)
+        n_act = np.searchsorted(np.asarray(self._brk_list), p, side="left")
         guess = np.array(
-            [self._guess_log_level(math.log(p)) if p > 0 else 0.0 for p in pa.tolist()]
+            [self._guess_log_offset(math.log(v)) if v > 0 else 0.0 for v in p.tolist()]
         )
-        return solve_batched_levels(
-            pa,
-            self._b,
-            self._q,
-            self._hs,
-            n_act,
-            np.exp(guess),
-            self.order,
-            rtol=self.rtol,
-            max_iter=self.max_iter,
-            device=device,
-        )
+        top = self._delta[np.maximum(n_act, 1) - 1]  # offset of the top active subchannel
+        risky = (pa > 0) & (4 * _EPS * top > self.rtol * p)
+
+        def kernel(rows, dev):
+            return solve_batched_levels(
+                pa[rows],
+                self._s,
+                self._delta,
+                self._q,
+                self._hs,
+                n_act[rows],
+                np.exp(guess[rows]),
+                self.order,
+                rtol=self.rtol,
+                max_iter=self.max_iter,
+                device=dev,
+            )
+
+        if not risky.any():
+            try:
+                return kernel(slice(None), device)
+            except WaterFillingError:
+                risky = pa > 0  # the kernel could not converge: every row on the validating path
+        # budgets far below the level: the validating path (top-active reference) for those rows
+        x = np.zeros((pa.size, self.n_subchannels))
+        w = np.full(pa.size, self._s)
+        iterations = 0
+        if (~risky).any():
+            x_k, w_k, iterations = kernel(~risky, None)
+            x[~risky], w[~risky] = x_k, w_k
+        res = water_filling(pa[risky], self.m_a, self.m_b, rtol=self.rtol, max_iter=self.max_iter)
+        x[risky], w[risky] = res.x_w, res.level_w
+        iterations = max(iterations, int(np.max(res.iterations)))
+        if device is None:
+            return x, w, iterations
+        import torch
+
+        as_t = lambda v: torch.as_tensor(v, dtype=torch.float64, device=device)  # noqa: E731
+        return as_t(x), as_t(w), iterations
 
 
 __all__ = ["BoundWaterFilling", "FastWaterFilling"]

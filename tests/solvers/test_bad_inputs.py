@@ -14,7 +14,8 @@ from plkg.keyrate.gaussian import approximate_key_rate_bits, gaussian_mi_bits
 from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.solvers.equal_power import equal_power
 from plkg.solvers.maxmin_exact import solve_maxmin
-from plkg.solvers.water_filling import WaterFillingError, water_filling
+from plkg.solvers.water_filling import water_filling
+from plkg.solvers.water_level import PowerDomainError
 
 M_A = np.array([0.1, 0.2, 0.05])
 M_B = np.array([1e-3, 2e-3, 5e-4])
@@ -91,10 +92,11 @@ def test_maxmin_never_nan_or_degenerate_under_optimal(case):
         assert abs(x.sum() / pa - 1) <= 1e-6 and 0 < float(sol.t_bits) < np.inf
 
 
-def test_water_filling_overflow_is_a_clear_solver_error():
-    with pytest.raises(WaterFillingError, match="1e\\+300") as info:
+def test_water_filling_beyond_float64_is_a_clear_domain_error():
+    """1e300 W against m_b ~ 1e-3 W: the level would overflow; refused before any work."""
+    with pytest.raises(PowerDomainError, match="P_a = 1e\\+300 W") as info:
         water_filling(1e300, M_A, M_B)
-    assert isinstance(info.value, SolverError)
+    assert isinstance(info.value, ValueError) and "\n" not in str(info.value)
 
 
 def test_cvxpy_p1_is_checked_against_water_filling(fig6_constants, monkeypatch):
