@@ -110,11 +110,13 @@ class BoundMaxMin:
             res = _joint_newton_scalar(pb, pa, self.rtol, self.max_iter)
         t, log_w, w, x, p_k, r_k, slope2, iterations, ok = res
         if not ok:
+            self.exact.check_domain(pa)  # outside float64's reach: say so, naming P_a
             raise SolverError(f"bound exact max-min did not converge at P_a = {pa:.6g} W")
         sol = _finish_scalar(pb, pa, w, x, p_k, r_k, iterations)
         # x >= 0 and sum x = P_a hold by construction; a NaN anywhere in x reaches t = min_k C_k,
         # and t = 0 means the rates underflowed float64: never return those as optimal.
         if not 0.0 < float(sol.t_bits) < math.inf:
+            self.exact.check_domain(pa)
             raise SolverError(
                 f"bound exact max-min at P_a = {pa:.6g} W gave t = {float(sol.t_bits)!r} "
                 "(float64 overflow or underflow for these m_a, m_b)"

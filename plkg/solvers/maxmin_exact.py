@@ -41,6 +41,7 @@ from plkg.errors import SolverError as _SolverError
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.equal_power import check_power_budget
 from plkg.solvers.options import check_max_iter, check_rtol
+from plkg.solvers.water_level import check_power_domain
 
 LN2 = math.log(2.0)
 _TWO_LN2 = 2.0 * LN2
@@ -681,6 +682,15 @@ class ExactMaxMin:
         self._torch = {}
         self._last = None  # (P_a, t, log_w, w, slope2) of the last single-budget solve
 
+    def check_domain(self, pa_w) -> None:
+        """Raise PowerDomainError (naming P_a) where float64 cannot hold the problem.
+
+        :func:`plkg.solvers.water_level.check_power_domain` with each UE normalised by its own
+        lowest activation level.
+        """
+        m_a, m_b, user, n_users = self._args
+        check_power_domain(pa_w, _plain(m_a), _plain(m_b), user=_plain(user), n_users=n_users)
+
     def clear_warm_start(self) -> None:
         """Forget the last single-budget solution: the next solve starts cold."""
         self._last = None
@@ -774,7 +784,13 @@ class ExactMaxMin:
                 res = _joint_newton_scalar(self._np, pa_f, rtol, max_joint_iter)
             t, log_w, w, x, p_k, r_k, slope2, iterations, ok = res
             if ok:
-                sol = _certified(_finish_scalar(self._np, pa_f, w, x, p_k, r_k, iterations), pa_f)
+                try:
+                    sol = _certified(
+                        _finish_scalar(self._np, pa_f, w, x, p_k, r_k, iterations), pa_f
+                    )
+                except SolverError:
+                    self.check_domain(pa_f)  # outside float64's reach: say so, naming P_a
+                    raise
                 self._last = (pa_f, t, log_w, w, slope2)
                 return sol
         pb = self._problem(pa_w)
@@ -787,6 +803,7 @@ class ExactMaxMin:
             raise ValueError(
                 "power budget P_a must be > 0 W for max-min allocation (P_a = 0 gives every UE key rate 0)"
             )
+        self.check_domain(pa_np)
         # Bracket: EPA is feasible, so min_k C_k(EPA) <= t*; t* < min_k sup C_k (Eq. (42) saturates).
         n_total = pb.m_a.shape[-1]
         x_epa = pa[..., None] / n_total + 0.0 * pb.m_a
