@@ -558,16 +558,23 @@ def _evaluate(pb: _Problem, dh, dl):
     ``(xr, r_k, slope, xs)``: x_j / s_k [..., N_D], R_k (bits), dR_k/d(log d_k) and the
     normalised power sum_{j in k} x_j / s_k, all [..., K] but xr.
     """
-    xp, be = pb.be.xp, pb.be
-    ds = pb.to_sub(dh)
-    num = (ds - pb.delta) + pb.to_sub(dl)
-    active = num > 0
-    r = xp.sqrt(pb.q * ds + pb.q25)
-    xr = be.where(active, num / (pb.hs + r), 0.0)
-    rate = xp.log1p(xr / (xr * pb.m_a + pb.bn)) / LN2
+    be = pb.be
+    num, r, xr, rate = _subchannel_terms(pb, dh, dl)
     # the slope is one-sided from above at an activation level (num = 0: see _newton_offsets)
     slope = dh / (1.0 + dh) * pb.per_user(be.where(num >= 0, 0.5 / r, 0.0)) / LN2
     return xr, pb.per_user(rate), slope, pb.per_user(xr)
+
+
+def _subchannel_terms(pb: _Problem, dh, dl):
+    """Per subchannel [..., N_D] at offsets d_k = dh + dl [..., K]: (d - delta_j, r_j, x_j / s_k,
+    c_j in bits), with r_j = sqrt(1/4 + q_j (1 + d)) (so dx_j/dd = 1/(2 r_j) where active)."""
+    xp, be = pb.be.xp, pb.be
+    ds = pb.to_sub(dh)
+    num = (ds - pb.delta) + pb.to_sub(dl)
+    r = xp.sqrt(pb.q * ds + pb.q25)
+    xr = be.where(num > 0, num / (pb.hs + r), 0.0)
+    rate = xp.log1p(xr / (xr * pb.m_a + pb.bn)) / LN2
+    return num, r, xr, rate
 
 
 def _activation_neighbours(pb: _Problem, dh):
@@ -676,9 +683,7 @@ def _allocation_at_levels(pb: _Problem, log_w):
     xp, be = pb.be.xp, pb.be
     with be.quiet():
         d = be.maximum(xp.expm1(log_w - pb.log_b_min), 0.0)
-        xr, _, _, _ = _evaluate(pb, d, 0.0 * d)
-        rate = xp.log1p(xr / (xr * pb.m_a + pb.bn)) / LN2
-        r = xp.sqrt(pb.q * pb.to_sub(d) + pb.q25)
+        _, r, xr, rate = _subchannel_terms(pb, d, 0.0 * d)
     return xr * pb.sc, rate, be.where(xr > 0, 0.5 / r, 0.0)
 
 
