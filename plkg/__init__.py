@@ -6,17 +6,48 @@ Two systems are modelled:
   key rates, block-diagonal precoding, power allocation, learned allocators);
 * the RIS-aided multi-cell system of ``ris-multicell-key-generation.md``.
 
-The top-level API covers the usual path from a scenario to key rates::
+The top-level API covers the usual path from a scenario to key rates (these examples run as
+doctests in ``make test``):
 
-    import plkg
+>>> import plkg
+>>> scenario = plkg.load_scenario("fig6")       # configs/fig6.yaml (package data)
+>>> scenario.n_users, scenario.n_antennas
+(4, 256)
+>>> design = plkg.design_for_scenario(scenario)  # CCM + subchannels, cached per machine
+>>> design.n_users, len(design.n_subchannels)
+(4, 4)
+>>> result = plkg.allocate("wfpa", design, plkg.units.dbm_to_w(10.0))  # P_a = 10 dBm = 10 mW
+>>> result.status, result.x_w.shape == (design.n_total,)
+('optimal', True)
+>>> round(float(result.x_w.sum()) * 1e3, 6)     # water-filling spends the whole budget (mW)
+10.0
+>>> report = plkg.evaluate_allocation(design, result.x_w)
+>>> report.kr_bits.shape, report.sum_kr_bits > 0
+((4,), True)
 
-    scenario = plkg.load_scenario("fig6")              # configs/fig6.yaml (package data)
-    design = plkg.design_for_scenario(scenario)        # CCM + subchannels, cached per machine
-    result = plkg.allocate("wfpa", design, plkg.units.dbm_to_w(10.0))
-    report = plkg.evaluate_allocation(design, result.x_w)
-    print(report.kr_bits, report.sum_kr_bits)
+The RIS-aided system: Algorithms 1 + 2 (alternating optimisation) from a random start.
 
-    ris = plkg.solve_ris(plkg.load_ris_scenario("two-cell"))   # Algorithms 1 + 2 (AO)
+>>> import numpy as np
+>>> ris = plkg.solve_ris(plkg.load_ris_scenario("two-cell"), rng=np.random.default_rng(0))
+>>> ris.status, len(ris.kgr_bits), ris.wskr_bits > 0
+('converged', 2, True)
+
+Every public name checks its arguments first and names the one it refuses: a wrong type is a
+``TypeError`` (:class:`plkg.checks.PlkgTypeError`), a wrong value a ``ValueError``
+(:class:`plkg.errors.PlkgInputError`); both are ``PlkgInputError`` (CLI exit status 2).
+
+>>> plkg.allocate("wfpa", "design", 1.0)
+Traceback (most recent call last):
+    ...
+plkg.checks.PlkgTypeError: design must be a SubchannelDesign (from plkg.design_for_scenario), got str 'design'
+>>> plkg.allocate("wfpa", design, 1.0, bogus=3)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+plkg.checks.PlkgTypeError: allocate() got an unknown option 'bogus'; options of 'wfpa': rtol, max_iter, ...
+>>> plkg.units.dbm_to_w(float("nan"))
+Traceback (most recent call last):
+    ...
+plkg.errors.PlkgInputError: power_dbm must be finite (dBm), got nan
 
 Names are imported on first use, so ``import plkg`` stays cheap.
 """
@@ -58,6 +89,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str):
     target = _API.get(name)
     if target is None:
+        # Python's traceback adds "Did you mean: ...?" from __dir__ (the public names below)
         raise AttributeError(f"module 'plkg' has no attribute {name!r}")
     module_name, _, attribute = target.partition(":")
     module = import_module(module_name)

@@ -99,22 +99,36 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``plkg``; the one error boundary (see :mod:`plkg.cli_boundary` for the exit codes).
 
     Bad input exits 2, a runtime failure 1, Ctrl-C 130 (SIGTERM 143), each with one line on
-    stderr; ``--debug`` (anywhere on the line) or ``PLKG_DEBUG=1`` adds the traceback.
+    stderr; ``--debug`` (anywhere on the line) or ``PLKG_DEBUG=1`` adds the traceback. A closed
+    stdout (``plkg ... --json | head``) ends quietly with status 141 (128 + SIGPIPE, what a
+    shell reports for a pipeline writer killed by SIGPIPE). Python warnings are printed as one
+    line each, ``plkg COMMAND: warning: MESSAGE``.
     """
-    from plkg.cli_boundary import debug_requested, report, sigterm_as_interrupt
+    from plkg.cli_boundary import (
+        debug_requested,
+        one_line_warnings,
+        quiet_broken_pipe,
+        report,
+        sigterm_as_interrupt,
+        stdout_broken,
+    )
 
     debug, argv = debug_requested(sys.argv[1:] if argv is None else list(argv))
-    command = None
-    with sigterm_as_interrupt():
+    state = {"command": None}
+    with sigterm_as_interrupt(), one_line_warnings(lambda: state["command"]):
         try:
             parser = build_parser()
             args = parser.parse_args(argv)  # usage errors: argparse prints them and exits 2
-            command = args.command
-            return int(args.func(args) or 0)
+            state["command"] = args.command
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed stdout shows here, inside the boundary
+            return status
         except SystemExit:
             raise
         except BaseException as exc:  # noqa: BLE001 - the boundary: one line, never a traceback
-            return report(command, exc, debug)
+            if isinstance(exc, BrokenPipeError) and stdout_broken():
+                return quiet_broken_pipe()
+            return report(state["command"], exc, debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,21 +12,31 @@ OSError otherwise (disk full ...)                          1   runtime failure
 ValueError (incl. PlkgInputError, UnicodeDecodeError),     2   bad input
 TypeError, KeyError, yaml.YAMLError
 anything else                                              1   internal error
+BrokenPipeError on stdout (reader gone: ``| head``)      141   quiet: no message
 =====================================================  ======  ==========================
 
-With ``--debug`` or ``PLKG_DEBUG=1`` the traceback is printed as well.
+With ``--debug`` or ``PLKG_DEBUG=1`` the traceback is printed as well. A closed stdout ends the
+command quietly with 141 = 128 + SIGPIPE (the status a shell reports for a C program killed by
+SIGPIPE; ``set -o pipefail`` then sees that the output was cut), following the recipe of the
+Python documentation (``signal`` module, "Note on SIGPIPE"): stdout is pointed at
+``os.devnull`` so that the interpreter's final flush cannot fail again.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import select
 import signal
 import sys
 import traceback
+import warnings
 from contextlib import contextmanager
 
 from plkg.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, SolverError, Terminated
+
+# 128 + SIGPIPE: the status of a pipeline writer whose reader went away (``plkg ... | head``).
+EXIT_BROKEN_PIPE = 128 + 13
 
 # errno values that mean "this path cannot be used as given": the user's input is at fault.
 _PATH_ERRNOS = {
@@ -128,8 +138,70 @@ def sigterm_as_interrupt():
 def report(command: str | None, exc: BaseException, debug: bool) -> int:
     """Print the one-line message (and the traceback if ``debug``); return the exit status."""
     status, message = classify(exc)
-    if debug:
-        traceback.print_exception(exc, file=sys.stderr)
     prefix = f"plkg {command}" if command else "plkg"
-    print(f"{prefix}: error: {one_line(message)}", file=sys.stderr)
+    try:
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"{prefix}: error: {one_line(message)}", file=sys.stderr)
+    except (OSError, ValueError):  # stderr closed too: the status is all that is left
+        pass
     return status
+
+
+def stdout_broken() -> bool:
+    """True when stdout's reader has gone (a pipe whose other end is closed).
+
+    Asked after a :class:`BrokenPipeError`, which may also come from another pipe or socket
+    (a Dask worker, a subprocess): only a broken *stdout* ends the command quietly.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced stdout (tests, notebooks)
+        fd = None
+    if fd is not None and hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0)):
+            return True
+    try:
+        sys.stdout.flush()  # data a failed write left in the buffer fails again
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def quiet_broken_pipe() -> int:
+    """Point stdout at ``os.devnull`` (Python docs' SIGPIPE recipe); return 141, print nothing."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return EXIT_BROKEN_PIPE
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)  # the interpreter's final flush of stdout then succeeds silently
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
+@contextmanager
+def one_line_warnings(command):
+    """Show every Python warning as one stderr line ``plkg COMMAND: warning: MESSAGE``.
+
+    ``command`` is a callable giving the sub-command's name (known only after parsing). The
+    warning filters (which warnings show, how often) are unchanged; only their format is.
+    """
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        name = command()
+        prefix = f"plkg {name}" if name else "plkg"
+        try:
+            print(f"{prefix}: warning: {one_line(message)}", file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield

@@ -1,48 +1,97 @@
 """Unit conversions. Every other module converts through here.
 
 Power suffixes: ``_w`` (watt), ``_dbm`` (dB relative to 1 mW), ``_db`` (dimensionless ratio in dB).
+
+Every conversion takes a real scalar or a real array (converted elementwise, shape kept) and
+refuses, naming its parameter, what has no power meaning: None, str, bool, complex, NaN, and inf
+(an infinite power in dB or dBm is no power at all). Linear quantities must be >= 0. A linear 0
+(0 W, ratio 0) converts to ``-inf`` dB/dBm: that is the exact value, and going back gives 0.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from plkg.checks import check_number, check_real_array
+
 SPEED_OF_LIGHT_M_PER_S = 299_792_458.0
 
 
+def _values(value, name: str, *, nonnegative: bool = False, unit: str = "") -> np.ndarray:
+    return check_real_array(value, name, nonnegative=nonnegative, unit=unit)
+
+
 def db_to_linear(value_db):
-    """Power ratio in dB -> linear ratio, ``10**(x/10)``. Accepts scalars or arrays."""
-    return np.power(10.0, np.asarray(value_db, dtype=np.float64) / 10.0)
+    """Power ratio in dB -> linear ratio, ``10**(x/10)``.
+
+    Parameters
+    ----------
+    value_db : float or array_like of float
+        Finite ratio(s) in dB.
+
+    Returns
+    -------
+    float64 scalar or ndarray, same shape as ``value_db``
+    """
+    return np.power(10.0, _values(value_db, "value_db", unit="dB") / 10.0)
 
 
 def linear_to_db(value):
-    """Linear power ratio -> dB. Raises ``ValueError`` for negative ratios."""
-    value = np.asarray(value, dtype=np.float64)
-    if np.any(value < 0):
-        raise ValueError("linear_to_db: power ratio must be non-negative")
+    """Linear power ratio -> dB, ``10 log10(x)``.
+
+    Parameters
+    ----------
+    value : float or array_like of float
+        Finite, non-negative ratio(s). 0 gives ``-inf`` dB (the exact value).
+
+    Raises
+    ------
+    PlkgInputError
+        Negative, NaN or infinite ratios (a ValueError).
+    """
+    value = _values(value, "value", nonnegative=True)
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(value)
 
 
 def dbm_to_w(power_dbm):
-    """Power in dBm -> watt."""
-    return np.power(10.0, (np.asarray(power_dbm, dtype=np.float64) - 30.0) / 10.0)
+    """Power in dBm -> watt, ``10**((x - 30)/10)``.
+
+    Parameters
+    ----------
+    power_dbm : float or array_like of float
+        Finite power(s) in dBm (NaN and +-inf are refused).
+
+    Returns
+    -------
+    float64 scalar or ndarray, same shape as ``power_dbm``, watt
+    """
+    return np.power(10.0, (_values(power_dbm, "power_dbm", unit="dBm") - 30.0) / 10.0)
 
 
 def w_to_dbm(power_w):
-    """Power in watt -> dBm. Raises ``ValueError`` for negative powers."""
-    power_w = np.asarray(power_w, dtype=np.float64)
-    if np.any(power_w < 0):
-        raise ValueError("w_to_dbm: power must be non-negative")
+    """Power in watt -> dBm, ``10 log10(x) + 30``.
+
+    Parameters
+    ----------
+    power_w : float or array_like of float
+        Finite, non-negative power(s) in W. 0 W gives ``-inf`` dBm (the exact value; code that
+        prints or stores dBm should treat it as "no power").
+
+    Raises
+    ------
+    PlkgInputError
+        Negative, NaN or infinite powers (a ValueError).
+    """
+    power_w = _values(power_w, "power_w", nonnegative=True, unit="W")
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(power_w) + 30.0
 
 
 def wavelength_m(carrier_hz: float) -> float:
-    """Free-space wavelength in metres for a carrier frequency in Hz."""
-    if not np.isfinite(carrier_hz) or carrier_hz <= 0:
-        raise ValueError(f"carrier frequency must be positive and finite, got {carrier_hz!r} Hz")
-    return SPEED_OF_LIGHT_M_PER_S / float(carrier_hz)
+    """Free-space wavelength in metres for a carrier frequency in Hz (finite, > 0)."""
+    carrier = check_number(carrier_hz, "carrier_hz", low=0.0, low_open=True, unit="Hz")
+    return SPEED_OF_LIGHT_M_PER_S / carrier
 
 
 def as_scalar(x):

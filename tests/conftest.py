@@ -58,6 +58,24 @@ def small_scenario(seed) -> NearFieldScenario:
     )
 
 
+# The small near-field scenario of the CLI tests (keys, security options), as a YAML file.
+SMALL_NEARFIELD_YAML = """system: nearfield
+n_antennas: 32
+ue_distance_m: [20.0, 60.0]
+ue_angle_rad: [-0.5, 0.6]
+ccm_draws: 4
+n_scatterers: 16
+"""
+
+
+@pytest.fixture
+def small_yaml(tmp_path):
+    """Path of a small near-field scenario file (N = 32, K = 2) for CLI tests."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_NEARFIELD_YAML, encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def one_torch_thread():
     """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""

@@ -53,3 +53,56 @@ def test_choices_are_real_parameters():
     fields = {f.name for cls in (NearFieldScenario, RISScenario) for f in dataclasses.fields(cls)}
     for name in CHOICES:
         assert name in fields or any(name in f for f in fields), name
+
+
+# ---------------------------------------------------------------- runnable documentation
+# The examples of plkg's module docstring (doctests) and every ```python block of README.md run
+# on every `make test`. They compute the Fig. 6 design once per test session (the session's
+# design cache, tests/conftest.py), which the other fig6 tests share.
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _python_blocks(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"^```python[ \t]*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+
+
+@pytest.mark.surface
+def test_package_docstring_examples_run():
+    """``doctest.testmod(plkg)``: the top-level examples give the documented outputs."""
+    import doctest
+    import io
+
+    import plkg
+
+    out = io.StringIO()
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tests = [t for t in finder.find(plkg) if t.examples]
+    assert tests, "plkg's docstring has no >>> examples"
+    for test in tests:
+        runner.run(test, out=out.write)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, out.getvalue()
+    assert result.attempted >= 10
+
+
+def test_readme_has_python_blocks():
+    assert _python_blocks(README.read_text(encoding="utf-8")), "README.md has no ```python block"
+
+
+@pytest.mark.surface
+@pytest.mark.parametrize("index", range(len(_python_blocks(README.read_text(encoding="utf-8")))))
+def test_readme_python_block_runs(index, tmp_path, monkeypatch, capsys):
+    """Each ```python block of README.md runs as written, in an empty working folder."""
+    code = _python_blocks(README.read_text(encoding="utf-8"))[index]
+    first = next((line for line in code.splitlines() if line.strip()), "")
+    monkeypatch.chdir(tmp_path)
+    try:
+        exec(compile(code, f"README.md python block {index + 1}", "exec"), {"__name__": "readme"})
+    except Exception as exc:  # noqa: BLE001 - any failure of a documented snippet is the finding
+        pytest.fail(
+            f"README.md python block {index + 1} (starting {first!r}) raised "
+            f"{type(exc).__name__}: {exc}"
+        )

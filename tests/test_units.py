@@ -20,12 +20,12 @@ def test_db_linear_round_trip():
 
 def test_wavelength():
     assert units.wavelength_m(3.5e9) == pytest.approx(299_792_458.0 / 3.5e9)
-    with pytest.raises(ValueError, match="carrier frequency"):
+    with pytest.raises(ValueError, match="carrier_hz"):
         units.wavelength_m(0.0)
 
 
 def test_negative_power_rejected():
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match=">= 0"):
         units.w_to_dbm(-1.0)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match=">= 0"):
         units.linear_to_db(-0.5)

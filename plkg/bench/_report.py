@@ -5,7 +5,7 @@ Every number in the report comes from the run that writes it.
 
 from __future__ import annotations
 
-import json
+from plkg.io.json_text import dumps_strict, nonfinite_as_null
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -337,7 +337,7 @@ def render_markdown(report: dict, command: str) -> str:
         "## Raw results",
         "",
         "```json",
-        json.dumps(report["benchmarks"], indent=1),
+        dumps_strict(nonfinite_as_null(report["benchmarks"]), indent=1),
         "```",
         "",
     ]

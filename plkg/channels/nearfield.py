@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from plkg.channels.nearfield_scenario import NearFieldScenario
+from plkg.checks import check_instance
 
 
 def antenna_offsets(n_antennas: int) -> np.ndarray:
@@ -224,6 +225,11 @@ def scenario_ccm(scenario: NearFieldScenario, rng: np.random.Generator | None = 
     -------
     ndarray, shape [K, N, N], complex128
     """
+    check_instance(
+        scenario, NearFieldScenario, "scenario", "a NearFieldScenario (from plkg.load_scenario)"
+    )
+    if rng is not None:
+        check_instance(rng, np.random.Generator, "rng", "None or a numpy.random.Generator")
     if scenario.scatterer_model == "wedge":
         psi, r, weights = wedge_quadrature(scenario)
         return ccm_from_weighted_scatterers(

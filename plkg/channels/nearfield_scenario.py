@@ -16,6 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from plkg import defaults, units
+from plkg.checks import (
+    PlkgTypeError,
+    check_choice,
+    check_integer,
+    check_number,
+    check_options,
+    check_path,
+    check_real_array,
+    describe,
+)
+from plkg.errors import PlkgInputError
 
 CONFIG_DIR = defaults.folder("configs")
 
@@ -35,12 +46,40 @@ SUBCHANNEL_COUNTS = ("energy", "literal")
 MAX_ANTENNAS = 8192
 
 
+# Real-valued fields: (lowest value, strict?) or None for any finite number.
+_REAL_FIELDS = {
+    "carrier_hz": (0.0, True),
+    "spacing_wavelengths": (0.0, True),
+    "noise_bs_dbm": None,
+    "noise_ue_dbm": None,
+    "pathloss_ref_db": None,
+    "pathloss_ref_distance_m": (0.0, True),
+    "pathloss_exponent": (0.0, False),
+    "ue_power_dbm": None,
+    "scatter_radius_m": (0.0, False),
+    "null_space_rtol": None,  # (0, 1): checked with its own message below
+    "subchannel_rtol": None,
+    "cut_window": None,
+    "wedge_angle_spread_rad": None,
+    "wedge_distance_spread_m": None,
+}
+
+
 def _as_float_tuple(values, name: str) -> tuple[float, ...]:
-    try:
-        out = tuple(float(v) for v in np.atleast_1d(np.asarray(values, dtype=np.float64)))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a list of numbers, got {values!r}") from exc
-    return out
+    """One number per UE (a scalar is one UE): refuses None, str, bool, complex, NaN, inf."""
+    arr = check_real_array(values, name, ndim=(0, 1))
+    return tuple(float(v) for v in np.atleast_1d(arr))
+
+
+def _plain_number(value):
+    """NumPy scalars as Python int/float, so that to_dict() and the fingerprint's JSON take them.
+
+    Plain int and float values are kept as given: the fingerprint of an existing scenario (whose
+    YAML may hold ``3`` or ``3.0``) must not change.
+    """
+    if type(value) in (int, float) or not isinstance(value, (np.integer, np.floating)):
+        return value
+    return int(value) if isinstance(value, np.integer) else float(value)
 
 
 @dataclass(frozen=True)
@@ -143,6 +182,8 @@ class NearFieldScenario:
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self):
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _plain_number(getattr(self, f.name)))
         object.__setattr__(
             self, "ue_distance_m", _as_float_tuple(self.ue_distance_m, "ue_distance_m")
         )
@@ -151,117 +192,80 @@ class NearFieldScenario:
 
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
-        def finite(name):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v)):
-                raise ValueError(f"{name} must be a finite number, got {v!r}")
-
-        for name in (
-            "carrier_hz",
-            "spacing_wavelengths",
-            "noise_bs_dbm",
-            "noise_ue_dbm",
-            "pathloss_ref_db",
-            "pathloss_ref_distance_m",
-            "pathloss_exponent",
-            "ue_power_dbm",
-            "scatter_radius_m",
-            "null_space_rtol",
-            "subchannel_rtol",
-            "cut_window",
-            "wedge_angle_spread_rad",
-            "wedge_distance_spread_m",
-        ):
-            finite(name)
-        self._validate_modelling_options()
+        """Every field by name: type first (bool, str, None refused), then its domain."""
+        for name, bound in _REAL_FIELDS.items():
+            low, strict = bound if bound is not None else (None, False)
+            check_number(getattr(self, name), name, low=low, low_open=strict)
         for name, low in _INTEGER_FIELDS.items():
             v = getattr(self, name)
             if v is None and name == "downlink_pilot_len":
                 continue
             # bool is an int to Python but never a count; floats like 1.5 are not counts either
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+            check_integer(v, name, low=low)
         if self.n_antennas > MAX_ANTENNAS:
-            raise ValueError(
+            raise PlkgInputError(
                 f"n_antennas = {self.n_antennas} is too large: the N x N covariances would not fit "
                 f"in memory (at most {MAX_ANTENNAS})"
             )
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        if int(self.n_antennas) != self.n_antennas or self.n_antennas < 2:
-            raise ValueError(f"n_antennas must be an integer >= 2, got {self.n_antennas!r}")
+            raise PlkgInputError(f"name must be a non-empty string, got {describe(self.name)}")
+        self._validate_users()
+        if min(self.ue_distance_m) <= self.scatter_radius_m:
+            raise PlkgInputError(
+                "every UE must be farther from the array than scatter_radius_m so that scatterers "
+                f"stay in front of the array (scatter_radius_m = {self.scatter_radius_m}, "
+                f"ue_distance_m = {self.ue_distance_m})"
+            )
+        for name in ("subchannel_rtol", "null_space_rtol"):
+            check_number(
+                getattr(self, name), name, low=0.0, high=1.0, low_open=True, high_open=True
+            )
+        check_number(
+            self.cut_window, "cut_window", low=1.0, high=1e6, low_open=True, high_open=True
+        )
+        self._validate_modelling_options()
+
+    def _validate_users(self) -> None:
+        """One distance and one angle per UE, at least one UE, all in front of the array."""
         if len(self.ue_distance_m) != len(self.ue_angle_rad):
-            raise ValueError(
+            raise PlkgInputError(
                 f"ue_distance_m has {len(self.ue_distance_m)} entries but ue_angle_rad has "
                 f"{len(self.ue_angle_rad)}: one distance and one angle per UE"
             )
         if len(self.ue_distance_m) < 1:
-            raise ValueError("at least one UE is needed")
-        if any(not math.isfinite(r) or r <= 0 for r in self.ue_distance_m):
-            raise ValueError(f"UE distances must be positive and finite, got {self.ue_distance_m}")
-        if any(not math.isfinite(a) or abs(a) >= math.pi / 2 for a in self.ue_angle_rad):
-            raise ValueError(f"UE angles must lie in (-pi/2, pi/2) rad, got {self.ue_angle_rad}")
-        if self.carrier_hz <= 0 or self.spacing_wavelengths <= 0:
-            raise ValueError("carrier_hz and spacing_wavelengths must be positive")
-        if self.pathloss_ref_distance_m <= 0:
-            raise ValueError("pathloss_ref_distance_m must be positive")
-        if self.downlink_pilot_len is not None and (
-            int(self.downlink_pilot_len) != self.downlink_pilot_len or self.downlink_pilot_len < 1
-        ):
-            raise ValueError(
-                f"downlink_pilot_len L must be a positive integer or None, got {self.downlink_pilot_len!r}"
+            raise PlkgInputError(
+                "ue_distance_m and ue_angle_rad are empty: at least one UE is needed"
             )
-        if int(self.uplink_pilot_len) != self.uplink_pilot_len or self.uplink_pilot_len < 1:
-            raise ValueError(
-                f"uplink_pilot_len Q must be an integer >= 1, got {self.uplink_pilot_len!r}"
+        if any(r <= 0 for r in self.ue_distance_m):
+            raise PlkgInputError(
+                f"ue_distance_m: UE distances must be positive and finite, got {self.ue_distance_m}"
             )
-        if int(self.n_scatterers) != self.n_scatterers or self.n_scatterers < 1:
-            raise ValueError(f"n_scatterers must be an integer >= 1, got {self.n_scatterers!r}")
-        if int(self.ccm_draws) != self.ccm_draws or self.ccm_draws < 1:
-            raise ValueError(f"ccm_draws must be an integer >= 1, got {self.ccm_draws!r}")
-        if self.scatter_radius_m < 0:
-            raise ValueError("scatter_radius_m must be >= 0")
-        if min(self.ue_distance_m) <= self.scatter_radius_m:
-            raise ValueError(
-                "every UE must be farther from the array than scatter_radius_m so that scatterers "
-                "stay in front of the array"
+        if any(abs(a) >= math.pi / 2 for a in self.ue_angle_rad):
+            raise PlkgInputError(
+                f"ue_angle_rad: UE angles must lie in (-pi/2, pi/2) rad, got {self.ue_angle_rad}"
             )
-        if not 0 < self.subchannel_rtol < 1:
-            raise ValueError(f"subchannel_rtol must lie in (0, 1), got {self.subchannel_rtol!r}")
-        if not 1 < self.cut_window < 1e6:
-            raise ValueError(f"cut_window must lie in (1, 1e6), got {self.cut_window!r}")
-        if not 0 < self.null_space_rtol < 1:
-            raise ValueError(f"null_space_rtol must lie in (0, 1), got {self.null_space_rtol!r}")
 
     def _validate_modelling_options(self) -> None:
         """The paper-reading switches (issue 12): scatterer model and subchannel count."""
-        if self.scatterer_model not in SCATTERER_MODELS:
-            raise ValueError(
-                f"scatterer_model must be one of {', '.join(SCATTERER_MODELS)}, "
-                f"got {self.scatterer_model!r}"
-            )
-        if self.subchannel_count not in SUBCHANNEL_COUNTS:
-            raise ValueError(
-                f"subchannel_count must be one of {', '.join(SUBCHANNEL_COUNTS)}, "
-                f"got {self.subchannel_count!r}"
-            )
-        if not 0 <= self.wedge_angle_spread_rad < math.pi / 2:
-            raise ValueError(
-                f"wedge_angle_spread_rad must lie in [0, pi/2), got {self.wedge_angle_spread_rad!r}"
-            )
-        if self.wedge_distance_spread_m < 0:
-            raise ValueError(
-                f"wedge_distance_spread_m must be >= 0, got {self.wedge_distance_spread_m!r}"
-            )
+        check_choice(self.scatterer_model, SCATTERER_MODELS, "scatterer_model")
+        check_choice(self.subchannel_count, SUBCHANNEL_COUNTS, "subchannel_count")
+        check_number(
+            self.wedge_angle_spread_rad,
+            "wedge_angle_spread_rad",
+            low=0.0,
+            high=math.pi / 2,
+            high_open=True,
+        )
+        check_number(self.wedge_distance_spread_m, "wedge_distance_spread_m", low=0.0)
         if self.scatterer_model == "wedge":
             psi, r = np.asarray(self.ue_angle_rad), np.asarray(self.ue_distance_m)
             if np.any(np.abs(psi) + self.wedge_angle_spread_rad >= math.pi / 2):
-                raise ValueError(
+                raise PlkgInputError(
                     "wedge_angle_spread_rad is too wide: a UE's wedge reaches |psi| >= pi/2 "
                     f"(angles {self.ue_angle_rad}, spread {self.wedge_angle_spread_rad})"
                 )
             if np.any(r <= self.wedge_distance_spread_m):
-                raise ValueError(
+                raise PlkgInputError(
                     "wedge_distance_spread_m must be smaller than every UE distance, got "
                     f"{self.wedge_distance_spread_m} with distances {self.ue_distance_m}"
                 )
@@ -308,7 +312,11 @@ class NearFieldScenario:
         return 2 * aperture**2 / self.wavelength_m
 
     def replace(self, **changes) -> NearFieldScenario:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again); an unknown field is refused."""
+        fields = [f.name for f in dataclasses.fields(self)]
+        check_options(
+            changes, fields, call="NearFieldScenario.replace()", owner="NearFieldScenario"
+        )
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -326,28 +334,43 @@ class NearFieldScenario:
 
     @classmethod
     def from_dict(cls, data: dict, name: str | None = None) -> NearFieldScenario:
+        """A scenario from a mapping of fields (a YAML file's, :meth:`to_dict`'s).
+
+        Numeric strings (YAML 1.1 reads ``1e9`` as a string) are read as numbers; unknown fields
+        are refused, naming them.
+        """
+        if not isinstance(data, dict):
+            raise PlkgTypeError(f"scenario data must be a mapping of fields, got {describe(data)}")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
-            raise ValueError(f"unknown near-field scenario field(s): {', '.join(unknown)}")
+            raise PlkgInputError(f"unknown near-field scenario field(s): {', '.join(unknown)}")
         kwargs = {key: _coerce(cls, key, value) for key, value in data.items()}
         if name is not None and "name" not in kwargs:
             kwargs["name"] = name
         return cls(**kwargs)
 
 
+def _number_from_text(key: str, value: str, as_int: bool):
+    try:
+        return int(value) if as_int else float(value)
+    except ValueError as exc:
+        raise PlkgInputError(f"field {key!r} must be a number, got {value!r}") from exc
+
+
 def _coerce(cls, key: str, value):
     """YAML 1.1 reads '3.5e9' as a string: turn numeric strings into the field's type."""
     default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
+    if isinstance(default, tuple) and isinstance(value, (list, tuple)):
+        return [_number_from_text(key, v, False) if isinstance(v, str) else v for v in value]
     if (
         isinstance(value, str)
         and isinstance(default, (int, float))
         and not isinstance(default, bool)
     ):
-        try:
-            return type(default)(float(value)) if isinstance(default, float) else int(value)
-        except ValueError as exc:
-            raise ValueError(f"field {key!r} must be a number, got {value!r}") from exc
+        if isinstance(default, float):
+            return _number_from_text(key, value, False)
+        return _number_from_text(key, value, True)
     return value
 
 
@@ -357,24 +380,30 @@ def available_scenarios() -> list[str]:
 
 
 def read_config(name_or_path: str | Path) -> tuple[dict, str]:
-    """Read a scenario YAML by config name or path; return (mapping, name)."""
-    import yaml
+    """Read a scenario YAML by config name or path; return (mapping, name).
 
-    path = Path(name_or_path)
+    The file is read by :func:`plkg.io.yaml_file.read_yaml` (UTF-8, duplicate keys refused, one
+    line naming the file on error).
+    """
+    from plkg.io.yaml_file import read_yaml  # PyYAML only when a file is read
+
+    path = check_path(name_or_path, "scenario", must_exist=False)
+    if path.is_dir():
+        raise PlkgInputError(f"scenario {str(path)!r} is a folder, not a YAML file or config name")
     if path.suffix not in (".yaml", ".yml") or not path.exists():
         candidate = CONFIG_DIR / f"{name_or_path}.yaml"
-        if not candidate.exists():
+        if not candidate.is_file():
             if path.suffix in (".yaml", ".yml"):
-                raise FileNotFoundError(f"scenario file {str(path)!r} does not exist")
-            raise ValueError(
+                raise FileNotFoundError(2, "scenario file does not exist", str(path))
+            raise PlkgInputError(
                 f"unknown scenario {str(name_or_path)!r}; available: {', '.join(available_scenarios())}"
                 " (or pass the path of a YAML file)"
             )
         path = candidate
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = read_yaml(path, what="scenario file")
+    data = {} if data is None else data
     if not isinstance(data, dict):
-        raise ValueError(f"scenario file {str(path)!r} must hold a mapping of fields")
+        raise PlkgInputError(f"scenario file {str(path)!r} must hold a mapping of fields")
     return data, path.stem
 
 
@@ -383,19 +412,28 @@ def load_scenario(name_or_path: str | Path = "fig6") -> NearFieldScenario:
 
     The YAML holds a mapping of :class:`NearFieldScenario` fields; a ``system`` key, if present,
     must be ``nearfield``, and a ``description`` key is ignored.
-    """
-    import yaml
 
-    try:
-        data, stem = read_config(name_or_path)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "malformed YAML"
-        raise ValueError(
-            f"scenario file {str(name_or_path)!r} is {what}: {' '.join(str(exc).split())}"
-        ) from exc
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        A name from :func:`available_scenarios` (``"fig6"``) or the path of a YAML file.
+
+    Raises
+    ------
+    PlkgTypeError
+        ``name_or_path`` is not a str or path.
+    FileNotFoundError
+        A ``.yaml``/``.yml`` path that does not exist.
+    PlkgInputError
+        An unknown name, a folder, a file that is not UTF-8 or not YAML, a key given twice, an
+        unknown or invalid field; the message names the file or field.
+    """
+    data, stem = read_config(name_or_path)
     system = data.pop("system", "nearfield")
     data.pop("description", None)
     data.pop("paper_figure", None)
     if system != "nearfield":
-        raise ValueError(f"scenario {str(name_or_path)!r} is a {system!r} scenario, not nearfield")
+        raise PlkgInputError(
+            f"scenario {str(name_or_path)!r} is a {system!r} scenario, not nearfield"
+        )
     return NearFieldScenario.from_dict(data, name=stem)

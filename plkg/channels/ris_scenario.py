@@ -21,6 +21,18 @@ from pathlib import Path
 import numpy as np
 
 from plkg import defaults, units
+from plkg.checks import (
+    PlkgTypeError,
+    check_choice,
+    check_flag,
+    check_integer,
+    check_number,
+    check_options,
+    check_path,
+    check_real_array,
+    describe,
+)
+from plkg.errors import PlkgInputError
 
 CONFIG_DIR = defaults.folder("configs")
 
@@ -54,19 +66,52 @@ DIRECT_CORRELATIONS = ("iid", "exponential")
 
 
 def _xy_tuple(values, name: str) -> tuple[tuple[float, float], ...]:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be a list of (x, y) pairs in metres, got {values!r}"
-        ) from exc
+    """[n, 2] horizontal positions in metres; refuses None, str, bool, complex, NaN, inf."""
+    arr = check_real_array(values, name, finite=False, unit="m")
     if arr.ndim == 1 and arr.size == 0:
         arr = arr.reshape(0, 2)
     if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"{name} must have shape [n, 2] ((x, y) in metres), got shape {arr.shape}")
+        raise PlkgInputError(
+            f"{name} must have shape [n, 2] ((x, y) in metres), got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite coordinates")
+        raise PlkgInputError(f"{name} contains NaN or infinite coordinates")
     return tuple((float(x), float(y)) for x, y in arr)
+
+
+def _count(value, name: str) -> int:
+    """A positive integer; an integral float (``60.0`` from a YAML file) is accepted."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        if not (math.isfinite(value) and float(value).is_integer()):
+            raise PlkgInputError(f"{name} must be a positive integer, got {value!r}")
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise PlkgTypeError(f"{name} must be a positive integer, got {describe(value)}")
+    if value < 1:
+        raise PlkgInputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+# Real-valued fields: (lowest value, strict?) or None for any finite number.
+_REAL_FIELDS = {
+    "bs_power_dbm": None,
+    "ut_power_dbm": None,
+    "noise_dbm": None,
+    "pathloss_ref_db": None,
+    "alpha_bu": (0.0, True),
+    "alpha_br": (0.0, True),
+    "alpha_ru": (0.0, True),
+    "rician_factor": (0.0, False),
+    "bs_height_m": (0.0, False),
+    "ris_height_m": (0.0, False),
+    "ut_height_m": (0.0, False),
+    "bs_spacing_wavelengths": (0.0, True),
+    "ris_spacing_wavelengths": (0.0, True),
+    "min_separation_m": (0.0, True),
+    "bs_array_axis_deg": None,
+    "ris_array_axis_deg": None,
+    "direct_correlation_coeff": (0.0, False),  # < 1: checked with the modelling options
+}
 
 
 @dataclass(frozen=True)
@@ -166,99 +211,59 @@ class RISScenario:
     name: str = "ris-two-cell"
 
     def __post_init__(self) -> None:
+        """Validate every field by name (type first: bool, str, None refused; then its domain)."""
         set_ = object.__setattr__
         set_(self, "bs_xy_m", _xy_tuple(self.bs_xy_m, "bs_xy_m"))
         set_(self, "ut_xy_m", _xy_tuple(self.ut_xy_m, "ut_xy_m"))
         set_(self, "ris_xy_m", _xy_tuple(self.ris_xy_m, "ris_xy_m"))
         k = len(self.bs_xy_m)
         if k < 1:
-            raise ValueError("need at least one cell (bs_xy_m is empty)")
+            raise PlkgInputError("need at least one cell (bs_xy_m is empty)")
         if len(self.ut_xy_m) != k:
-            raise ValueError(f"need one UT per BS: {k} BSs but {len(self.ut_xy_m)} UTs")
+            raise PlkgInputError(
+                f"ut_xy_m: need one UT per BS: {k} BSs but {len(self.ut_xy_m)} UTs"
+            )
         if len(self.ris_xy_m) < 1:
-            raise ValueError("need at least one RIS (ris_xy_m is empty)")
+            raise PlkgInputError("need at least one RIS (ris_xy_m is empty)")
         for attr in ("n_ris_elements", "n_antennas", "n_rf_chains"):
-            value = getattr(self, attr)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float, np.integer, np.floating))
-                or int(value) != value
-                or int(value) < 1
-            ):
-                raise ValueError(f"{attr} must be a positive integer, got {value!r}")
-            set_(self, attr, int(value))
+            set_(self, attr, _count(getattr(self, attr), attr))
         if self.n_rf_chains > self.n_antennas:
-            raise ValueError(
+            raise PlkgInputError(
                 f"n_rf_chains M_e={self.n_rf_chains} must not exceed n_antennas M={self.n_antennas}"
             )
-        for attr in (
-            "bs_power_dbm",
-            "ut_power_dbm",
-            "noise_dbm",
-            "pathloss_ref_db",
-            "alpha_bu",
-            "alpha_br",
-            "alpha_ru",
-            "rician_factor",
-            "bs_height_m",
-            "ris_height_m",
-            "ut_height_m",
-            "bs_spacing_wavelengths",
-            "ris_spacing_wavelengths",
-            "min_separation_m",
-            "bs_array_axis_deg",
-            "ris_array_axis_deg",
-            "direct_correlation_coeff",
-        ):
-            raw = getattr(self, attr)
-            if isinstance(raw, bool) or not isinstance(raw, (int, float, np.integer, np.floating)):
-                raise ValueError(f"{attr} must be a finite number, got {raw!r}")
-            value = float(raw)
-            if not math.isfinite(value):
-                raise ValueError(f"{attr} must be finite, got {value!r}")
-            set_(self, attr, value)
-        for attr in ("alpha_bu", "alpha_br", "alpha_ru", "bs_spacing_wavelengths"):
-            if getattr(self, attr) <= 0:
-                raise ValueError(f"{attr} must be positive, got {getattr(self, attr)}")
-        if self.ris_spacing_wavelengths <= 0:
-            raise ValueError("ris_spacing_wavelengths must be positive")
-        if self.rician_factor < 0:
-            raise ValueError(f"rician_factor must be >= 0, got {self.rician_factor}")
-        for attr in ("bs_height_m", "ris_height_m", "ut_height_m"):
-            if getattr(self, attr) < 0:
-                raise ValueError(f"{attr} must be >= 0, got {getattr(self, attr)}")
-        if self.min_separation_m <= 0:
-            raise ValueError("min_separation_m must be positive")
+        for attr, bound in _REAL_FIELDS.items():
+            low, strict = bound if bound is not None else (None, False)
+            set_(self, attr, check_number(getattr(self, attr), attr, low=low, low_open=strict))
+        set_(
+            self, "include_rician_mean", check_flag(self.include_rician_mean, "include_rician_mean")
+        )
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise PlkgInputError(f"name must be a non-empty string, got {describe(self.name)}")
         self._check_modelling_options()
         if self.weights is None:
             set_(self, "weights", tuple(1.0 for _ in range(k)))
         else:
-            w = tuple(float(x) for x in np.atleast_1d(np.asarray(self.weights, dtype=np.float64)))
+            w = check_real_array(self.weights, "weights", ndim=(0, 1), nonnegative=True)
+            w = tuple(float(x) for x in np.atleast_1d(w))
             if len(w) != k:
-                raise ValueError(f"weights must have one entry per cell ({k}), got {len(w)}")
-            if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
-                raise ValueError(f"weights must be finite, >= 0 and not all zero, got {w}")
+                raise PlkgInputError(f"weights must have one entry per cell ({k}), got {len(w)}")
+            if sum(w) <= 0:
+                raise PlkgInputError(f"weights must be finite, >= 0 and not all zero, got {w}")
             set_(self, "weights", w)
         self._check_geometry()
 
     def _check_modelling_options(self) -> None:
         """The paper-reading switches (issue 12): LoS angles and direct-link correlation."""
-        if self.los_angles not in LOS_ANGLES:
-            raise ValueError(
-                f"los_angles must be one of {', '.join(LOS_ANGLES)}, got {self.los_angles!r}"
-            )
-        if self.direct_correlation not in DIRECT_CORRELATIONS:
-            raise ValueError(
-                f"direct_correlation must be one of {', '.join(DIRECT_CORRELATIONS)}, "
-                f"got {self.direct_correlation!r}"
-            )
-        if not 0 <= self.direct_correlation_coeff < 1:
-            raise ValueError(
-                f"direct_correlation_coeff must lie in [0, 1), got {self.direct_correlation_coeff!r}"
-            )
-        seed = self.los_seed
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"los_seed must be an integer >= 0, got {seed!r}")
+        check_choice(self.los_angles, LOS_ANGLES, "los_angles")
+        check_choice(self.direct_correlation, DIRECT_CORRELATIONS, "direct_correlation")
+        check_number(
+            self.direct_correlation_coeff,
+            "direct_correlation_coeff",
+            low=0.0,
+            high=1.0,
+            high_open=True,
+        )
+        object.__setattr__(self, "los_seed", check_integer(self.los_seed, "los_seed", low=0))
 
     def array_axes(self) -> tuple[np.ndarray, np.ndarray]:
         """Unit vectors [3] of the BS and RIS ULA axes (horizontal plane)."""
@@ -281,7 +286,7 @@ class RISScenario:
                 (name_a, pa), (name_b, pb) = nodes[a], nodes[b]
                 d3 = float(np.linalg.norm(pa - pb))
                 if d3 < tol:
-                    raise ValueError(
+                    raise PlkgInputError(
                         f"bad geometry: {name_a} and {name_b} are {d3:.3g} m apart "
                         f"(< min_separation_m = {tol} m): zero link distance"
                     )
@@ -289,7 +294,7 @@ class RISScenario:
                 if pair == {"BS", "RIS"}:
                     dh = float(np.linalg.norm(pa[:2] - pb[:2]))
                     if dh < tol:
-                        raise ValueError(
+                        raise PlkgInputError(
                             f"bad geometry: {name_a} and {name_b} share the same horizontal "
                             f"position ({dh:.3g} m < min_separation_m = {tol} m): RIS on a BS"
                         )
@@ -337,7 +342,9 @@ class RISScenario:
         return self._positions(self.ris_xy_m, self.ris_height_m)
 
     def replace(self, **changes) -> RISScenario:
-        """A validated copy with some fields changed."""
+        """A validated copy with some fields changed; an unknown field is refused."""
+        fields = [f.name for f in dataclasses.fields(self)]
+        check_options(changes, fields, call="RISScenario.replace()", owner="RISScenario")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -406,33 +413,60 @@ def four_cell_scheme(n_ris: int, scheme: int, fraction: float, **overrides) -> R
 _FIELDS = {f.name for f in dataclasses.fields(RISScenario)}
 
 
-def load_ris_scenario(name_or_path: str, **overrides) -> RISScenario:
-    """``two-cell``, ``four-cell``, a ``configs/`` name, or a YAML path with ``system: ris``."""
-    import yaml
+def load_ris_scenario(name_or_path: str | Path, **overrides) -> RISScenario:
+    """A RIS scenario by layout name, ``configs/`` name or YAML path, with fields overridden.
 
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        ``"two-cell"`` (Fig. 3), ``"four-cell"`` (Fig. 11), a ``configs/`` name (``"ris-fig6"``)
+        or the path of a YAML file with top-level ``system: ris`` (and optionally
+        ``layout: two-cell|four-cell``, the base the file's fields override).
+    **overrides
+        :class:`RISScenario` fields, applied last.
+
+    Raises
+    ------
+    PlkgTypeError
+        ``name_or_path`` is not a str or path; an override is not a RISScenario field.
+    FileNotFoundError
+        No such layout, config or file.
+    PlkgInputError
+        A folder, a file that is not UTF-8 or not YAML, a key given twice, an unknown or invalid
+        field; the message names the file or field.
+    """
+    from plkg.io.yaml_file import read_yaml  # PyYAML only when a file is read
+
+    path = check_path(name_or_path, "name_or_path", must_exist=False)
+    check_options(overrides, sorted(_FIELDS), call="load_ris_scenario()", owner="RISScenario")
     if name_or_path in ("two-cell", "four-cell"):
         builder = two_cell if name_or_path == "two-cell" else four_cell
         return builder(**overrides)
-    path = Path(name_or_path)
     if not path.exists() and not path.suffix:
         path = CONFIG_DIR / f"{name_or_path}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no RIS scenario named {name_or_path!r} (file {path} not found)")
-    try:
-        data = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "malformed YAML"
-        raise ValueError(f"RIS scenario file {str(path)!r} is {what}: {exc}") from exc
+        raise FileNotFoundError(
+            2, f"no RIS scenario named {str(name_or_path)!r} (no such file)", str(path)
+        )
+    data = read_yaml(path, what="RIS scenario file")
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+        raise PlkgInputError(
+            f"RIS scenario file {str(path)!r}: expected a mapping at the top level"
+        )
     if data.get("system") != "ris":
-        raise ValueError(f"{path}: not a RIS scenario (top-level 'system' must be 'ris')")
+        raise PlkgInputError(
+            f"RIS scenario file {str(path)!r}: not a RIS scenario (top-level 'system' must be 'ris')"
+        )
     data = {k: v for k, v in data.items() if k != "system"}
     layout = data.pop("layout", "two-cell")
     unknown = set(data) - _FIELDS
     if unknown:
-        raise ValueError(f"{path}: unknown RIS scenario field(s) {sorted(unknown)}")
+        raise PlkgInputError(
+            f"RIS scenario file {str(path)!r}: unknown RIS scenario field(s) {sorted(map(str, unknown))}"
+        )
     if layout not in ("two-cell", "four-cell"):
-        raise ValueError(f"{path}: layout must be 'two-cell' or 'four-cell', got {layout!r}")
+        raise PlkgInputError(
+            f"RIS scenario file {str(path)!r}: layout must be 'two-cell' or 'four-cell', got {layout!r}"
+        )
     builder = two_cell if layout == "two-cell" else four_cell
     return builder(**{**data, **overrides})

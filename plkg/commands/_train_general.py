@@ -8,19 +8,23 @@ random geometries (:mod:`plkg.data.general_dataset`, ``--workers`` on the sweep 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from plkg.io.json_text import dumps_strict
+
 TARGETS = {"sumrate": "mu", "fairness": "t"}
+# Defaults of the general-only options (parser default None: given with kglm/fairness they are
+# refused by plkg.commands.train.check_kind_options).
+GENERAL_DEFAULTS = {"target": "both", "epochs": 60, "width": 64}
 
 
 def add_general_arguments(p) -> None:
-    """Options used only by ``plkg train general``."""
-    g = p.add_argument_group("general (set allocator) options")
+    """Options used only by ``plkg train general`` (an error with kglm/fairness)."""
+    g = p.add_argument_group("general (set allocator) options (an error with kglm/fairness)")
     g.add_argument(
         "--target",
         choices=["sumrate", "fairness", "both"],
-        default="both",
+        default=None,
         help="general: which network to train (default both)",
     )
     g.add_argument(
@@ -29,16 +33,26 @@ def add_general_arguments(p) -> None:
         default=None,
         help="general: first generate a dataset of this many random geometries",
     )
-    g.add_argument("--workers", type=int, default=None, help="general: dataset workers")
-    g.add_argument("--epochs", type=int, default=60, help="general: epoch budget (default 60)")
-    g.add_argument("--width", type=int, default=64, help="general: hidden width (default 64)")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="general: dataset workers (with --geometries only)",
+    )
+    g.add_argument("--epochs", type=int, default=None, help="general: epoch budget (default 60)")
+    g.add_argument("--width", type=int, default=None, help="general: hidden width (default 64)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run_general(args) -> int:
     from plkg.commands._paths import output_folder, safe_stem
     from plkg.training.train_general import train_general
 
+    for dest, default in GENERAL_DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+    if args.workers is not None and args.geometries is None:
+        raise ValueError("--workers applies to dataset generation, i.e. with --geometries N only")
     dataset = Path(args.dataset) if args.dataset else Path("datasets") / "general_train.npz"
     out_dir = output_folder(args.out_dir, "--out-dir")
     name = args.name or "general"
@@ -76,5 +90,5 @@ def run_general(args) -> int:
         if not args.json:
             print(f"wrote {out.checkpoint_path}: best val loss {out.meta['metrics']}")
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_strict(summary, indent=2))
     return 0

@@ -1,14 +1,21 @@
-"""``plkg bench [NAME ...] [--json]``: speed as ratios against the classical baselines, in one run."""
+"""``plkg bench [NAME ...] [--json]``: speed as ratios against the classical baselines, in one run.
+
+Output (``--json``, ``--out``, the Markdown's raw section) is strict JSON: a measurement that is
+not finite (a ratio over a zero time) is ``null``. ``--device`` is refused when no selected
+benchmark has device timings.
+"""
 
 from __future__ import annotations
 
-import json
+import inspect
 import os
 import platform
 
 from plkg import __version__
 from plkg.bench import benchmark_registry
+from plkg.commands._applies import check_applies
 from plkg.commands._names import select_names
+from plkg.io.json_text import dumps_strict, nonfinite_as_null
 
 
 def register(sub) -> None:
@@ -60,12 +67,22 @@ def check_device(device):
     return device
 
 
+def takes_device(fn) -> bool:
+    """Whether a benchmark function times a torch device (has a ``device`` parameter)."""
+    return "device" in inspect.signature(fn).parameters
+
+
+def check_device_applies(registry: dict, names: list[str], device) -> None:
+    """Refuse ``--device`` when none of the selected benchmarks would use it."""
+    with_device = [n for n in registry if takes_device(registry[n])]
+    if not any(n in with_device for n in names):
+        check_applies("--device", device, "benchmark", " ".join(names), with_device)
+
+
 def _call(fn, args) -> dict:
     """Run one benchmark; ``--device`` goes only to benchmarks that take a device."""
-    import inspect
-
     device = getattr(args, "device", None)
-    if device is not None and "device" in inspect.signature(fn).parameters:
+    if device is not None and takes_device(fn):
         return fn(quick=args.quick, device=device)
     return fn(quick=args.quick)
 
@@ -75,14 +92,15 @@ def run(args) -> int:
     names = select_names(registry, args.names, "benchmark")
     if names is None:
         return 0
+    check_device_applies(registry, names, getattr(args, "device", None))
     check_device(getattr(args, "device", None))
     report = {"machine": machine_info(), "benchmarks": {}}
     for name in names:
-        report["benchmarks"][name] = _call(registry[name], args)
+        report["benchmarks"][name] = nonfinite_as_null(_call(registry[name], args))
         if not args.json:
             print(f"== {name}")
-            print(json.dumps(report["benchmarks"][name], indent=2))
-    text = json.dumps(report, indent=2)
+            print(dumps_strict(report["benchmarks"][name], indent=2))
+    text = dumps_strict(report, indent=2)
     if args.json:
         print(text)
     from plkg.data.atomic import write_text_atomic

@@ -14,16 +14,21 @@ Everything is written under ``--out`` (default ``demo_out/``).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from plkg import units
-from plkg.commands._nearfield_args import add_scenario_argument, scenario_from_args
+from plkg.commands._nearfield_args import (
+    add_force_argument,
+    add_scenario_argument,
+    design_bytes,
+    scenario_from_args,
+)
 from plkg.commands._paths import inside, output_folder, safe_stem
 from plkg.data.atomic import write_text_atomic
+from plkg.io.json_text import dumps_strict, nonfinite_as_null
 
 DEMO_METHODS = ("epa", "wfpa", "fnnpa", "cvxpakf", "wfpakf", "fnnpakf", "exact-maxmin")
 DEMO_POWERS_DBM = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
@@ -36,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of datasets, training and key bits")
     p.add_argument("--skip-ris", action="store_true", help="skip the RIS part")
     p.add_argument("--skip-keys", action="store_true", help="skip the key-bits part")
+    add_force_argument(p)
     p.set_defaults(func=run)
 
 
@@ -219,6 +225,11 @@ def run(args) -> int:
 
     out = output_folder(args.out, "--out")
     scenario = scenario_from_args(args)  # a bad scenario leaves no empty --out folder behind
+    if not args.force:  # the demo computes the design afresh: size it first
+        from plkg.machine import check_memory
+
+        check_memory(design_bytes(scenario), f"--scenario {args.scenario} (N = "
+                     f"{scenario.n_antennas}, K = {scenario.n_users}: CCMs and design)", "--force")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     progress = _Progress(9)
     progress(
@@ -293,7 +304,8 @@ def run(args) -> int:
         _print_keys(summary["keys"])
     else:
         progress("key-bits part skipped")
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=_json_default))
+    # strict JSON; a number that is not available (a NIST P-value not computed) is null
+    write_text_atomic(out / "summary.json", dumps_strict(nonfinite_as_null(summary), indent=2))
     print(
         f"[demo] done in {time.perf_counter() - progress.t0:.1f} s; everything is under {out}/ "
         f"(tensorboard --logdir {runs})"
@@ -324,13 +336,3 @@ def _print_keys(keys: dict) -> None:
             note = "" if r["eligible"] else f"  [{r['note']}]"
             p_values = ", ".join(f"{p:.4f}" for p in r["p_values"])
             print(f"          {name:>22}: {r['verdict']}  P = {p_values}{note}")
-
-
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)

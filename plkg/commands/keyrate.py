@@ -1,24 +1,41 @@
-"""``plkg keyrate``: allocate power with one method and report the key rates."""
+"""``plkg keyrate``: allocate power with one method and report the key rates.
+
+JSON fields are strict JSON (:func:`plkg.io.json_text.dumps_strict`): at a zero budget
+(``--pa-w 0``) ``pa_dbm`` is ``null`` (``pa_w`` is 0.0); the general learned allocators add
+``fallback`` (null, or why the exact solver answered instead of the network).
+"""
 
 from __future__ import annotations
 
 import io
-import json
 import math
 import time
 
 import numpy as np
 
 from plkg import units
+from plkg.commands._applies import check_applies
 from plkg.commands._nearfield_args import (
     add_cache_argument,
+    add_force_argument,
     add_scenario_argument,
     design_from_args,
     scenario_from_args,
 )
 from plkg.data.atomic import write_bytes_atomic
 from plkg.inference.methods import ALLOCATION_METHODS, allocate
+from plkg.io.json_text import dumps_strict
 from plkg.keyrate.evaluate import evaluate_allocation
+
+# Which methods read which option; any other method refuses it (exit 2) instead of ignoring it.
+OPTION_METHODS = {
+    "--checkpoint": ("fnnpa", "fnnpakf", "fnnpa-general", "fnnpakf-general"),
+    "--mapping": ("fnnpakf",),
+    "--allow-extrapolation": ("fnnpa", "fnnpakf", "interp", "interpkf"),
+}
+# plkg.inference.fairness_allocator.MAPPINGS, spelled out so that building the parser imports no
+# allocator (a test keeps the two equal).
+MAPPING_CHOICES = ("appro", "appro-paper", "exact")
 
 
 def register(sub) -> None:
@@ -31,7 +48,11 @@ def register(sub) -> None:
         "--pa-dbm", type=float, nargs="+", metavar="DBM", help="BS power budget(s) P_a in dBm"
     )
     group.add_argument(
-        "--pa-w", type=float, nargs="+", metavar="W", help="BS power budget(s) P_a in W"
+        "--pa-w",
+        type=float,
+        nargs="+",
+        metavar="W",
+        help="BS power budget(s) P_a in W (0 allowed: JSON then has pa_dbm null, pa_w 0.0)",
     )
     p.add_argument(
         "--method", default="epa", choices=list(ALLOCATION_METHODS), help="allocation method"
@@ -39,34 +60,34 @@ def register(sub) -> None:
     p.add_argument(
         "--checkpoint",
         default=None,
-        help="checkpoint for fnnpa / fnnpakf (default: the committed one)",
+        help="checkpoint for fnnpa / fnnpakf / fnnpa-general / fnnpakf-general "
+        "(default: the committed one); an error with other methods",
     )
-    p.add_argument("--mapping", default=None, help="fnnpakf mapping: 'appro' (paper) or 'exact'")
+    p.add_argument(
+        "--mapping",
+        default=None,
+        choices=MAPPING_CHOICES,
+        help="fnnpakf only: 'appro' (default), 'appro-paper' or 'exact'; an error with other "
+        "methods",
+    )
     p.add_argument(
         "--allow-extrapolation",
         action="store_true",
-        help="allow P_a outside a model's training range",
+        help="fnnpa / fnnpakf / interp / interpkf: allow P_a outside the model's training range",
     )
     p.add_argument(
-        "--json", action="store_true", help="print JSON (a list, one entry per power, if several)"
+        "--json",
+        action="store_true",
+        help="print strict JSON (a list, one entry per power, if several); pa_dbm is null at "
+        "P_a = 0; fnnpa-general / fnnpakf-general add 'fallback' (null, or why the exact "
+        "solver answered)",
     )
     add_cache_argument(p)
+    add_force_argument(p)
     p.add_argument(
         "--export", metavar="FILE.npz", help="write precoders and per-subchannel quantities"
     )
     p.set_defaults(func=run)
-
-
-def _jsonable(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _power_w(value: float, option: str) -> float:
@@ -107,10 +128,18 @@ def export_keyrate(path, design, result, report) -> None:
     write_bytes_atomic(path, buf.getvalue())
 
 
+def check_method_options(args) -> None:
+    """Refuse an option that ``--method`` does not read (it would be silently ignored)."""
+    for option, methods in OPTION_METHODS.items():
+        value = getattr(args, option[2:].replace("-", "_"))
+        check_applies(option, value, "--method", args.method, methods)
+
+
 def run(args) -> int:
     from plkg.commands._paths import output_file
 
     output_file(args.export, "--export")  # "" or a folder is an error, before any work (issue 11)
+    check_method_options(args)
     scenario = scenario_from_args(args)
     powers = powers_from_args(args)
     if args.export and len(powers) != 1:
@@ -128,7 +157,7 @@ def run(args) -> int:
         options["mapping"] = args.mapping
     entries = [_evaluate_power(args, scenario, design, pa_w, options) for pa_w in powers]
     if args.json:
-        print(json.dumps(entries[0] if len(entries) == 1 else entries, indent=2))
+        print(dumps_strict(entries[0] if len(entries) == 1 else entries, indent=2))
     else:
         for out in entries:
             _print_entry(out, scenario, design)
@@ -145,7 +174,8 @@ def _evaluate_power(args, scenario, design, pa_w: float, options: dict) -> dict:
         "scenario": scenario.name,
         "fingerprint": scenario.fingerprint(),
         "pa_w": pa_w,
-        "pa_dbm": float(units.w_to_dbm(pa_w)) if pa_w > 0 else float("-inf"),
+        # -inf dBm is not JSON: a zero budget is pa_dbm null (documented in --help)
+        "pa_dbm": float(units.w_to_dbm(pa_w)) if pa_w > 0 else None,
         "kr_bits": report.kr_bits.tolist(),
         "c_bits": report.c_bits.tolist(),
         "sum_kr_bits": report.sum_kr_bits,
@@ -155,7 +185,7 @@ def _evaluate_power(args, scenario, design, pa_w: float, options: dict) -> dict:
         "status": result.status,
         "iterations": result.iterations,
         "allocation_seconds": elapsed,
-        **_jsonable(result.extras),
+        **result.extras,
     }
     if args.export:
         export_keyrate(args.export, design, result, report)
@@ -164,9 +194,10 @@ def _evaluate_power(args, scenario, design, pa_w: float, options: dict) -> dict:
 
 
 def _print_entry(out: dict, scenario, design) -> None:
-    print(
-        f"{out['method']} at P_a = {out['pa_dbm']:.2f} dBm on {scenario.name}: status {out['status']}"
-    )
+    budget = "0 W" if out["pa_dbm"] is None else f"{out['pa_dbm']:.2f} dBm"
+    print(f"{out['method']} at P_a = {budget} on {scenario.name}: status {out['status']}")
+    if out.get("fallback"):
+        print(f"  exact solver used: {out['fallback']}")
     for k, (i_k, c_k) in enumerate(zip(out["kr_bits"], out["c_bits"], strict=True)):
         print(
             f"  UE {k + 1}: I_k = {i_k:.4f} bits (Eq. 17), C_k = {c_k:.4f} bits (Eq. 42), D_k = {design.n_subchannels[k]}"

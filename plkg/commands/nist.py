@@ -9,16 +9,29 @@ Every test gets a verdict: ``PASS``, ``FAIL`` or ``N/A`` (not applicable: the in
 the test's recommended size, so it says nothing either way). Exit status: 0 when no test failed
 and at least one applied; 1 when a test failed or none applied; 2 for bad input. With
 ``--report-only`` the status is 0 whatever the verdicts.
+
+``--block-size``, ``--apen-m`` and ``--serial-m`` set one test each; with a ``--tests`` list that
+leaves that test out they are refused. ``--json`` prints strict JSON (a P-value that was not
+computed is ``null``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from plkg.errors import PlkgInputError
+from plkg.io.json_text import dumps_strict
+
+# The test each test-specific option sets.
+OPTION_TESTS = {
+    "--block-size": "block_frequency",
+    "--apen-m": "approximate_entropy",
+    "--serial-m": "serial",
+}
 
 
 def register(sub) -> None:
@@ -106,6 +119,19 @@ def _tests(spec: str | None) -> list[str] | None:
     return tests
 
 
+def _check_selected(args, tests: list[str] | None) -> None:
+    """Refuse a test-specific option whose test ``--tests`` leaves out."""
+    if tests is None:
+        return
+    for option, test in OPTION_TESTS.items():
+        value = getattr(args, option[2:].replace("-", "_"))
+        if value is not None and test not in tests:
+            raise PlkgInputError(
+                f"{option} applies to the {test} test only, which --tests {','.join(tests)} "
+                "leaves out"
+            )
+
+
 def exit_status(report: dict) -> tuple[int, str]:
     """(1, why) when a test failed or none applied, else (0, "")."""
     tests = report["tests"].values() if report["mode"] == "single" else report["tests"]
@@ -130,7 +156,8 @@ def _options(args) -> dict:
 
 
 def _clean(value):
-    if isinstance(value, float) and math.isnan(value):
+    """The report with every non-finite number (a P-value not computed) as None (JSON null)."""
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
@@ -179,12 +206,13 @@ def nist_report(
 def run(args) -> int:
     _check_options(args)
     tests = _tests(args.tests)
+    _check_selected(args, tests)
     bits = read_bits(args.file, args.binary)
     report = _clean(nist_report(bits, args.batch_length, tests, _options(args), args.alpha))
     status, why = exit_status(report)
     report["exit_status_reason"] = why or None
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(dumps_strict(report, indent=2))
     else:
         _print_report(report)
     if status and not args.report_only:

@@ -18,6 +18,7 @@ from plkg import __version__
 from plkg.commands._names import select_names
 from plkg.commands._paths import inside, output_folder
 from plkg.data.atomic import write_text_atomic
+from plkg.io.json_text import dumps_strict
 from plkg.reproduce import figure_registry
 
 
@@ -46,6 +47,8 @@ def run_on_engine(args) -> int:
     (:mod:`plkg.sweep.engine`; serial in-process without them, so the default is unchanged)."""
     from plkg.sweep.engine import session
 
+    if args.workers is not None and args.scheduler is not None:
+        raise ValueError("give either --workers (local Dask workers) or --scheduler, not both")
     with session(workers=args.workers, scheduler=args.scheduler):
         return run(args)
 
@@ -186,4 +189,4 @@ def _write_manifest(path: Path, previous: dict, manifest: dict) -> None:
         **manifest,
         "figures": {**previous.get("figures", {}), **manifest["figures"]},
     }
-    write_text_atomic(path, json.dumps(merged, indent=2, default=str))
+    write_text_atomic(path, dumps_strict(merged, indent=2))

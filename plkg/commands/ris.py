@@ -4,14 +4,30 @@ Runs the proposed AO (Algorithms 1 + 2) and the No-RIS / RandPhase baselines on 
 (Fig. 3) or four-cell (Fig. 11) scenario or a ``configs/ris-*.yaml`` file and prints per-method
 ``wskr_bits`` (Theorem 1), ``ub_bits`` (Theorem 2), per-cell rates, AO iterations and the
 objective history.
+
+``--starts``, ``--tol`` and ``--max-iter`` set the proposed AO and are refused when ``--methods``
+does not include ``proposed``; ``--seed`` is refused when only ``no-ris`` runs (nothing random).
+The memory of the run (the channel model and the batched multistart, :func:`ris_memory_bytes`)
+is estimated and checked before any work; ``--force`` runs anyway.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
+
+from plkg.commands._applies import check_applies
+from plkg.io.json_text import dumps_strict
+
+DEFAULT_TOL = 1e-4
+DEFAULT_MAX_ITER = 100
+DEFAULT_SEED = 0
+# Peak memory model (complex128 elements) of the batched AO, fitted to measured peaks
+# (K = 2, M = 4..12, NL = 30..200; K = 4, M = 4): per start about 4 K (M M_e)^2 (the
+# KKT precoder step's [K, M M_e, M M_e] systems), 3 K^2 M NL (the phase gradient), 8 K^2 M^2
+# (cascaded covariances) plus ~16 KiB of Python objects; the channel model about 4 K M NL.
+PER_START_OVERHEAD_BYTES = 16 * 1024
 
 
 def register(sub) -> None:
@@ -38,17 +54,31 @@ def register(sub) -> None:
         default="proposed,no-ris,rand-phase",
         help="comma-separated subset of proposed,no-ris,rand-phase",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial/random phases")
-    p.add_argument("--tol", type=float, default=1e-4, help="AO relative tolerance")
-    p.add_argument("--max-iter", type=int, default=100, help="maximum AO iterations")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the initial/random phases (proposed, rand-phase; default 0)",
+    )
+    p.add_argument(
+        "--tol", type=float, default=None, help="proposed AO: relative tolerance (default 1e-4)"
+    )
+    p.add_argument(
+        "--max-iter", type=int, default=None, help="proposed AO: maximum iterations (default 100)"
+    )
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     p.add_argument(
         "--starts",
         type=int,
-        default=1,
-        help="random starts of the proposed AO, run as one batch; the best is reported",
+        default=None,
+        help="proposed AO: random starts, run as one batch; the best is reported (default 1)",
     )
-    p.add_argument("--json", action="store_true", help="print JSON to stdout")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when the memory estimate exceeds the available memory (default: refuse)",
+    )
+    p.add_argument("--json", action="store_true", help="print (strict) JSON to stdout")
     p.set_defaults(func=run)
 
 
@@ -83,35 +113,85 @@ def _scenario(args):
     return scenario
 
 
+def check_method_options(args, methods: list[str]) -> None:
+    """Refuse options no selected method reads; then fill in their defaults."""
+    runs = "proposed" if "proposed" in methods else ",".join(methods)
+    for option in ("--starts", "--tol", "--max-iter"):
+        value = getattr(args, option[2:].replace("-", "_"))
+        check_applies(option, value, "--methods", runs, ("proposed",))
+    random = [m for m in methods if m != "no-ris"]
+    check_applies("--seed", args.seed, "--methods", random[0] if random else runs,
+                  ("proposed", "rand-phase"))  # fmt: skip
+    for dest, default in (("starts", 1), ("tol", DEFAULT_TOL), ("max_iter", DEFAULT_MAX_ITER),
+                          ("seed", DEFAULT_SEED)):  # fmt: skip
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+
+
+def ris_memory_bytes(scenario, starts: int) -> float:
+    """Estimated peak memory (bytes) of a run with ``starts`` batched AO starts.
+
+    Parameters
+    ----------
+    scenario : RISScenario
+        K cells, L RIS of N elements (NL = L N), M antennas, M_e RF chains.
+    starts : int
+        B, the batch of the proposed AO (1 for the baselines).
+    """
+    k, m, me = scenario.n_cells, scenario.n_antennas, scenario.n_rf_chains
+    nl = scenario.n_ris * scenario.n_ris_elements
+    model = 16.0 * 4 * k * m * nl
+    per_start = 16.0 * (4 * k * (m * me) ** 2 + 3 * k * k * m * nl + 8 * k * k * m * m)
+    return model + float(starts) * (per_start + PER_START_OVERHEAD_BYTES)
+
+
+def check_ris_memory(args, scenario, methods: list[str]) -> None:
+    """Refuse (unless ``--force``) a run whose memory estimate exceeds the available memory."""
+    from plkg.machine import check_memory
+
+    if args.force:
+        return
+    starts = args.starts if "proposed" in methods else 1
+    sizes = (
+        f"K = {scenario.n_cells} cells, {scenario.n_ris} RIS x {scenario.n_ris_elements} "
+        f"elements, M = {scenario.n_antennas} antennas"
+    )
+    if starts > 1:
+        what = f"--starts {starts} ({sizes})"
+    elif args.n_ris_elements is not None:
+        what = f"--n-ris-elements {args.n_ris_elements} ({sizes})"
+    else:
+        what = f"--scenario {args.scenario} ({sizes})"
+    check_memory(ris_memory_bytes(scenario, starts), what, "--force")
+
+
 def run(args) -> int:
     import torch
 
     from plkg.channels.ris_multicell import build_channel_model
-    from plkg.solvers.ris_alternating import METHODS, solve_ris, solve_ris_multistart
+    from plkg.solvers.options import check_max_iter, check_rtol
+    from plkg.solvers.ris_alternating import (
+        METHODS,
+        check_device,
+        solve_ris,
+        solve_ris_multistart,
+    )
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise ValueError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
-    try:
-        device = torch.device(args.device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"--device {args.device!r} is not a torch device (cpu, cuda, cuda:N)"
-        ) from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {args.device!r} requested but CUDA is not available")
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device {args.device!r}: only cpu and cuda are supported")
-    if not (np.isfinite(args.tol) and 0 < args.tol < 1):
-        raise ValueError(f"--tol must lie in (0, 1), got {args.tol}")
-    if args.max_iter < 1:
-        raise ValueError(f"--max-iter must be a positive integer, got {args.max_iter}")
+    check_method_options(args, methods)
+    device = torch.device(check_device(args.device, "--device"))
+    # the one definition of these domains, shared with the API and sweep specs
+    check_rtol(args.tol, "--tol")
+    check_max_iter(args.max_iter, "--max-iter")
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.starts < 1:
         raise ValueError(f"--starts must be a positive integer, got {args.starts}")
     scenario = _scenario(args)
+    check_ris_memory(args, scenario, methods)
     model = build_channel_model(scenario)
     out = {"scenario": scenario.to_dict(), "methods": {}}
     for i, method in enumerate(methods):
@@ -132,7 +212,7 @@ def run(args) -> int:
         entry["seconds"] = round(time.perf_counter() - t0, 3)
         out["methods"][method] = entry
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(dumps_strict(out, indent=2))
     else:
         print(
             f"scenario {scenario.name}: K={scenario.n_cells} L={scenario.n_ris} N={scenario.n_ris_elements} "

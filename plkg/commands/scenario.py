@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 
 from plkg.commands._nearfield_args import (
     add_cache_argument,
+    add_force_argument,
     add_scenario_argument,
     design_from_args,
     scenario_from_args,
 )
 from plkg.data.atomic import write_bytes_atomic
+from plkg.io.json_text import dumps_strict
 
 
 def register(sub) -> None:
@@ -22,8 +23,9 @@ def register(sub) -> None:
     p.add_argument(
         "--export", metavar="FILE.npz", help="write ccm [K,N,N] complex128 and scalar parameters"
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help="print (strict) JSON")
     add_cache_argument(p)
+    add_force_argument(p)
     p.set_defaults(func=run)
 
 
@@ -72,7 +74,7 @@ def run(args) -> int:
         export_scenario(args.export, scenario, ccm)
         summary["exported"] = str(args.export)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_strict(summary, indent=2))
     else:
         print(f"scenario {scenario.name} (fingerprint {summary['fingerprint']})")
         print(

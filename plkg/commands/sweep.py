@@ -3,14 +3,25 @@
 Without ``--scheduler``/``--slurm`` an embedded ``LocalCluster`` runs one worker process per core
 (``--workers 1``: in-process, no Dask). Rows are written as tasks finish; rerunning the same
 command skips finished tasks. The exit code is the number of failed tasks (capped at 100; 0 when
-all succeeded); bad input exits 2 and Ctrl-C exits 130 with a consistent partial table.
+all succeeded); bad input exits 2 and Ctrl-C exits 130 (SIGTERM 143) with a consistent partial
+table.
+
+Everything is checked before anything is written (no folder, no ``_spec.json``, no lock): the
+spec (:func:`plkg.sweep.spec.load_spec`), ``--out`` (:func:`plkg.sweep.table.check_table_path`),
+the ``--slurm`` file, ``--workers`` and the tasks' memory against this machine
+(:mod:`plkg.sweep.resources`). The table is then written by this process alone (an exclusive
+lock: a second ``plkg sweep`` on the same ``--out`` is refused) and every part is verified by its
+SHA-256 before a resume trusts it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
 import time
+from pathlib import Path
 
 EXIT_CAP = 100  # keep clear of the shell's 126+ codes
 EXIT_INTERRUPTED = 130
@@ -26,59 +37,101 @@ def register(sub) -> None:
         "--workers",
         type=int,
         default=None,
-        help="local worker processes (default: one per core; 1 = in-process)",
+        help="local worker processes (default: one per usable core; 1 = in-process); more than "
+        "the usable cores, or more than the memory estimate allows, needs --oversubscribe",
     )
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     p.add_argument(
         "--slurm", default=None, metavar="JOBQUEUE.yaml", help="dask-jobqueue SLURMCluster settings"
+    )
+    p.add_argument(
+        "--oversubscribe",
+        action="store_true",
+        help="run although --workers exceeds this machine's usable cores (at most 16 per core) "
+        "or the tasks' memory estimate exceeds the available memory (or a SLURM worker's share)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=run)
 
 
 def _settings(args):
-    from plkg.sweep.engine import EngineSettings, default_workers
+    from plkg.errors import PlkgInputError
+    from plkg.machine import usable_cores
+    from plkg.sweep.engine import EngineSettings
 
     workers = args.workers
+    if workers is not None and (args.scheduler or args.slurm):
+        raise PlkgInputError(
+            "--workers applies to the embedded cluster; the workers of --scheduler/--slurm are "
+            "set by that cluster"
+        )
     if workers is None and not args.scheduler and not args.slurm:
-        workers = default_workers()
+        workers = usable_cores()
     return EngineSettings(workers=workers, scheduler=args.scheduler, slurm=args.slurm)
 
 
-def run_sweep(spec, out, settings, progress: bool = True) -> dict:
+def check_machine(spec, tasks: list[dict], settings, oversubscribe: bool = False) -> None:
+    """Refuse work the machine (or the SLURM job) cannot hold: see :mod:`plkg.sweep.resources`."""
+    from plkg.sweep.engine import slurm_settings
+    from plkg.sweep.resources import check_local_workers, check_slurm_workers
+
+    if settings.slurm:
+        kwargs, _ = slurm_settings(settings.slurm)
+        where = f"--slurm settings {str(settings.slurm)!r}"
+        check_slurm_workers(kwargs, tasks, oversubscribe, where)
+    elif not settings.scheduler:
+        check_local_workers(settings.workers or 1, tasks, oversubscribe)
+
+
+def run_sweep(spec, out, settings, progress: bool = True, tasks=None, warn=None) -> dict:
     """Run (or resume) ``spec`` into the folder ``out``; returns the summary dict.
 
-    KeyboardInterrupt propagates after the finished tasks are flushed to ``out``.
+    ``tasks`` (from :func:`plkg.sweep.spec.expand`) saves expanding the spec again. ``warn``
+    receives the one-line warnings of the table (a part moved aside, a stale lock taken over).
+    KeyboardInterrupt (and :class:`plkg.errors.Terminated`) propagates after the cluster is closed
+    and the finished tasks are flushed to ``out``.
     """
     from tqdm import tqdm
 
     from plkg.sweep.engine import open_client
     from plkg.sweep.runner import iter_results
     from plkg.sweep.spec import expand
-    from plkg.sweep.table import ResultTable, count_failed_tasks, read_results, result_schema
+    from plkg.sweep.table import (
+        ResultTable,
+        check_params_fit,
+        count_failed_tasks,
+        read_results,
+        result_schema,
+    )
     from plkg.sweep.tasks import error_row, run_task
 
-    tasks = expand(spec)
-    table = ResultTable(out, spec.record(), result_schema(tasks))
-    done = table.done_task_ids()
-    todo = [t for t in tasks if t["task_id"] not in done]
+    tasks = expand(spec) if tasks is None else tasks
+    schema = result_schema(tasks, spec.kinds)
+    check_params_fit(tasks, schema)
     t0 = time.perf_counter()
-    bar = tqdm(
-        total=len(tasks),
-        initial=len(tasks) - len(todo),
-        unit="task",
-        file=sys.stderr,
-        disable=None if progress else True,
-        desc="plkg sweep",
-    )
-    try:
-        with open_client(settings if todo else type(settings)()) as client:
-            for task, rows, error in iter_results(run_task, todo, client):
-                table.add(rows if error is None else [error_row(task, None, error)])
-                bar.update(1)
-    finally:
-        table.flush()
-        bar.close()
+    with ResultTable(out, spec.record(), schema, warn=warn) as table:
+        done = table.done_task_ids()
+        todo = [t for t in tasks if t["task_id"] not in done]
+        bar = tqdm(
+            total=len(tasks),
+            initial=len(tasks) - len(todo),
+            unit="task",
+            file=sys.stderr,
+            disable=None if progress else True,
+            desc="plkg sweep",
+        )
+        try:
+            with open_client(settings if todo else type(settings)()) as client:
+                results = iter_results(run_task, todo, client, interruptible=True)
+                with contextlib.closing(results):
+                    for task, rows, error in results:
+                        table.add(rows if error is None else [error_row(task, None, error)])
+                        bar.update(1)
+        except BaseException:
+            bar.leave = False  # the error line replaces the bar on a terminal
+            raise
+        finally:
+            bar.close()
     result = read_results(out)
     return {
         "out": str(out),
@@ -93,20 +146,45 @@ def run_sweep(spec, out, settings, progress: bool = True) -> dict:
     }
 
 
-def run(args) -> int:
-    from plkg.sweep.spec import load_spec
+def _interrupted(exc: KeyboardInterrupt, out) -> int:
+    """One line on stderr for Ctrl-C / SIGTERM; the exit status (130, or 128 + signal)."""
+    from plkg.sweep.table import PART_GLOB
 
-    spec = load_spec(args.spec)
-    settings = _settings(args)
+    signum = getattr(exc, "signum", signal.SIGINT)
+    what = "interrupted" if signum == signal.SIGINT else f"terminated (signal {signum})"
     try:
-        summary = run_sweep(spec, args.out, settings)
-    except KeyboardInterrupt:
-        print(
-            f"plkg sweep: interrupted; finished tasks are in {args.out}. "
-            "Rerun the same command to resume.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
+        kept = out is not None and any(Path(out).glob(PART_GLOB))
+    except OSError:
+        kept = False
+    where = (
+        f"finished tasks are in {str(out)!r}: rerun the same command to resume"
+        if kept
+        else "no task had finished, nothing was written"
+    )
+    print(f"plkg sweep: error: {what}; {where}", file=sys.stderr)
+    return 128 + int(signum)
+
+
+def run(args) -> int:
+    from plkg.sweep.resources import check_client_memory
+    from plkg.sweep.spec import expand, load_spec
+    from plkg.sweep.table import check_table_path
+
+    out = None
+    try:
+        spec = load_spec(args.spec)
+        out = check_table_path(args.out, "--out")
+        settings = _settings(args)
+        if settings.slurm:
+            from plkg.sweep.engine import slurm_settings
+
+            slurm_settings(settings.slurm)
+        check_client_memory(spec, f"sweep spec {str(args.spec)!r}", args.oversubscribe)
+        tasks = expand(spec)
+        check_machine(spec, tasks, settings, args.oversubscribe)
+        summary = run_sweep(spec, out, settings, tasks=tasks)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as plkg.errors.Terminated
+        return _interrupted(exc, out)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -1,16 +1,37 @@
 """``plkg train kglm|fairness``: train KGLM-Net (label mu) or the fairness FNN (label t) and export
-``checkpoints/<name>.safetensors`` + ``.json`` (Sections V-B and VI-C of the near-field paper)."""
+``checkpoints/<name>.safetensors`` + ``.json`` (Sections V-B and VI-C of the near-field paper).
+
+Options of one kind (``--label-norm`` ... for kglm/fairness, ``--target`` ... for general), ``--lr``
+without an optimizer that reads it and ``--log-dir`` with ``--no-log`` are refused instead of
+ignored. Ctrl-C or SIGTERM during training exits 130/143 with one line and exports nothing
+(:mod:`plkg.training._fit`).
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from plkg.commands._applies import check_applies, given
+from plkg.io.json_text import dumps_strict
 
 KINDS = {
     # kind: (network, expected label, default dataset stem suffix, default checkpoint prefix)
     "kglm": ("kglm", "mu", "sumrate", "kglm"),
     "fairness": ("fnn", "t", "fairness", "fairness"),
 }
+# Options read by kglm/fairness only, with their defaults (filled in after the check).
+FNN_OPTIONS = {
+    "--scenario": None,
+    "--label-norm": None,
+    "--optimizer": "lm",
+    "--lr": 1e-2,
+    "--hidden": 20,
+    "--max-epochs": 1000,
+    "--patience": 6,
+}
+# Options read by general only (see plkg.commands._train_general).
+GENERAL_ONLY = ("--target", "--geometries", "--workers", "--epochs", "--width")
+LR_OPTIMIZERS = ("adam", "lbfgs")
 
 
 def register(sub) -> None:
@@ -29,23 +50,40 @@ def register(sub) -> None:
     p.add_argument(
         "--out-dir", default="checkpoints", help="checkpoint folder (default ./checkpoints/)"
     )
-    p.add_argument("--scenario", default=None, help="refuse a dataset of another scenario")
-    p.add_argument(
+    g = p.add_argument_group("kglm / fairness options (an error with general)")
+    g.add_argument(
+        "--scenario", default=None, help="refuse a dataset of another scenario (kglm/fairness)"
+    )
+    g.add_argument(
         "--label-norm",
         choices=["minmax", "log_minmax"],
         default=None,
         help="label normalisation: Eq. (50) min-max or min-max of log(label) "
         "(default: log_minmax for kglm, minmax for fairness)",
     )
-    p.add_argument("--optimizer", choices=["lm", "adam", "lbfgs"], default="lm")
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam/L-BFGS learning rate")
-    p.add_argument("--hidden", type=int, default=20, help="hidden neurons (default 20)")
-    p.add_argument("--max-epochs", type=int, default=1000)
-    p.add_argument("--patience", type=int, default=6)
+    g.add_argument(
+        "--optimizer",
+        choices=["lm", "adam", "lbfgs"],
+        default=None,
+        help="optimiser (default lm, Levenberg-Marquardt)",
+    )
+    g.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate of --optimizer adam or lbfgs (default 1e-2); an error with lm",
+    )
+    g.add_argument("--hidden", type=int, default=None, help="hidden neurons (default 20)")
+    g.add_argument("--max-epochs", type=int, default=None, help="epoch cap (default 1000)")
+    g.add_argument("--patience", type=int, default=None, help="early-stopping patience (default 6)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--log-dir", default="runs", help="TensorBoard folder (default runs/)")
+    p.add_argument(
+        "--log-dir", default=None, help="TensorBoard folder (default runs/); an error with --no-log"
+    )
     p.add_argument("--no-log", action="store_true", help="no TensorBoard logging")
-    p.add_argument("--json", action="store_true", help="print the checkpoint metrics as JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print the checkpoint metrics as (strict) JSON"
+    )
     from plkg.commands._train_general import add_general_arguments
 
     add_general_arguments(p)
@@ -75,11 +113,35 @@ def fnnpa_vs_wfpa(checkpoint, ds, n_grid: int = 201) -> dict:
     return out
 
 
+def check_kind_options(args) -> None:
+    """Refuse options the chosen kind (or optimiser, or --no-log) does not read; then fill in
+    the defaults of those left unset."""
+    kinds_fnn = tuple(KINDS)
+    for option in FNN_OPTIONS:
+        value = getattr(args, option[2:].replace("-", "_"))
+        check_applies(option, value, "plkg train", args.kind, kinds_fnn)
+    for option in GENERAL_ONLY:
+        value = getattr(args, option[2:].replace("-", "_"))
+        check_applies(option, value, "plkg train", args.kind, ("general",))
+    if args.kind != "general":
+        optimizer = args.optimizer or FNN_OPTIONS["--optimizer"]
+        check_applies("--lr", args.lr, "--optimizer", optimizer, LR_OPTIMIZERS)
+    if args.no_log and given(args.log_dir):
+        raise ValueError("--log-dir applies to TensorBoard logging, which --no-log turns off")
+    for option, default in FNN_OPTIONS.items():
+        dest = option[2:].replace("-", "_")
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+    if args.log_dir is None:
+        args.log_dir = "runs"
+
+
 def run(args) -> int:
     from plkg.commands._paths import inside, output_folder, safe_stem
     from plkg.data.dataset import load_dataset
     from plkg.training.train import train_regressor
 
+    check_kind_options(args)
     if args.kind == "general":
         from plkg.commands._train_general import run_general
 
@@ -146,7 +208,7 @@ def run(args) -> int:
     if args.kind == "kglm":
         summary["fnnpa_vs_wfpa"] = fnnpa_vs_wfpa(out.checkpoint_path, ds)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_strict(summary, indent=2))
     else:
         m = out.meta["metrics"]
         print(

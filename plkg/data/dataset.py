@@ -35,6 +35,7 @@ import numpy as np
 from plkg.data.atomic import write_bytes_atomic, write_text_atomic
 from plkg.data.folder_lock import folder_lock
 from plkg.data.sidecar_hash import verify_sidecar_sha256, with_sidecar_sha256
+from plkg.io.arrays import read_npz_bytes
 
 SPLIT_NAMES = ("train", "val", "test")
 DEFAULT_SPLIT_COUNTS = (140, 30, 30)
@@ -273,11 +274,8 @@ def load_dataset(path, expected_fingerprint: str | None = None) -> Dataset:
             f"dataset file {str(path)!r} is truncated or corrupt, or does not belong to its "
             "sidecar (SHA-256 mismatch)"
         )
-    try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise ValueError(f"dataset file {str(path)!r} cannot be read: {exc}") from exc
+    # The bytes hashed above are the bytes decoded: no second read of the file.
+    arrays = read_npz_bytes(blob, source=f"dataset file {str(path)!r}")
     for name in CORE_ARRAYS:
         if name not in arrays:
             raise ValueError(f"dataset file {str(path)!r} lacks the array {name!r}")

@@ -325,11 +325,12 @@ class GeneralDataset:
 def load_general_dataset(path) -> GeneralDataset:
     """Load and verify (npz SHA-256 and sidecar hash) a file of :func:`generate_general_dataset`."""
     from plkg.data.sidecar_hash import read_verified
+    from plkg.io.arrays import read_npz_bytes
 
     path = Path(path)
-    _, meta = read_verified(path, "general dataset", FORMAT, "npz_sha256")
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    blob, meta = read_verified(path, "general dataset", FORMAT, "npz_sha256")
+    # Decode the verified bytes, not a second read of a file that may have changed since.
+    arrays = read_npz_bytes(blob, source=f"general dataset {str(path)!r}")
     return GeneralDataset(arrays=arrays, meta=meta)
 
 

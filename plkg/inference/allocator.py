@@ -14,7 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from plkg import defaults, units
+from plkg.checks import (
+    PlkgTypeError,
+    check_choice,
+    check_flag,
+    check_instance,
+    check_path,
+    check_real_array,
+    describe,
+)
+from plkg.errors import PlkgInputError
 from plkg.inference._bound import BoundAllocator
+from plkg.inference.checkpoint import BACKENDS, Checkpoint
 from plkg.keyrate.subchannel import subchannel_key_rate_bits, user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
 
@@ -49,7 +60,98 @@ class FNNAllocation:
         return self.c_bits.sum(-1)
 
 
-class Allocator(BoundAllocator):
+def _check_design_like(design, name: str = "design") -> None:
+    """None, or an object with the subchannel constants (a SubchannelDesign)."""
+    if design is not None and not all(hasattr(design, a) for a in ("m_a", "m_b", "user")):
+        raise PlkgTypeError(
+            f"{name} must be a SubchannelDesign (from plkg.design_for_scenario) or None, got "
+            f"{describe(design)}"
+        )
+
+
+class CheckedBoundAllocator(BoundAllocator):
+    """:class:`BoundAllocator` whose constructor, :meth:`from_checkpoint` and budgets check their
+    arguments by name first (the public :class:`Allocator` and
+    :class:`plkg.inference.fairness_allocator.FairnessAllocator` derive from it)."""
+
+    def __init__(
+        self, checkpoint: Checkpoint, m_a, m_b, user, design=None, allow_extrapolation=False
+    ):
+        check_instance(
+            checkpoint, Checkpoint, "checkpoint", "a Checkpoint (from plkg.load_checkpoint)"
+        )
+        m_a = check_real_array(m_a, "m_a", ndim=1, positive=True, allow_empty=False, unit="W")
+        m_b = check_real_array(m_b, "m_b", ndim=1, size=m_a.size, positive=True, unit="W")
+        user = _check_user(user, m_a.size)
+        _check_design_like(design)
+        if design is not None and np.shape(design.m_a) != m_a.shape:
+            raise PlkgInputError(
+                f"design has {np.size(design.m_a)} subchannels but m_a has {m_a.size}"
+            )
+        check_flag(allow_extrapolation, "allow_extrapolation")
+        super().__init__(checkpoint, m_a, m_b, user, design, allow_extrapolation)
+
+    @classmethod
+    def from_checkpoint(
+        cls, path=None, scenario=None, design=None, allow_extrapolation=False, backend="torch"
+    ):
+        """Load a checkpoint (default: the class's ``DEFAULT_CHECKPOINT``) and bind it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            The checkpoint's ``.safetensors`` (its ``.json`` sidecar beside it).
+        scenario : NearFieldScenario, optional
+            Must have the checkpoint's fingerprint.
+        design : SubchannelDesign, optional
+            Must have the subchannel constants stored in the checkpoint; needed for precoders.
+        allow_extrapolation : bool
+            Allow P_a outside the checkpoint's training range.
+        backend : {"torch", "numpy"}
+
+        Raises
+        ------
+        PlkgTypeError
+            An argument of the wrong type.
+        ValueError
+            Bad checkpoint, mismatched fingerprint or subchannel constants.
+        """
+        if path is not None:
+            check_path(path, "path", must_exist=False)
+        if scenario is not None:
+            from plkg.channels.nearfield_scenario import NearFieldScenario
+
+            check_instance(
+                scenario,
+                NearFieldScenario,
+                "scenario",
+                "a NearFieldScenario (from plkg.load_scenario) or None",
+            )
+        _check_design_like(design)
+        check_flag(allow_extrapolation, "allow_extrapolation")
+        check_choice(backend, BACKENDS, "backend")
+        return super().from_checkpoint(path, scenario, design, allow_extrapolation, backend)
+
+    def _powers(self, pa_w) -> np.ndarray:
+        # Types first (None, str, bool, complex are no power); the values by the shared check.
+        return super()._powers(check_real_array(pa_w, "pa_w", ndim=(0, 1), finite=False, unit="W"))
+
+
+def _check_user(user, n_subchannels: int) -> np.ndarray:
+    """Owner UE of each subchannel: [N_D] integers >= 0."""
+    if user is None or isinstance(user, (str, bytes, bool)):
+        raise PlkgTypeError(f"user must be an integer array [N_D], got {describe(user)}")
+    u = np.asarray(user)
+    if u.dtype.kind not in "iu":
+        raise PlkgTypeError(f"user must be an integer array [N_D], got dtype {u.dtype}")
+    if u.shape != (n_subchannels,) or np.any(u < 0):
+        raise PlkgInputError(
+            f"user must hold one UE index >= 0 per subchannel ({n_subchannels}), got {describe(user)}"
+        )
+    return u
+
+
+class Allocator(CheckedBoundAllocator):
     """KGLM-Net allocator bound to one scenario's subchannels.
 
     Parameters
@@ -138,7 +240,8 @@ def allocate_fnnpa(design, pa_w: float, **options) -> AllocationResult:
     """FNNPA for the method registry (``plkg keyrate --method fnnpa``).
 
     Options: ``checkpoint`` (default ``checkpoints/kglm_fig6.safetensors``), ``scenario`` (its
-    fingerprint must match the checkpoint's), ``allow_extrapolation``; others are ignored.
+    fingerprint must match the checkpoint's), ``allow_extrapolation``; others are ignored here
+    (:func:`plkg.inference.methods.allocate` refuses them).
     ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
     """
     path = options.get("checkpoint") or DEFAULT_CHECKPOINT

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from plkg.checks import PlkgTypeError, check_choice, check_path, check_real_array, describe
 from plkg.data.normalization import MinMax
 from plkg.data.sidecar_hash import verify_sidecar_sha256
+from plkg.errors import PlkgInputError
 
 # torch is imported only by the "torch" backend: the "numpy" backend (the CLI's) starts in a
 # fraction of the time, since importing torch alone takes about 1.5 s.
@@ -117,8 +119,8 @@ class Checkpoint:
         return float(r["lo"]), float(r["hi"])
 
     def check_inputs(self, inputs, allow_extrapolation: bool = False) -> np.ndarray:
-        """Validate network inputs [...] (finite; inside the training range unless allowed)."""
-        v = np.asarray(inputs, dtype=np.float64)
+        """Validate network inputs [...] (real, finite; inside the training range unless allowed)."""
+        v = check_real_array(inputs, str(self.meta.get("input_name", "inputs")), finite=False)
         if v.size == 0:
             raise ValueError("no inputs given")
         if not np.all(np.isfinite(v)):
@@ -148,6 +150,23 @@ class Checkpoint:
         return np.asarray(self.label_norm.inverse(out), dtype=np.float64)
 
 
+def _check_load_arguments(path, expected_fingerprint, expected_label, backend) -> Path:
+    """The arguments of :func:`load_checkpoint`, before any file is read."""
+    path = check_path(path, "checkpoint path", must_exist=False)
+    if path.is_dir():
+        raise PlkgInputError(
+            f"checkpoint path {str(path)!r} is a folder; give its NAME.safetensors file"
+        )
+    for name, value in (
+        ("expected_fingerprint", expected_fingerprint),
+        ("expected_label", expected_label),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise PlkgTypeError(f"{name} must be a str or None, got {describe(value)}")
+    check_choice(backend, BACKENDS, "backend")
+    return path
+
+
 def load_checkpoint(
     path,
     expected_fingerprint: str | None = None,
@@ -170,16 +189,19 @@ def load_checkpoint(
 
     Raises
     ------
+    PlkgTypeError
+        ``path`` is not a str or path, ``expected_fingerprint``/``expected_label`` not a str.
     ValueError
-        Missing files, bad JSON, hash mismatch (truncated/corrupt/swapped weights), unknown
-        architecture, weights that do not fit the architecture, wrong fingerprint or label.
+        Missing files, a folder, bad JSON, hash mismatch (truncated/corrupt/swapped weights),
+        unknown architecture, weights that do not fit the architecture, wrong fingerprint or
+        label, an unknown ``backend``.
     """
-    path = Path(path)
+    path = _check_load_arguments(path, expected_fingerprint, expected_label, backend)
     weights = path.with_suffix(".safetensors")
     side = path.with_suffix(".json")
     for p in (weights, side):
         if not p.is_file():
-            raise ValueError(f"checkpoint file {str(p)!r} does not exist")
+            raise PlkgInputError(f"checkpoint file {str(p)!r} does not exist")
     try:
         meta = json.loads(side.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -204,8 +226,6 @@ def load_checkpoint(
             f"checkpoint weights {str(weights)!r} are truncated or corrupt, or do not belong to "
             f"{side.name} (SHA-256 mismatch)"
         )
-    if backend not in BACKENDS:
-        raise ValueError(f"checkpoint backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "numpy":
         from safetensors.numpy import load
     else:

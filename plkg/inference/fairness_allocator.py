@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from plkg import defaults
-from plkg.inference._bound import BoundAllocator, scale_to_budget
+from plkg.checks import check_choice
+from plkg.inference._bound import scale_to_budget
+from plkg.inference.allocator import CheckedBoundAllocator
 from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.maxmin_exact import ExactMaxMin
@@ -88,7 +90,7 @@ def mapping_allocation(t_bits, m_a, m_b, user, n_users: int, mapping: str = "app
     raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
 
 
-class FairnessAllocator(BoundAllocator):
+class FairnessAllocator(CheckedBoundAllocator):
     """Fairness-FNN allocator bound to one scenario's subchannels (the FNNPAKF counterpart of
     :class:`plkg.inference.allocator.Allocator`).
 
@@ -123,7 +125,11 @@ class FairnessAllocator(BoundAllocator):
         return paper_mu(self.predict(pa_w), self.m_b, self.user, self.n_users)
 
     def allocation(self, pa_w, mapping: str = "appro") -> FairnessAllocation:
-        """Batched t_hat -> x (``mapping``) -> budget scaling -> C_k (Eq. (42))."""
+        """Batched t_hat -> x (``mapping``) -> budget scaling -> C_k (Eq. (42)).
+
+        ``pa_w``: scalar or [B] budgets (W, finite, > 0); ``mapping``: one of :data:`MAPPINGS`.
+        """
+        check_choice(mapping, MAPPINGS, "mapping")
         pa = self._powers(pa_w)
         t = self.predict(pa)
         if mapping == "exact" and self._exact is None:
@@ -152,13 +158,13 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
 
     Options: ``checkpoint`` (default ``checkpoints/fairness_fig6.safetensors``), ``mapping``
     (``appro`` default, ``appro-paper``, ``exact``), ``scenario`` (fingerprint check),
-    ``allow_extrapolation``; others are ignored. ``extras``: ``t`` (predicted, bits), ``mapping``,
+    ``allow_extrapolation``; others are ignored here (:func:`plkg.inference.methods.allocate`
+    refuses them). ``extras``: ``t`` (predicted, bits), ``mapping``,
     ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings), ``checkpoint``.
     ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
     """
     mapping = options.get("mapping") or "appro"
-    if mapping not in MAPPINGS:
-        raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
+    check_choice(mapping, MAPPINGS, "mapping")
     path = options.get("checkpoint") or DEFAULT_CHECKPOINT
     alloc = FairnessAllocator.from_checkpoint(
         path,

@@ -28,6 +28,7 @@ from bisect import bisect_left
 
 import numpy as np
 
+from plkg.errors import PlkgInputError
 from plkg.keyrate.subchannel import LN2, subchannel_key_rate_bits, user_key_rates_bits
 
 _ACTIVATIONS = {"tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v))}
@@ -127,6 +128,24 @@ class NumpyFNN:
         h = torch.addmm(torch.as_tensor(b, device=device), h, torch.as_tensor(w.T, device=device))
         v = h[:, 0] * self.out_scale + self.out_lo
         return v.exp() if self.out_log else v
+
+
+def _refuse_zero_allocation(pa: float, mu: float, allocator) -> None:
+    """Refuse a predicted mu whose level lies below every activation level (x = 0).
+
+    Inside the training range KGLM-Net's level is far above the activation levels; an all-zero
+    allocation only comes from extrapolation far below it (``--allow-extrapolation`` at
+    -100 dBm), where the level w = 1/(mu ln 2) and the activation levels b agree to more digits
+    than the network resolves, so ``w - b`` (or the offset form of
+    :mod:`plkg.solvers.water_level`, which keeps the digits of w but cannot add the network's
+    missing ones) is 0 or noise. Returning x = 0 would be a silent unused budget.
+    """
+    lo, hi = allocator.checkpoint.training_range
+    raise PlkgInputError(
+        f"P_a = {pa:.4g} W: KGLM-Net's mu_hat = {mu:.4g} bit/W puts the water level below every "
+        f"activation level (an all-zero allocation), extrapolating far outside its training "
+        f"range [{lo:g}, {hi:g}] dBm; use --method wfpa or fnnpa-general there"
+    )
 
 
 class _Bound:
@@ -269,6 +288,8 @@ class FastFNNPA(_Bound):
         x = np.divide(self._e, r)  # the returned array (the buffer is reused by the next call)
         np.maximum(x, 0.0, out=x)
         total = float(np.dot(x, self._ones))
+        if not total > 0.0:
+            _refuse_zero_allocation(pa, mu, self.allocator)
         scaled = total > pa
         if scaled:
             x *= pa / total
@@ -295,6 +316,10 @@ class FastFNNPA(_Bound):
         x = num / (0.5 + m_a + (m_a / m_b * level + 0.25) ** 0.5)
         x = x * (num > 0)
         total = x.sum(-1)
+        if not bool((total > 0).all()):
+            spent = total > 0 if device is None else (total > 0).cpu().numpy()
+            i = int(np.argmin(spent))
+            _refuse_zero_allocation(float(pa[i]), float(mu[i]), self.allocator)
         scaled = total > pa_x
         factor = pa_x / (total + (total == 0))
         x = x * (factor * scaled + ~scaled)[:, None]

@@ -15,11 +15,31 @@ as a candidate, so the min KR is never below the split's.
 Both are then rescaled to spend exactly P_a (``budget="exact"``, default: up when the prediction
 under-spends, down when it over-spends; ``budget="cap"`` only scales down, as FNNPA does), so every
 allocation is feasible (Eq. (44)). Plain torch forward; this module imports no Lightning.
+
+The level of the sum-KR map is carried in the offset form of the exact solvers
+(:mod:`plkg.solvers.water_level`): with the predicted y = log(w / P_a), the level in units of the
+lowest activation level s = b_min is r = e^y (P_a / s), its offset d = r - 1 (exact where r is
+near 1), and each subchannel's numerator is d - delta_j with delta_j = (b_j - s)/s taken from the
+activation levels themselves; no watt-valued level w or difference ``w - b`` is formed (w
+overflows, and b_j - b_min cancels, at extreme powers). The level's own digits are those of the
+prediction: y carries an absolute error of ~1e-7 |y| (a float32 network), so at budgets below
+~1e-6 b_min the level is not resolved and the fallback below answers.
+
+**Fallback.** These allocators answer wherever the exact solvers answer. Where the network's
+prediction is unusable - the mapped allocation is zero or not finite, its power is off the budget
+by more than :data:`FALLBACK_BUDGET_RATIO` (on held-out geometries of the training distribution
+it stays within 0.8-1.3, so the network is extrapolating: a far geometry, -100 dBm), the design
+has more UEs than the network handles, or the least-power map fails - the exact solver of the
+same problem (water-filling, exact max-min) gives that row, and an :class:`ExactFallbackWarning`
+names the budget and the reason; results carry it (``fallback``, status ``exact_fallback``).
+P_a = 0 is answered by the exact solver directly, without a warning (water-filling: x = 0;
+max-min refuses it, as ``exact-maxmin`` does).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +55,7 @@ from plkg.models.set_allocator import (
     saturation_rate_bits,
 )
 from plkg.solvers.allocation import AllocationResult
-from plkg.solvers.water_filling import x_from_mu
+from plkg.solvers.water_level import normalise, x_at_offset
 
 CHECKPOINT_FORMAT = "plkg-set-allocator-1"
 LN2 = math.log(2.0)
@@ -52,6 +72,20 @@ T_SATURATION_MARGIN = 0.999
 # least-power solve; CORRECTED_NEWTON_STEPS is the setting reported as "corrected".
 DEFAULT_NEWTON_STEPS = 0
 CORRECTED_NEWTON_STEPS = 3
+# A prediction whose mapped allocation spends less than P_a / R or more than R P_a (before the
+# rescaling) is treated as unusable and the exact solver answers. On 1000 held-out (design, P_a)
+# pairs of the training distribution the ratio stays in [0.91, 1.06] (mu) and [0.80, 1.30] (t);
+# R = 4 leaves a 3x margin, so the network alone answers there.
+FALLBACK_BUDGET_RATIO = 4.0
+
+
+class ExactFallbackWarning(UserWarning):
+    """A general allocator's prediction was unusable; the exact solver answered instead.
+
+    The message names the method, the budget(s) and the reason. Filter it with
+    ``warnings.simplefilter("ignore", ExactFallbackWarning)`` or turn it into an error with
+    ``"error"`` to refuse instead.
+    """
 
 
 def default_checkpoint(target: str) -> Path:
@@ -108,24 +142,78 @@ def _rescale(x: np.ndarray, pa: np.ndarray, budget: str) -> tuple[np.ndarray, np
     if budget not in BUDGET_MODES:
         raise ValueError(f"budget must be one of {BUDGET_MODES}, got {budget!r}")
     total = x.sum(-1)
-    if np.any(total <= 0):
-        raise ValueError("the predicted allocation is all zero; cannot scale it to the budget")
-    factor = pa / total
-    if budget == "cap":
-        factor = np.minimum(factor, 1.0)
-    return x * factor[:, None], total
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        factor = pa / total  # rows with total 0 (or not finite) become non-finite: fallback
+        if budget == "cap":
+            factor = np.minimum(factor, 1.0)
+        return x * factor[:, None], total
+
+
+def _x_from_log_level(y, pa, m_a, m_b) -> np.ndarray:
+    """Eq. (48) at the level w = P_a e^y, in the exact solvers' offset form: x [B, N_D] (W).
+
+    y [B] = log(w / P_a), pa [B] (W), m_a, m_b [N_D]. The level is taken relative to the lowest
+    activation level s, r = e^y (P_a / s) (O(1) numbers, no overflow of w), its offset
+    d = r - 1 is exact near r = 1 (Sterbenz), and
+    :func:`plkg.solvers.water_level.x_at_offset` gives every subchannel's power from d and the
+    activation offsets delta_j, as the exact water-filling does.
+    """
+    s, delta, q, hs = normalise(m_a, m_b)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        d = np.exp(y) * (pa / s) - 1.0
+        x_rel, _ = x_at_offset(d[:, None], delta, q, hs)
+    return x_rel * s
+
+
+def _usable(x, requested, pa) -> np.ndarray:
+    """Rows [B] whose rescaled allocation is finite and whose requested power is within
+    :data:`FALLBACK_BUDGET_RATIO` of the budget (the network is not extrapolating)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = requested / pa
+        return (
+            np.all(np.isfinite(x), axis=-1)
+            & (x.sum(-1) > 0)
+            & (ratio >= 1.0 / FALLBACK_BUDGET_RATIO)
+            & (ratio <= FALLBACK_BUDGET_RATIO)
+        )
+
+
+def _why(requested: float, pa: float) -> str:
+    """Why a row's prediction is unusable, for the warning and the ``fallback`` field."""
+    if not math.isfinite(requested):
+        return "the predicted allocation is not finite"
+    if requested <= 0:
+        return "the predicted level lies below every activation level (allocation all zero)"
+    return (
+        f"the predicted allocation spends {requested / pa:.3g} x P_a, outside "
+        f"[1/{FALLBACK_BUDGET_RATIO:g}, {FALLBACK_BUDGET_RATIO:g}] (outside the network's domain)"
+    )
+
+
+def _warn_fallback(method: str, pa, reasons) -> None:
+    """One :class:`ExactFallbackWarning` for a batch, naming the first budget and reason."""
+    n = len(pa)
+    more = f" (and {n - 1} more budget{'s' if n > 2 else ''})" if n > 1 else ""
+    warnings.warn(
+        f"{method}: at P_a = {pa[0]:.4g} W{more} {reasons[0]}; the exact solver answered instead",
+        ExactFallbackWarning,
+        stacklevel=3,
+    )
 
 
 @dataclass(frozen=True)
 class GeneralAllocation:
     """Batched output: ``pa_w`` [B], ``label`` [B] (mu_hat bit/W or t_hat bit), ``x_w`` [B, N_D]
-    after rescaling, ``power_requested_w`` [B] (sum x before), ``c_bits`` [B, K] (Eq. (42))."""
+    after rescaling, ``power_requested_w`` [B] (sum x before), ``c_bits`` [B, K] (Eq. (42)),
+    ``fallback`` [B] (object: None where the network answered, else why the exact solver did;
+    its ``label`` is then the exact mu or t and ``power_requested_w`` is P_a)."""
 
     pa_w: np.ndarray
     label: np.ndarray
     x_w: np.ndarray
     power_requested_w: np.ndarray
     c_bits: np.ndarray
+    fallback: np.ndarray | None = None
 
 
 class GeneralAllocator:
@@ -157,7 +245,10 @@ class GeneralAllocator:
         return self._predict(m_a, m_b, user, pa_w)[0]
 
     def _predict(self, m_a, m_b, user, pa_w):
-        """(label [B], the low-SNR split or None); see :meth:`predict`."""
+        """(label [B], the low-SNR split or None, raw output y [B]); see :meth:`predict`.
+
+        For target mu, y = log(w / P_a) (the network's label, natural log).
+        """
         pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
         if not np.all(np.isfinite(pa) & (pa > 0)):
             raise ValueError("P_a must be positive and finite (W)")
@@ -189,13 +280,23 @@ class GeneralAllocator:
                 *extra,
             )
         y = y.double().numpy() + base
-        if self.target == "mu":
-            return 1.0 / (LN2 * pa * np.exp(y)), None
-        t_sup = saturation_rate_bits(m_a, user, n_users)
-        return t_sup / (1.0 + np.exp(-y)), prox  # t_sup * sigmoid(y), always below saturation
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            if self.target == "mu":
+                return 1.0 / (LN2 * pa * np.exp(y)), None, y
+            t_sup = saturation_rate_bits(m_a, user, n_users)
+            return t_sup / (1.0 + np.exp(-y)), prox, y  # t_sup sigmoid(y), below saturation
 
     def allocation(
-        self, m_a, m_b, user, n_users: int, pa_w, budget: str | None = None, newton_steps: int = 0
+        self,
+        m_a,
+        m_b,
+        user,
+        n_users: int,
+        pa_w,
+        budget: str | None = None,
+        newton_steps: int = 0,
+        fallback: bool = True,
+        method: str | None = None,
     ):
         """Predict, map to x (Eq. (48) or exact least power), rescale, evaluate C_k.
 
@@ -204,37 +305,108 @@ class GeneralAllocator:
         :data:`DEFAULT_BUDGET` (``exact`` for mu, ``slope`` for t).
         ``newton_steps`` (target t only): Newton corrections of t_hat on the budget before the
         final least-power mapping (see :meth:`_least_power`); 0 uses the prediction as is.
+        ``fallback`` (default True): rows whose prediction is unusable (module docstring) are
+        answered by the exact solver, with an :class:`ExactFallbackWarning`; False raises a
+        ValueError naming the budget instead. P_a = 0 rows always go to the exact solver.
+        ``method`` names the allocator in the warning.
+
+        Returns
+        -------
+        GeneralAllocation
         """
         budget = DEFAULT_BUDGET[self.target] if budget is None else budget
+        if budget not in BUDGET_MODES:
+            raise ValueError(f"budget must be one of {BUDGET_MODES}, got {budget!r}")
         if budget == "slope" and self.target != "t":
             raise ValueError("budget='slope' applies to the max-min (t) allocator only")
         m_a = np.asarray(m_a, dtype=np.float64)
         m_b = np.asarray(m_b, dtype=np.float64)
         user = np.asarray(user, dtype=np.int64)
         pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
-        label, prox = self._predict(m_a, m_b, user, pa)
+        if pa.ndim != 1 or not np.all(np.isfinite(pa) & (pa >= 0)):
+            raise ValueError(f"P_a must be finite and >= 0 W (a scalar or 1-D array), got {pa_w!r}")
+        live = pa > 0
+        b = pa.size
+        label = np.full(b, np.nan)
+        x = np.zeros((b, m_a.size))
+        total = np.zeros(b)
+        c = np.zeros((b, int(n_users)))
+        reason = np.full(b, None, dtype=object)
+        reason[~live] = "P_a = 0"
+        if live.any():
+            try:
+                out = self._network_rows(m_a, m_b, user, n_users, pa[live], budget, newton_steps)
+            except ValueError as exc:  # too many UEs, least power did not converge, ...
+                reason[live] = f"the network cannot map this design ({exc})"
+            else:
+                label[live], x[live], total[live], c[live], reason[live] = out
+        unusable = live & (reason != None)  # noqa: E711 - elementwise on an object array
+        if unusable.any() and not fallback:
+            i = int(np.argmax(unusable))
+            raise ValueError(f"P_a = {pa[i]:.4g} W: {reason[i]}")
+        redo = unusable | ~live
+        if redo.any():
+            label[redo], x[redo], c[redo] = self._exact_rows(m_a, m_b, user, n_users, pa[redo])
+            total[redo] = pa[redo]
+        if unusable.any():
+            _warn_fallback(method or self._method_name(), pa[unusable], reason[unusable])
+        reason[~live] = None  # P_a = 0 is not a failure of the network
+        return GeneralAllocation(pa, label, x, total, c, reason)
+
+    def _method_name(self) -> str:
+        return "fnnpa-general" if self.target == "mu" else "fnnpakf-general"
+
+    def _network_rows(self, m_a, m_b, user, n_users, pa, budget, newton_steps):
+        """(label, x, requested power, C_k, reason or None) of every row, from the network."""
+        label, prox, y = self._predict(m_a, m_b, user, pa)
         if self.target == "mu":
-            candidates = [(x_from_mu(label[:, None], m_a, m_b), None, None)]
+            candidates = [(_x_from_log_level(y, pa, m_a, m_b), None, None)]
         else:
             candidates = self._least_power(label, m_a, m_b, user, n_users, pa, newton_steps)
             if prox is not None:
                 candidates.append((prox.x_w, None, None))  # feasible, min rate t0 <= t*: a floor
         best = None
         for cand, power_k, level_k in candidates:
+            requested = cand.sum(-1)
             if budget == "slope" and power_k is not None:
-                requested = cand.sum(-1)
-                x, _ = _rescale(_slope_map(cand, power_k, level_k, user, pa), pa, budget)
-                total = requested
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x, _ = _rescale(_slope_map(cand, power_k, level_k, user, pa), pa, budget)
             else:
-                x, total = _rescale(cand, pa, budget)
+                x, _ = _rescale(cand, pa, budget)
+            ok = _usable(x, requested, pa)
+            x = np.where(ok[:, None], x, 0.0)
             c = np.asarray(user_key_rates_bits(x, m_a, m_b, user, n_users))
+            score = np.where(ok, c.min(-1), -np.inf)
             if best is None:
-                best = [x, total, c]
+                best = [x, requested, c, score]
                 continue
-            better = c.min(-1) > best[2].min(-1)
-            for i, new in enumerate((x, total, c)):
+            better = score > best[3]
+            for i, new in enumerate((x, requested, c, score)):
                 best[i] = np.where(better.reshape((-1,) + (1,) * (new.ndim - 1)), new, best[i])
-        return GeneralAllocation(pa, label, *best)
+        x, requested, c, score = best
+        reason = np.array(
+            [
+                None if s > -np.inf else _why(r, p)
+                for s, r, p in zip(score, requested, pa, strict=True)
+            ],
+            dtype=object,
+        )
+        return label, x, requested, c, reason
+
+    def _exact_rows(self, m_a, m_b, user, n_users, pa):
+        """(label, x, C_k) of the exact solver of this target at budgets pa [R] (W)."""
+        if self.target == "mu":
+            from plkg.solvers.water_filling import water_filling
+
+            res = water_filling(pa, m_a, m_b)
+            x, label = np.asarray(res.x_w), np.asarray(res.mu, dtype=np.float64)
+        else:
+            from plkg.solvers.maxmin_exact import solve_maxmin
+
+            res = solve_maxmin(m_a, m_b, user, n_users, pa)
+            x, label = np.asarray(res.x_w), np.asarray(res.t_bits, dtype=np.float64)
+        c = np.asarray(user_key_rates_bits(x, m_a, m_b, user, n_users))
+        return label, x, c
 
     @staticmethod
     def _least_power(t, m_a, m_b, user, n_users, pa, newton_steps: int = 0) -> list:
@@ -276,15 +448,32 @@ def _allocate(design, pa_w, target: str, method: str, options) -> AllocationResu
     budget = options.get("budget") or DEFAULT_BUDGET[target]
     steps = options.get("newton_steps")
     steps = DEFAULT_NEWTON_STEPS if steps is None else int(steps)
-    out = alloc.allocation(design.m_a, design.m_b, design.user, design.n_users, pa_w, budget, steps)
+    out = alloc.allocation(
+        design.m_a,
+        design.m_b,
+        design.user,
+        design.n_users,
+        pa_w,
+        budget,
+        steps,
+        fallback=options.get("fallback", True),
+        method=method,
+    )
     x, c = out.x_w[0], out.c_bits[0]
     objective = float(np.sum(c)) if target == "mu" else float(np.min(c))
     requested = float(out.power_requested_w[0])
+    reason = out.fallback[0]
+    if reason is not None:
+        status = "exact_fallback"
+    elif float(pa_w) == 0.0:
+        status = "zero_budget"
+    else:
+        status = "scaled_to_budget" if not math.isclose(requested, float(pa_w)) else "predicted"
     return AllocationResult(
         method=method,
         x_w=x,
         pa_w=float(pa_w),
-        status="scaled_to_budget" if not math.isclose(requested, float(pa_w)) else "predicted",
+        status=status,
         iterations=0,
         objective=objective,
         extras={
@@ -293,6 +482,7 @@ def _allocate(design, pa_w, target: str, method: str, options) -> AllocationResu
             "budget": budget,
             "newton_steps": steps if target == "t" else 0,
             "checkpoint": str(options.get("checkpoint") or default_checkpoint(target)),
+            "fallback": reason,
         },
     )
 
@@ -301,7 +491,10 @@ def allocate_fnnpa_general(design, pa_w: float, **options) -> AllocationResult:
     """``--method fnnpa-general``: set-network mu -> Eq. (48) -> rescaled to P_a, on any design.
 
     Options: ``checkpoint`` (default: the committed ``general_sumrate``), ``budget``
-    (``exact`` default, or ``cap``); others are ignored. Objective: sum KR (bits).
+    (``exact`` default, or ``cap``), ``fallback`` (default True: the exact water-filling answers
+    where the prediction is unusable, with an :class:`ExactFallbackWarning`; status
+    ``exact_fallback``, ``extras["fallback"]`` the reason); others are ignored. Objective: sum
+    KR (bits). P_a = 0 gives x = 0 (status ``zero_budget``).
     """
     return _allocate(design, pa_w, "mu", "fnnpa-general", options)
 
@@ -313,7 +506,9 @@ def allocate_fnnpakf_general(design, pa_w: float, **options) -> AllocationResult
     default: per-UE first-order move onto the budget, :func:`_slope_map`; ``exact`` uniform
     rescaling; ``cap``), and ``newton_steps`` (default :data:`DEFAULT_NEWTON_STEPS` = 0, the
     network alone; :data:`CORRECTED_NEWTON_STEPS` = 3 gives the exact optimum to ~1e-7 at three
-    extra least-power solves): Newton corrections of t_hat on the budget before the final mapping.
-    Objective: min_k C_k (bits).
+    extra least-power solves): Newton corrections of t_hat on the budget before the final mapping,
+    and ``fallback`` (default True: exact max-min where the prediction is unusable, see
+    :func:`allocate_fnnpa_general`). Objective: min_k C_k (bits). P_a = 0 is refused as by
+    ``exact-maxmin``.
     """
     return _allocate(design, pa_w, "t", "fnnpakf-general", options)

@@ -73,12 +73,20 @@ class Interpolator:
 
     def predict(self, pa_w, allow_extrapolation: bool = False) -> np.ndarray:
         """Label [B] at P_a [B] (W); refuses P_a outside the fitted range unless allowed."""
-        pa_dbm = units.w_to_dbm(np.atleast_1d(np.asarray(pa_w, dtype=np.float64)))
-        if not allow_extrapolation and (
-            np.any(pa_dbm < self.lo_dbm - 1e-9) or np.any(pa_dbm > self.hi_dbm + 1e-9)
-        ):
+        pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
+        if not np.all(np.isfinite(pa) & (pa > 0)):
+            bad = pa[~(np.isfinite(pa) & (pa > 0))][0]
             raise ValueError(
-                f"P_a outside the interpolated range [{self.lo_dbm:g}, {self.hi_dbm:g}] dBm"
+                f"P_a must be finite and > 0 W for the {self.label} interpolator (its input is "
+                f"P_a in dBm), got {bad:g} W"
+            )
+        pa_dbm = units.w_to_dbm(pa)
+        outside = (pa_dbm < self.lo_dbm - 1e-9) | (pa_dbm > self.hi_dbm + 1e-9)
+        if not allow_extrapolation and np.any(outside):
+            raise ValueError(
+                f"P_a = {pa_dbm[np.argmax(outside)]:g} dBm is outside the interpolated range "
+                f"[{self.lo_dbm:g}, {self.hi_dbm:g}] dBm; allow extrapolation (CLI: "
+                "--allow-extrapolation) to force it"
             )
         return np.exp(self.spline(pa_dbm))
 

@@ -2,13 +2,31 @@
 
 Each entry names ``module:function`` with signature ``allocate(design, pa_w, **options) ->
 AllocationResult``. Modules are imported lazily, so this layer imports no Lightning code.
+
+:func:`allocate` checks its arguments before any method runs: the method name, the design, the
+power budget (the domain of the CLI's ``--pa-w``) and every keyword option (a name the method
+does not take is refused, as are values outside the option's domain; :data:`METHOD_OPTIONS`).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
+from plkg.checks import (
+    PlkgTypeError,
+    check_choice,
+    check_flag,
+    check_instance,
+    check_integer,
+    check_options,
+    describe,
+)
+from plkg.checks import check_power_w as _check_power_w
+from plkg.errors import PlkgInputError
+from plkg.precoding.block_diagonalization import SubchannelDesign
 from plkg.solvers.allocation import AllocationResult
+from plkg.solvers.options import check_max_iter, check_rtol
 
 ALLOCATION_METHODS: dict[str, str] = {
     "epa": "plkg.solvers.equal_power:allocate",
@@ -27,23 +45,162 @@ ALLOCATION_METHODS: dict[str, str] = {
 SUM_RATE_METHODS = ("epa", "wfpa", "fnnpa", "fnnpa-general", "interp")
 FAIRNESS_METHODS = ("cvxpakf", "wfpakf", "fnnpakf", "exact-maxmin", "fnnpakf-general", "interpkf")
 
+# Options every method accepts: the CLI (`plkg keyrate`, `plkg demo`) and sweep tasks pass them to
+# whichever method runs. ``scenario`` is checked against a checkpoint's fingerprint by the learned
+# methods, ``allow_extrapolation`` and ``backend`` are used by the learned and interpolating ones;
+# the solvers ignore them.
+COMMON_OPTIONS = ("scenario", "allow_extrapolation", "backend")
+# The options each method uses (besides COMMON_OPTIONS); see each method's docstring.
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "epa": (),
+    "wfpa": ("rtol", "max_iter"),
+    "fnnpa": ("checkpoint",),
+    "cvxpakf": ("solvers", "accept_inaccurate"),
+    "wfpakf": ("variant",),
+    "fnnpakf": ("checkpoint", "mapping"),
+    "exact-maxmin": ("rtol", "max_iter", "max_joint_iter"),
+    "fnnpa-general": ("checkpoint", "budget", "fallback"),
+    "fnnpakf-general": ("checkpoint", "budget", "newton_steps", "fallback"),
+    "interp": ("dataset",),
+    "interpkf": ("dataset",),
+}
+
+
+def _optional(check: Callable) -> Callable:
+    """``check`` for a value that may also be None (the method's default)."""
+    return lambda value, name: None if value is None else check(value, name)
+
+
+def _path_like(value, name):
+    import os
+
+    if not isinstance(value, (str, os.PathLike)) or str(value) == "":
+        raise PlkgTypeError(f"{name} must be a path (str or pathlib.Path), got {describe(value)}")
+    return value
+
+
+def _scenario(value, name):
+    from plkg.channels.nearfield_scenario import NearFieldScenario
+
+    return check_instance(value, NearFieldScenario, name, "a NearFieldScenario or None")
+
+
+def _lazy_choice(module: str, attribute: str) -> Callable:
+    """A choice whose list lives in the method's own module (imported only when checked)."""
+
+    def check(value, name):
+        return check_choice(value, getattr(importlib.import_module(module), attribute), name)
+
+    return check
+
+
+def _solvers(value, name):
+    items = [value] if isinstance(value, str) else value
+    try:
+        items = list(items)
+    except TypeError:
+        items = None
+    ok = bool(items) and all(
+        isinstance(s, str)
+        or (isinstance(s, (tuple, list)) and len(s) == 2 and isinstance(s[0], str))
+        for s in items
+    )
+    if not ok:
+        raise PlkgTypeError(
+            f"{name} must be a non-empty sequence of solver names or (name, options) pairs, "
+            f"got {describe(value)}"
+        )
+    return value
+
+
+# One domain per option name, the same for every method (and the CLI's: check_rtol and
+# check_max_iter are those of `plkg keyrate`/`plkg ris` and of sweep specs).
+_OPTION_CHECKS: dict[str, Callable] = {
+    "scenario": _optional(_scenario),
+    "allow_extrapolation": check_flag,
+    "backend": _lazy_choice("plkg.inference.checkpoint", "BACKENDS"),
+    "rtol": check_rtol,
+    "max_iter": check_max_iter,
+    "max_joint_iter": check_max_iter,
+    "checkpoint": _optional(_path_like),
+    "dataset": _optional(_path_like),
+    "solvers": _solvers,
+    "accept_inaccurate": check_flag,
+    "fallback": check_flag,
+    "variant": _lazy_choice("plkg.solvers.maxmin_highpower", "VARIANTS"),
+    "mapping": _optional(_lazy_choice("plkg.inference.fairness_allocator", "MAPPINGS")),
+    "budget": _optional(_lazy_choice("plkg.inference.general_allocator", "BUDGET_MODES")),
+    "newton_steps": _optional(lambda v, name: check_integer(v, name, low=0)),
+}
+
+
+def check_method(method) -> str:
+    """``method`` if it names an entry of :data:`ALLOCATION_METHODS`; the message lists them."""
+    if not isinstance(method, str):
+        raise PlkgTypeError(
+            f"method must be one of {', '.join(ALLOCATION_METHODS)}; got {describe(method)}"
+        )
+    if method not in ALLOCATION_METHODS:
+        raise PlkgInputError(
+            f"unknown allocation method {method!r}; choose from {', '.join(ALLOCATION_METHODS)}"
+        )
+    return method
+
+
+def check_method_options(method: str, options: dict) -> None:
+    """Refuse an option ``method`` does not take, or a value outside the option's domain."""
+    allowed = METHOD_OPTIONS[method] + COMMON_OPTIONS
+    check_options(options, allowed, call="allocate()", owner=repr(method))
+    for name, value in options.items():
+        _OPTION_CHECKS[name](value, name)
+
 
 def method_function(method: str):
     """The allocate function of ``method``; ValueError if unknown or not available."""
-    if method not in ALLOCATION_METHODS:
-        raise ValueError(
-            f"unknown allocation method {method!r}; choose from {', '.join(ALLOCATION_METHODS)}"
-        )
+    check_method(method)
     module_name, func_name = ALLOCATION_METHODS[method].split(":")
     try:
         module = importlib.import_module(module_name)
         return getattr(module, func_name)
     except (ModuleNotFoundError, AttributeError) as exc:
-        raise ValueError(
+        raise PlkgInputError(
             f"allocation method {method!r} is not available in this build ({exc})"
         ) from exc
 
 
 def allocate(method: str, design, pa_w: float, **options) -> AllocationResult:
-    """Run allocation ``method`` on a subchannel design for power budget ``pa_w`` (W)."""
+    """Run allocation ``method`` on a subchannel design for power budget ``pa_w`` (W).
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`ALLOCATION_METHODS` (``"epa"``, ``"wfpa"``, ``"fnnpa"``, ...).
+    design : SubchannelDesign
+        From :func:`plkg.design_for_scenario`.
+    pa_w : float
+        P_a in W, finite and >= 0 (the domain of ``plkg keyrate --pa-w``; max-min and learned
+        methods need > 0 and say so).
+    **options
+        The method's options (:data:`METHOD_OPTIONS`, e.g. ``rtol``/``max_iter`` for ``wfpa``,
+        ``checkpoint`` for ``fnnpa``) and the common ``scenario``, ``allow_extrapolation``,
+        ``backend``.
+
+    Returns
+    -------
+    AllocationResult
+        ``x_w`` [N_D] (W), ``status``, ``objective`` (bits), method ``extras``.
+
+    Raises
+    ------
+    PlkgTypeError
+        A wrong type (``design`` a str, ``pa_w`` None, ...) or an unknown option.
+    PlkgInputError
+        An unknown method, a power budget or option value outside its domain.
+    """
+    check_method(method)
+    check_instance(
+        design, SubchannelDesign, "design", "a SubchannelDesign (from plkg.design_for_scenario)"
+    )
+    pa_w = _check_power_w(pa_w, "pa_w")
+    check_method_options(method, options)
     return method_function(method)(design, pa_w, **options)

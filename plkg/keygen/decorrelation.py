@@ -8,9 +8,15 @@
   sum_i -log2(1 - rho_i^2) is their mutual information (the key rate of Eq. (17) of the
   near-field paper / Eq. (8) of the RIS paper for a single UE / cell).
 
-Both use sample second-order statistics of the block as the public channel statistics (the
-papers assume the statistics are known, e.g. Theorem 1 of the RIS paper); only the transforms
-are exchanged, no sample values.
+Both use sample second-order statistics as the public channel statistics (the papers assume
+the statistics are known, e.g. Theorem 1 of the RIS paper). The transforms are announced, and
+so they must not be estimated from the rounds that become key bits: a basis and correlations
+computed from the key rounds are functions of the key material and their leak would have to be
+counted. The key pipeline therefore fits them on a disjoint set of training rounds that is
+then discarded (:func:`fit_transforms`, ``KeyGenConfig.basis_from = "training"``); with
+independent, identically distributed rounds the public transforms are then independent of the
+key rounds. :func:`klt_pair` and :func:`cca_pair` fit and apply on the same rounds (statistics
+such as the BDR, not keys).
 """
 
 from __future__ import annotations
@@ -41,6 +47,61 @@ def _inv_sqrt(cov: np.ndarray, rtol: float) -> np.ndarray:
     return vec[:, keep] / np.sqrt(lam[keep])
 
 
+def klt_basis(z_a, rtol: float = 1e-6, max_components: int | None = None) -> np.ndarray:
+    """Eigenvectors [D, r] of Alice's sample covariance S_aa = A^H A / n (centred), by
+    decreasing eigenvalue; eigenvalues <= rtol * max are dropped, at most ``max_components``."""
+    a = _flat(z_a, "z_a")
+    a0 = a - a.mean(axis=0)
+    cov = a0.conj().T @ a0 / a.shape[0]
+    lam, vec = np.linalg.eigh(0.5 * (cov + cov.conj().T))
+    lam, vec = lam[::-1], vec[:, ::-1]
+    keep = lam > rtol * lam[0] if lam[0] > 0 else np.zeros(lam.shape, dtype=bool)
+    if not keep.any():
+        raise ValueError("Alice's measurements have zero variance: nothing to quantise")
+    return vec[:, keep][:, :max_components]
+
+
+def cca_basis(z_a, z_b, rtol: float = 1e-6, max_components: int | None = None):
+    """Canonical directions of both ends and their correlations, most correlated first.
+
+    Returns
+    -------
+    (f_a, f_b, rho) : ndarray [D, r], ndarray [D, r], ndarray [r] in [0, 1]
+        y_a = A f_a, y_b = B f_b are the canonical variates (see :func:`cca_pair`).
+    """
+    a, b = _flat(z_a, "z_a"), _flat(z_b, "z_b")
+    a0, b0 = a - a.mean(axis=0), b - b.mean(axis=0)
+    n = a.shape[0]
+    ka = _inv_sqrt(a0.conj().T @ a0 / n, rtol)
+    kb = _inv_sqrt(b0.conj().T @ b0 / n, rtol)
+    m = ka.conj().T @ (a0.conj().T @ b0 / n) @ kb
+    u, rho, vh = np.linalg.svd(m, full_matrices=False)
+    r = rho.size if max_components is None else min(rho.size, int(max_components))
+    return ka @ u[:, :r], kb @ vh.conj().T[:, :r], np.clip(rho[:r], 0.0, 1.0)
+
+
+def fit_transforms(
+    train_a, train_b, method: str = "klt", rtol: float = 1e-6, max_components: int | None = None
+):
+    """Public linear maps (f_a [D, r], f_b [D, r]) fitted on training rounds only.
+
+    ``"klt"``: f_a = f_b = Alice's eigenvectors; ``"cca"``: the canonical directions;
+    ``"none"``: the first ``max_components`` coordinates. Apply them to other rounds as
+    ``z_a @ f_a``, ``z_b @ f_b`` ([n_rounds, D] flattened).
+    """
+    a, b = _flat(train_a, "training rounds of z_a"), _flat(train_b, "training rounds of z_b")
+    if method == "klt":
+        u = klt_basis(a, rtol, max_components)
+        return u, u
+    if method == "cca":
+        fa, fb, _ = cca_basis(a, b, rtol, max_components)
+        return fa, fb
+    if method == "none":
+        eye = np.eye(a.shape[1])[:, :max_components]
+        return eye, eye
+    raise ValueError(f"unknown decorrelation {method!r}; choose from {', '.join(DECORRELATIONS)}")
+
+
 def klt_pair(z_a, z_b, rtol: float = 1e-6, max_components: int | None = None):
     """Project both ends on the eigenvectors of Alice's sample covariance S_aa = A^H A / n.
 
@@ -56,14 +117,7 @@ def klt_pair(z_a, z_b, rtol: float = 1e-6, max_components: int | None = None):
     (y_a, y_b) : ndarray, shape [n_rounds, D'], decreasing variance at Alice.
     """
     a, b = _flat(z_a, "z_a"), _flat(z_b, "z_b")
-    a0 = a - a.mean(axis=0)
-    cov = a0.conj().T @ a0 / a.shape[0]
-    lam, vec = np.linalg.eigh(0.5 * (cov + cov.conj().T))
-    lam, vec = lam[::-1], vec[:, ::-1]
-    keep = lam > rtol * lam[0] if lam[0] > 0 else np.zeros(lam.shape, dtype=bool)
-    if not keep.any():
-        raise ValueError("Alice's measurements have zero variance: nothing to quantise")
-    u = vec[:, keep][:, :max_components]
+    u = klt_basis(a, rtol, max_components)
     return a @ u, b @ u
 
 
@@ -79,16 +133,8 @@ def cca_pair(z_a, z_b, rtol: float = 1e-6, max_components: int | None = None):
     (y_a, y_b, rho) : ndarray [n_rounds, r], ndarray [n_rounds, r], ndarray [r] in [0, 1].
     """
     a, b = _flat(z_a, "z_a"), _flat(z_b, "z_b")
-    a0, b0 = a - a.mean(axis=0), b - b.mean(axis=0)
-    n = a.shape[0]
-    ka = _inv_sqrt(a0.conj().T @ a0 / n, rtol)
-    kb = _inv_sqrt(b0.conj().T @ b0 / n, rtol)
-    m = ka.conj().T @ (a0.conj().T @ b0 / n) @ kb
-    u, rho, vh = np.linalg.svd(m, full_matrices=False)
-    r = rho.size if max_components is None else min(rho.size, int(max_components))
-    fa = ka @ u[:, :r]
-    fb = kb @ vh.conj().T[:, :r]
-    return a @ fa, b @ fb, np.clip(rho[:r], 0.0, 1.0)
+    fa, fb, rho = cca_basis(a, b, rtol, max_components)
+    return a @ fa, b @ fb, rho
 
 
 def decorrelate(

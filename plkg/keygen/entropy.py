@@ -28,6 +28,14 @@ infinite and the estimate is 0. The estimate is max(0, sum of per-component entr
 penalty); ``tests/keygen/test_entropy_correlated.py`` checks it never exceeds the true entropy
 of correlated Gaussian components and of AR(1) rounds.
 
+Public information about the rounds is accounted for by conditioning. Statistics that are
+symmetric in the rounds (a training basis, the level counts) and the guard-band mask (a
+permutation of the kept rounds maps it to itself) leave every arrangement of the kept levels
+with the observed counts equally likely. A public per-sample label, such as the error pattern
+that Cascade's binary searches reveal, is handled with ``classes``: rounds are exchangeable only
+within a class, so the estimate becomes the sum over classes of log2(n_e! / prod_m c_{e,m}!),
+which is below the unconditioned value by about n I(level; label).
+
 Eve is assumed to see channels independent of the legitimate ones (beyond half a wavelength), so
 the entropy of Alice's bits given Eve is their own entropy.
 """
@@ -128,8 +136,18 @@ def dependence_penalty_bits(scores, lags: int = 1) -> float:
     return float(n * rate)
 
 
+def exchangeable_min_entropy_given(levels, classes) -> float:
+    """sum_e log2(n_e! / prod_m c_{e,m}!): the arrangement of the levels [n] given a public
+    label per round (``classes`` [n], any integers) and the level counts within each label."""
+    s = np.asarray(levels, dtype=np.int64).reshape(-1)
+    c = np.asarray(classes, dtype=np.int64).reshape(-1)
+    if c.shape != s.shape:
+        raise ValueError(f"classes must have one entry per level, got {c.shape} for {s.shape}")
+    return float(sum(exchangeable_min_entropy_bits(s[c == e]) for e in np.unique(c)))
+
+
 def component_entropy_bits(
-    levels, bits, method: str = "exchangeable", dependence_bits: float = 0.0
+    levels, bits, method: str = "exchangeable", dependence_bits: float = 0.0, classes=None
 ) -> float:
     """Entropy estimate of several components' level sequences (total bits).
 
@@ -146,15 +164,26 @@ def component_entropy_bits(
         Penalty for dependence between components and rounds (:func:`dependence_penalty_bits`,
         ``inf`` allowed), subtracted from the sum for ``"exchangeable"`` and ``"mcv"``; the
         result is floored at 0.
+    classes : sequence of C array_like of int, or None
+        A public label per sample of each component (e.g. the error pattern revealed by
+        Cascade); ``"exchangeable"`` and ``"mcv"`` then estimate within each label
+        (:func:`exchangeable_min_entropy_given`). ``"ideal"`` ignores it.
     """
     levels = [np.asarray(v, dtype=np.int64).reshape(-1) for v in levels]
     bits = [int(b) for b in bits]
     if len(levels) != len(bits):
         raise ValueError("levels and bits must have one entry per component")
+    if classes is None:
+        classes = [np.zeros(v.size, dtype=np.int64) for v in levels]
+    classes = [np.asarray(c, dtype=np.int64).reshape(-1) for c in classes]
+    if len(classes) != len(levels):
+        raise ValueError("classes must have one entry per component")
     if not (dependence_bits >= 0):  # also rejects NaN
         raise ValueError(f"dependence_bits must be >= 0, got {dependence_bits!r}")
     if method == "exchangeable":
-        total = sum(exchangeable_min_entropy_bits(v) for v in levels)
+        total = sum(
+            exchangeable_min_entropy_given(v, c) for v, c in zip(levels, classes, strict=True)
+        )
         return float(max(0.0, total - dependence_bits))
     if method == "ideal":
         return float(sum(v.size * b for v, b in zip(levels, bits, strict=True)))
@@ -162,9 +191,13 @@ def component_entropy_bits(
         raise ValueError(f"unknown entropy method {method!r}; use 'exchangeable', 'mcv' or 'ideal'")
     total = 0.0
     for b in sorted(set(bits)):
-        pooled = np.concatenate([v for v, bb in zip(levels, bits, strict=True) if bb == b])
-        if pooled.size >= 2:
-            total += pooled.size * mcv_min_entropy_per_symbol(pooled, 2**b)
+        same_b = [i for i, bb in enumerate(bits) if bb == b]
+        pooled = np.concatenate([levels[i] for i in same_b])
+        labels = np.concatenate([classes[i] for i in same_b])
+        for e in np.unique(labels):
+            group = pooled[labels == e]
+            if group.size >= 2:
+                total += group.size * mcv_min_entropy_per_symbol(group, 2**b)
     return float(max(0.0, total - dependence_bits))
 
 

@@ -25,6 +25,10 @@ measurement as side information):
 
 Disclosed bits = all syndrome bits (including splits) + plane and final hash bits: each is one parity of
 Alice's bits, recorded in the transcript, so the count bounds the information revealed.
+Bob answers every decoding attempt (accept, or ask for more syndrome bits) and the final hash
+(accept / reject) in public; these answers depend on his measurements and are counted as one
+bit each in ``reply_bits`` (a plane disclosed outright because its syndrome would reach the
+frame length is decided from public statistics and needs no answer).
 """
 
 from __future__ import annotations
@@ -70,7 +74,11 @@ def _hash_rows(seed, n, m, frame_idx):
 
 
 def _decode_plane(a_bits, hard, p_err, expected_bits, rng, opts, transcript, frame_idx):
-    """Reconcile one frame; returns (Bob's bits, disclosed count, attempts, ok)."""
+    """Reconcile one frame; returns (Bob's bits, disclosed count, attempts, ok).
+
+    ``attempts`` is the number of decoding attempts Bob answered in public (0 when the plane is
+    disclosed outright from the start).
+    """
     n = a_bits.size
     m = int(math.ceil(opts["efficiency"] * expected_bits)) + MIN_SYNDROME_BITS
     if m >= n:  # no gain from coding: disclose the plane
@@ -79,7 +87,9 @@ def _decode_plane(a_bits, hard, p_err, expected_bits, rng, opts, transcript, fra
     code = irregular_parity_check(m, n, rng)
     transcript.extend(frame_idx[row] for row in code.rows)
     disclosed = m
+    attempts = 0
     for attempt in range(1, opts["max_attempts"] + 1):
+        attempts = attempt
         err, converged = _decode(code, code.syndrome(a_bits), hard, p_err, opts["max_iter"])
         if converged:  # BP may converge to another solution: a short hash of the plane checks
             guess = (hard ^ err).astype(np.int8)
@@ -101,7 +111,7 @@ def _decode_plane(a_bits, hard, p_err, expected_bits, rng, opts, transcript, fra
         disclosed += len(new_rows)
     # coding failed: disclose the whole plane; the information revealed is then n bits in all
     transcript.extend(frame_idx[i : i + 1] for i in range(n))
-    return a_bits.astype(np.int8).copy(), n, opts["max_attempts"], True
+    return a_bits.astype(np.int8).copy(), n, attempts, True
 
 
 def ldpc_scheme(
@@ -180,6 +190,7 @@ def ldpc_scheme(
             prefixes[i] = 2 * prefixes[i] + (bit != (first & 1))
             start += n_i
     status, hash_bits = _verify(a, bob, verify_bits, rng)
+    replies = attempts + (1 if hash_bits else 0)  # one public answer per attempt + the verdict
     return ReconciliationResult(
         bits_b=bob,
         status=status,
@@ -191,6 +202,7 @@ def ldpc_scheme(
         block_size=longest,
         transcript=tuple(transcript),
         scheme="ldpc",
+        reply_bits=replies,
     )
 
 

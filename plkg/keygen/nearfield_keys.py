@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from plkg.keygen.pipeline import KeyGenConfig, aggregate, generate_key_pair
+from plkg.keygen.pipeline import KeyGenConfig, aggregate, key_blocks
 
 
 def allocate_with_fallback(method: str, design, pa_w: float):
@@ -95,6 +95,7 @@ def nearfield_key_generation(
     block_rounds: int | None = None,
     design=None,
     min_subchannel_kr_bits: float = DEFAULT_MIN_SUBCHANNEL_KR_BITS,
+    progress=None,
 ) -> dict:
     """Generate keys between the BS and every UE of a near-field scenario.
 
@@ -116,6 +117,9 @@ def nearfield_key_generation(
         Reuse a design (it only depends on the scenario).
     min_subchannel_kr_bits : float
         Subchannel selection threshold, see :func:`active_subchannels`.
+    progress : callable or None
+        ``progress("UE k")`` after every block of every UE (also for the blocks of a UE without
+        key bits), e.g. a progress bar's tick.
 
     Returns
     -------
@@ -159,6 +163,8 @@ def nearfield_key_generation(
     users = []
     for k, active in enumerate(active_subchannels(design, alloc.x_w, min_subchannel_kr_bits)):
         if active.size == 0:
+            for _ in range(int(n_rounds) // block if progress is not None else 0):
+                progress(f"UE {k}")
             users.append(
                 {
                     "user": k,
@@ -177,10 +183,7 @@ def nearfield_key_generation(
         za = samples.z_a[:, k, active]
         zb = samples.z_b[:, k, active]
         rho = subchannel_correlations[k][active]
-        blocks = [
-            generate_key_pair(za[s : s + block], zb[s : s + block], rng, config, correlation=rho)
-            for s in range(0, n_rounds - block + 1, block)
-        ]
+        blocks = key_blocks(za, zb, rng, config, block, rho, progress, f"UE {k}")
         entry = {"user": k, **aggregate(blocks)}
         entry["analytic_kr_bits"] = float(report.kr_bits[k])
         entry["efficiency"] = _efficiency(entry["final_bits_per_round"], entry["analytic_kr_bits"])

@@ -11,20 +11,39 @@ Stages and the public messages they cost:
 1. Decorrelation (:mod:`plkg.keygen.decorrelation`) unless the caller gives the public
    per-component correlations of already independent components; per-component correlation
    rho (public second-order statistics, as the papers assume known statistics) and alignment of
-   Bob's phase (complex) or sign (real) to Alice's.
+   Bob's phase (complex) or sign (real) to Alice's. The basis, rho and the phases are announced,
+   so by default (``basis_from="training"``) they are estimated from the first
+   ``ceil(training_fraction * n)`` rounds of the block (at least 4), whose samples are then
+   published and discarded: with independent rounds the public statistics are independent of the
+   key rounds and leak nothing about them. ``basis_from="block"`` estimates them from the key
+   rounds themselves (the previous behaviour; their leak is NOT counted, comparisons only).
 2. Quantisation (:mod:`plkg.keygen.quantization`) at each end: equiprobable, Gray-coded, with
    b bits per real sample chosen per component from rho (:mod:`plkg.keygen.adaptive_bits`) or
-   fixed; with a guard band the indices of dropped samples are exchanged (indices only).
+   fixed; with a guard band the indices of dropped samples are exchanged (indices only). The
+   indices depend on both ends' samples, but the ``"exchangeable"`` entropy estimate is the
+   min-entropy given them: for exchangeable rounds a permutation of the kept rounds maps the
+   announced mask to itself, so given the mask and the kept level counts every arrangement of
+   the kept levels is equally likely. A guard band therefore requires that estimator.
 3. Reconciliation through one interface (:mod:`plkg.keygen.reconciliation_interface`):
    ``"ldpc"`` (:mod:`plkg.keygen.ldpc_reconciliation`, one-way syndromes per bit plane with
    Bob's soft information, code rate from rho) or ``"cascade"``
    (:mod:`plkg.keygen.reconciliation`; a random ``qber_sample_fraction`` of samples is
    disclosed and discarded to estimate the QBER unless ``qber`` is given). Every disclosed
-   syndrome, parity and hash bit is counted.
+   syndrome, parity and hash bit is counted, and so is every public answer of Bob (one bit per
+   decoding attempt and verification). Cascade's answers to Alice's parities reveal the error
+   pattern a XOR b (the binary searches locate every error): the entropy estimate is then taken
+   given the error pattern of every sample (rounds are exchangeable only among samples with
+   the same pattern), which covers those answers. The verification hash has
+   ``ceil(log2(v / eps_cor))`` bits for at most v verifications per block (v = 1 for LDPC,
+   1 + ``max_extra_passes`` for Cascade).
 4. Entropy estimate H of Alice's reconciled symbols (:mod:`plkg.keygen.entropy`; per-component
    estimates minus a penalty for dependence between components and rounds) and Toeplitz
-   privacy amplification to floor(H - disclosed - margin) bits
-   (:mod:`plkg.keygen.privacy_amplification`).
+   privacy amplification to ell = floor(min(n, H) - leak - 2 log2(1/eps_sec)) bits
+   (:mod:`plkg.keygen.privacy_amplification`, leftover hash lemma), where leak is the sum of
+   the disclosed bits, Bob's answers and ``ceil(log2(n + 1))`` bits for announcing ell.
+
+Each block is then eps_cor-correct and eps_sec-secret (together (eps_sec + eps_cor)-secure)
+under the assumptions listed by :func:`security_assumptions`.
 """
 
 from __future__ import annotations
@@ -39,11 +58,20 @@ from plkg.keygen.adaptive_bits import (
     DEFAULT_MAX_BITS_PER_SAMPLE,
     choose_bits_per_component,
 )
-from plkg.keygen.decorrelation import DECORRELATIONS, cca_pair, decorrelate
+from plkg.keygen.decorrelation import DECORRELATIONS, cca_pair, decorrelate, fit_transforms
 from plkg.keygen.entropy import component_entropy_bits, dependence_penalty_bits
 from plkg.keygen.gaussian_model import normal_scores, plane_conditional_entropies
 from plkg.keygen.ldpc_reconciliation import DEFAULT_INITIAL_EFFICIENCY, ldpc_scheme
-from plkg.keygen.privacy_amplification import DEFAULT_SECURITY_MARGIN_BITS, privacy_amplify
+from plkg.keygen.privacy_amplification import (
+    DEFAULT_EPS_COR,
+    DEFAULT_EPS_SEC,
+    check_epsilon,
+    implied_eps_sec,
+    length_announcement_bits,
+    pa_margin_bits,
+    privacy_amplify,
+    verification_hash_bits,
+)
 from plkg.keygen.quantization import (
     QUANTIZERS,
     bit_disagreement_ratio,
@@ -57,6 +85,12 @@ from plkg.keygen.reconciliation_interface import ReconciliationProblem, Reconcil
 
 RECONCILIATIONS = ("ldpc", "cascade")
 ENTROPY_METHODS = ("exchangeable", "mcv", "ideal")
+#: Where the public decorrelation basis and correlations come from (see the module docstring).
+BASIS_SOURCES = ("training", "block")
+DEFAULT_TRAINING_FRACTION = 0.1
+#: Fewest training rounds, and fewest key rounds left after them, in one block.
+MIN_TRAINING_ROUNDS = 4
+MIN_KEY_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -86,12 +120,18 @@ class KeyGenConfig:
         Cascade: fraction of kept samples disclosed (and discarded) for the QBER estimate.
     n_passes, max_extra_passes : int
         Cascade parameters (:func:`plkg.keygen.reconciliation.cascade_reconcile`).
-    verify_bits : int
-        Verification hash length of either scheme.
+    eps_sec : float or None
+        Secrecy parameter of a key block in (0, 1): the privacy-amplification margin is
+        2 log2(1/eps_sec) bits (leftover hash lemma). ``None``: 1e-10, or the value implied by an
+        explicit ``security_margin_bits`` (giving both is refused).
+    eps_cor : float
+        Correctness parameter of a key block in (0, 1): the verification hash has
+        ceil(log2(v / eps_cor)) bits for v verifications per block (:attr:`verify_bits`).
     ldpc_efficiency : float
         First syndrome length over the expected conditional entropy (LDPC).
-    security_margin_bits : float
-        Privacy-amplification margin (bits).
+    security_margin_bits : float or None
+        Explicit privacy-amplification margin (bits) instead of 2 log2(1/eps_sec); the implied
+        eps_sec = 2^(-margin/2) is reported.
     entropy_method : str
         ``"exchangeable"`` (default, exact for the empirical-CDF quantiser), ``"mcv"``
         (SP 800-90B most-common-value per symbol) or ``"ideal"``; see :mod:`plkg.keygen.entropy`.
@@ -112,6 +152,13 @@ class KeyGenConfig:
         largest are dropped.
     max_components : int or None
         Keep at most this many components (complex dimensions) after decorrelation.
+    basis_from : str
+        ``"training"`` (default): decorrelation basis, correlations and phases are estimated
+        from the first ``ceil(training_fraction * n)`` rounds of each block (at least 4), which
+        are published and give no key bits; ``"block"``: from the key rounds themselves (their
+        leak is not counted; comparisons only). Unused when the caller gives public correlations.
+    training_fraction : float
+        Share of each block's rounds used for training, in (0, 1).
     """
 
     quantizer: str = "equiprobable"
@@ -124,14 +171,17 @@ class KeyGenConfig:
     qber_sample_fraction: float = 0.1
     n_passes: int = 4
     max_extra_passes: int = 4
-    verify_bits: int = 32
+    eps_sec: float | None = None
+    eps_cor: float = DEFAULT_EPS_COR
     ldpc_efficiency: float = DEFAULT_INITIAL_EFFICIENCY
-    security_margin_bits: float = DEFAULT_SECURITY_MARGIN_BITS
+    security_margin_bits: float | None = None
     entropy_method: str = "exchangeable"
     dependence_lags: int | None = 1
     decorrelation: str = "klt"
     decorrelate_rtol: float = 1e-6
     max_components: int | None = None
+    basis_from: str = "training"
+    training_fraction: float = DEFAULT_TRAINING_FRACTION
 
     def __post_init__(self):
         if self.quantizer not in QUANTIZERS:
@@ -164,10 +214,7 @@ class KeyGenConfig:
             raise ValueError(
                 f"qber_sample_fraction must lie in (0, 1), got {self.qber_sample_fraction!r}"
             )
-        if not (math.isfinite(self.security_margin_bits) and self.security_margin_bits >= 0):
-            raise ValueError(
-                f"security_margin_bits must be >= 0, got {self.security_margin_bits!r}"
-            )
+        self._check_security()
         if self.decorrelation not in DECORRELATIONS:
             raise ValueError(
                 f"decorrelation must be one of {DECORRELATIONS}, got {self.decorrelation!r}"
@@ -187,6 +234,77 @@ class KeyGenConfig:
             raise ValueError(
                 f"entropy_method must be one of {ENTROPY_METHODS}, got {self.entropy_method!r}"
             )
+        if self.guard > 0 and self.entropy_method != "exchangeable":
+            raise ValueError(
+                f"guard > 0 needs entropy_method 'exchangeable' (the only estimate that accounts "
+                f"for the announced guard-band indices), got {self.entropy_method!r}"
+            )
+        if self.basis_from not in BASIS_SOURCES:
+            raise ValueError(f"basis_from must be one of {BASIS_SOURCES}, got {self.basis_from!r}")
+        f = self.training_fraction
+        if isinstance(f, bool) or not (isinstance(f, (int, float)) and 0 < f < 1):
+            raise ValueError(f"training_fraction must be a number in (0, 1), got {f!r}")
+
+    def _check_security(self) -> None:
+        if self.eps_sec is not None:
+            check_epsilon(self.eps_sec, "eps_sec")
+        check_epsilon(self.eps_cor, "eps_cor")
+        m = self.security_margin_bits
+        if m is not None:
+            if isinstance(m, bool) or not (
+                isinstance(m, (int, float)) and math.isfinite(m) and m >= 0
+            ):
+                raise ValueError(f"security_margin_bits must be a finite number >= 0, got {m!r}")
+            if self.eps_sec is not None:
+                raise ValueError(
+                    "give eps_sec or security_margin_bits, not both (the margin is "
+                    "2 log2(1/eps_sec))"
+                )
+
+    @property
+    def margin_bits(self) -> float:
+        """Privacy-amplification margin: 2 log2(1/eps_sec), or the explicit override."""
+        if self.security_margin_bits is not None:
+            return float(self.security_margin_bits)
+        return pa_margin_bits(self.secrecy_epsilon)
+
+    @property
+    def secrecy_epsilon(self) -> float:
+        """eps_sec in force: given, implied by an explicit margin, or the default 1e-10."""
+        if self.eps_sec is not None:
+            return float(self.eps_sec)
+        if self.security_margin_bits is not None:
+            return implied_eps_sec(self.security_margin_bits)
+        return DEFAULT_EPS_SEC
+
+    @property
+    def verifications(self) -> int:
+        """Most verification hashes compared per block (Cascade: one per extra pass more)."""
+        return 1 + int(self.max_extra_passes) if self.reconciliation == "cascade" else 1
+
+    @property
+    def verify_bits(self) -> int:
+        """Verification hash length: ceil(log2(verifications / eps_cor)) (34 bits at 1e-10)."""
+        return verification_hash_bits(self.eps_cor, self.verifications)
+
+    def security(self) -> dict:
+        """The security parameters in force (JSON-serialisable)."""
+        return {
+            "eps_sec": self.secrecy_epsilon,
+            "eps_sec_source": (
+                "eps_sec"
+                if self.eps_sec is not None
+                else "security_margin_bits"
+                if self.security_margin_bits is not None
+                else "default"
+            ),
+            "eps_cor": float(self.eps_cor),
+            "margin_bits": self.margin_bits,
+            "hash_bits": self.verify_bits,
+            "verifications_per_block": self.verifications,
+            "basis_from": self.basis_from,
+            "training_fraction": float(self.training_fraction),
+        }
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -201,7 +319,7 @@ class KeyPairResult:
     key_a, key_b : ndarray [ell], int8
         Final keys (equal when ``keys_agree``).
     n_rounds : int
-        Probing rounds used.
+        Probing rounds of the block (training rounds included: they cost probing time).
     raw_bits : int
         Quantised bits kept after the guard band (per end).
     sample_bits : int
@@ -212,11 +330,12 @@ class KeyPairResult:
         BDR after reconciliation (0 when reconciliation succeeded).
     qber_estimate : float
     disclosed_bits : int
-        Parities or syndrome bits + verification hash bits.
+        Parities or syndrome bits + plane and verification hash bits (Alice's messages).
     entropy_bits : float
         H of Alice's reconciled bits.
     final_key_bits : int
-        ell = floor(H - disclosed - margin) (0 if reconciliation failed: the block is discarded).
+        ell = floor(min(n, H) - leak - margin) (0 if reconciliation failed: the block is
+        discarded).
     keys_agree : bool
         Both final keys are non-empty and identical.
     key_agreement_ratio : float
@@ -224,6 +343,19 @@ class KeyPairResult:
     reconciliation : ReconciliationResult
     bits_per_component : ndarray [C], int64
         Bits per real sample of every real component (0: not quantised).
+    training_rounds : int
+        Rounds published to estimate the basis and correlations (no key bits from them).
+    reply_bits : int
+        Bob's public answers (one bit per decoding attempt and per verification).
+    length_bits : int
+        ceil(log2(n + 1)) for announcing ell (0 when no length is announced).
+    leak_bits : int
+        disclosed_bits + reply_bits + length_bits: what privacy amplification subtracts.
+    margin_bits : float
+        2 log2(1/eps_sec) (or the explicit margin) subtracted as well.
+    basis_source : str
+        Where the components' correlations came from: ``"public"`` (given by the caller),
+        ``"training"`` or ``"block"`` (``KeyGenConfig.basis_from``).
     """
 
     key_a: np.ndarray
@@ -241,6 +373,12 @@ class KeyPairResult:
     key_agreement_ratio: float
     reconciliation: ReconciliationResult
     bits_per_component: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    training_rounds: int = 0
+    reply_bits: int = 0
+    length_bits: int = 0
+    leak_bits: int = 0
+    margin_bits: float = 0.0
+    basis_source: str = "public"
 
     @property
     def final_bits_per_round(self) -> float:
@@ -276,6 +414,12 @@ class KeyPairResult:
             "bdr_after": self.bdr_after,
             "qber_estimate": self.qber_estimate,
             "disclosed_bits": self.disclosed_bits,
+            "reply_bits": self.reply_bits,
+            "length_bits": self.length_bits,
+            "leak_bits": self.leak_bits,
+            "margin_bits": self.margin_bits,
+            "training_rounds": self.training_rounds,
+            "basis_source": self.basis_source,
             "entropy_bits": self.entropy_bits,
             "final_key_bits": self.final_key_bits,
             "final_bits_per_round": self.final_bits_per_round,
@@ -291,6 +435,9 @@ class KeyPairResult:
 
 def quantize_pair(z_a, z_b, config: KeyGenConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantise both ends with a fixed b and keep the samples outside both guard bands.
+
+    For statistics of the quantised bits (BDR, NIST on raw bits): the decorrelation is fitted
+    on the same rounds. Keys go through :func:`generate_key_pair`.
 
     ``config.bits_per_sample`` must be set (the per-component choice needs
     :func:`generate_key_pair`).
@@ -326,6 +473,37 @@ def _component_correlation(ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
+def training_round_count(
+    n_rounds: int, config: KeyGenConfig, correlation=None, n_components: int = 1
+) -> int:
+    """Rounds of a block of ``n_rounds`` set aside to estimate the public statistics.
+
+    0 with public correlations (nothing is estimated) or ``basis_from="block"``; otherwise
+    max(4, ceil(training_fraction * n_rounds), n_components + 1) (a sample covariance of D
+    components needs D + 1 rounds to be regular), and at least 4 rounds must remain for the key.
+    """
+    if correlation is not None or config.basis_from == "block":
+        return 0
+    n_train = max(
+        MIN_TRAINING_ROUNDS,
+        math.ceil(config.training_fraction * int(n_rounds)),
+        int(n_components) + 1,
+    )
+    if int(n_rounds) - n_train < MIN_KEY_ROUNDS:
+        raise ValueError(
+            f"training_fraction {config.training_fraction!r} sets {n_train} of the {n_rounds} "
+            f"rounds of a block aside for training; at least {MIN_KEY_ROUNDS} must remain for "
+            f"the key (use longer blocks or a smaller training_fraction)"
+        )
+    return n_train
+
+
+def _components(z) -> int:
+    """Components per round of measurements [n_rounds, ...]."""
+    shape = np.shape(z)
+    return int(np.prod(shape[1:])) if len(shape) > 1 else 1
+
+
 def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
     """Stage 1: independent components, their correlation, and Bob aligned to Alice.
 
@@ -336,13 +514,15 @@ def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
     correlation : array_like [D] or None
         Public correlation of the D = prod(...) components, which must then be independent
         (e.g. the subchannels of the near-field design); ``None`` decorrelates per ``config``
-        and estimates it from the block's second-order statistics.
+        and estimates it from second-order statistics: of the first
+        :func:`training_round_count` rounds (``basis_from="training"``, those rounds are then
+        dropped) or of the whole block (``"block"``).
 
     Returns
     -------
-    (x_a, x_b, rho) : ndarray [n_rounds, R], ndarray [n_rounds, R], ndarray [R] in [0, 1]
-        Real features (real parts then imaginary parts for complex input) with Bob's phase
-        (sign) aligned, and the correlation of every real pair.
+    (x_a, x_b, rho) : ndarray [n_key, R], ndarray [n_key, R], ndarray [R] in [0, 1]
+        Real features of the key rounds (real parts then imaginary parts for complex input)
+        with Bob's phase (sign) aligned, and the correlation of every real pair.
     """
     za, zb = np.asarray(z_a), np.asarray(z_b)
     if za.shape != zb.shape:
@@ -354,6 +534,8 @@ def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
             raise ValueError(
                 f"correlation has {rho_c.size} entries for {ya.shape[1]} components per round"
             )
+    elif config.basis_from == "training":
+        ya, yb, rho_c = _trained_components(za, zb, config)
     elif config.decorrelation == "cca":
         ya, yb, rho_c = cca_pair(za, zb, config.decorrelate_rtol, config.max_components)
         rho_c = rho_c * np.exp(1j * np.angle(_component_correlation(ya, yb)))
@@ -363,6 +545,23 @@ def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
         )
         ya, yb = real_shape(ya), real_shape(yb)
         rho_c = _component_correlation(ya, yb)
+    return _align(ya, yb, rho_c)
+
+
+def _trained_components(za, zb, config: KeyGenConfig):
+    """Transforms, correlations and phases from the training rounds, applied to the key rounds."""
+    a, b = real_shape(za), real_shape(zb)
+    n_train = training_round_count(a.shape[0], config, n_components=a.shape[1])
+    ta, tb = a[:n_train], b[:n_train]
+    fa, fb = fit_transforms(
+        ta, tb, config.decorrelation, config.decorrelate_rtol, config.max_components
+    )
+    rho_c = _component_correlation(ta @ fa, tb @ fb)
+    return a[n_train:] @ fa, b[n_train:] @ fb, rho_c
+
+
+def _align(ya, yb, rho_c):
+    """Rotate (complex) or flip (real) Bob's components so that E[a conj(b)] = |rho|."""
     if np.iscomplexobj(ya) or np.iscomplexobj(yb) or np.iscomplexobj(rho_c):
         yb = np.asarray(yb) * np.exp(1j * np.angle(rho_c))  # E[a conj(b)] becomes |rho|
         rho = np.concatenate([np.abs(rho_c), np.abs(rho_c)])
@@ -406,7 +605,11 @@ def _quantize_levels(xa, xb, bits, config):
     return la, lb, ka & kb
 
 
-def _no_key_result(n_rounds, bits, note):
+def _basis_source(config: KeyGenConfig, correlation) -> str:
+    return "public" if correlation is not None else config.basis_from
+
+
+def _no_key_result(n_rounds, bits, note, training_rounds=0, basis_source="public"):
     empty = np.zeros(0, dtype=np.int8)
     rec = ReconciliationResult(empty, note, 0, 0, 0, 0, 0, 0, (), "none")
     return KeyPairResult(
@@ -425,6 +628,8 @@ def _no_key_result(n_rounds, bits, note):
         key_agreement_ratio=float("nan"),
         reconciliation=rec,
         bits_per_component=np.asarray(bits, dtype=np.int64),
+        training_rounds=int(training_rounds),
+        basis_source=basis_source,
     )
 
 
@@ -464,10 +669,18 @@ def generate_key_pair(
     """
     config = config or KeyGenConfig()
     xa, xb, rho = aligned_real_pairs(z_a, z_b, config, correlation)
-    n_rounds = xa.shape[0]
+    n_block = int(np.asarray(z_a).shape[0])
+    n_train = training_round_count(n_block, config, correlation, _components(z_a))
+    n_rounds = xa.shape[0]  # key rounds
     bits = choose_bits(rho, n_rounds, config, rng)
     if not bits.any():
-        return _no_key_result(n_rounds, bits, "no component worth quantising")
+        return _no_key_result(
+            n_block,
+            bits,
+            "no component worth quantising",
+            n_train,
+            _basis_source(config, correlation),
+        )
     la, lb, keep = _quantize_levels(xa, xb, bits, config)
     scores_b = normal_scores(xb)
     cols = [
@@ -502,16 +715,19 @@ def generate_key_pair(
         [c["b"] for c in cols],
         config.entropy_method,
         _dependence_bits(xa, bits, keep, config),
+        _error_classes(problem) if rec.error_pattern_public else None,
     )
+    length_bits = 0
     if rec.success:
-        pa_a = privacy_amplify(
-            bits_a, entropy, rec.disclosed_bits, rng, config.security_margin_bits
-        )
+        # Alice announces ell (a function of her data): one of n + 1 values
+        length_bits = length_announcement_bits(bits_a.size)
+        leak = rec.leak_bits + length_bits
+        pa_a = privacy_amplify(bits_a, entropy, leak, rng, config.margin_bits)
         pa_b = privacy_amplify(
             rec.bits_b,
             entropy,
-            rec.disclosed_bits,
-            security_margin_bits=config.security_margin_bits,
+            leak,
+            security_margin_bits=config.margin_bits,
             seed_bits=pa_a.seed,
         )
         key_a, key_b = pa_a.key, pa_b.key
@@ -522,7 +738,7 @@ def generate_key_pair(
     return KeyPairResult(
         key_a=key_a,
         key_b=key_b,
-        n_rounds=int(n_rounds),
+        n_rounds=n_block,
         raw_bits=int(raw_bits),
         sample_bits=int(sample_bits),
         bdr_before=bdr_before,
@@ -535,7 +751,41 @@ def generate_key_pair(
         key_agreement_ratio=ratio,
         reconciliation=rec,
         bits_per_component=bits,
+        training_rounds=n_train,
+        reply_bits=int(rec.reply_bits),
+        length_bits=int(length_bits),
+        leak_bits=int(rec.leak_bits + length_bits),
+        margin_bits=float(config.margin_bits),
+        basis_source=_basis_source(config, correlation),
     )
+
+
+def key_blocks(
+    z_a,
+    z_b,
+    rng: np.random.Generator,
+    config: KeyGenConfig | None,
+    block_rounds: int,
+    correlation=None,
+    progress=None,
+    label: str = "",
+) -> list[KeyPairResult]:
+    """:func:`generate_key_pair` on consecutive blocks of ``block_rounds`` rounds (rest dropped).
+
+    ``progress(label)``, when given, is called after every block (a progress bar's tick; a
+    pending Ctrl-C / SIGTERM is raised between blocks).
+    """
+    n = int(np.asarray(z_a).shape[0])
+    out = []
+    for s in range(0, n - int(block_rounds) + 1, int(block_rounds)):
+        out.append(
+            generate_key_pair(
+                z_a[s : s + block_rounds], z_b[s : s + block_rounds], rng, config, correlation
+            )
+        )
+        if progress is not None:
+            progress(label)
+    return out
 
 
 def _dependence_bits(xa, bits, keep, config) -> float:
@@ -544,6 +794,16 @@ def _dependence_bits(xa, bits, keep, config) -> float:
         return 0.0
     used = (np.asarray(bits) > 0) & keep.any(axis=0)
     return dependence_penalty_bits(normal_scores(xa[:, used]), config.dependence_lags)
+
+
+def _error_classes(problem: ReconciliationProblem) -> list[np.ndarray]:
+    """Per component, each sample's error pattern (b bits of a XOR b, as an integer) [n_i]."""
+    err = (np.asarray(problem.bits_a) ^ np.asarray(problem.bits_b)).astype(np.int64)
+    out = []
+    for off, n_i, b in zip(problem.offsets, problem.n_samples, problem.bits, strict=True):
+        e = err[int(off) : int(off) + int(n_i) * int(b)].reshape(int(n_i), int(b))
+        out.append(e @ (1 << np.arange(int(b) - 1, -1, -1, dtype=np.int64)))
+    return out
 
 
 def _problem(cols, qber, n_rounds) -> ReconciliationProblem:
@@ -580,6 +840,9 @@ def _reconcile(problem, rng, config) -> ReconciliationResult:
 def aggregate(results: list[KeyPairResult]) -> dict:
     """Totals over several blocks: bits, BDRs weighted by bits, failure rate, bits per round.
 
+    ``leak_bits`` (= ``disclosed_bits`` + ``reply_bits`` + ``length_bits``) and ``margin_bits``
+    (summed over the blocks that announced a length) are what privacy amplification subtracted.
+
     ``key_agreement_ratio`` is the fraction of blocks with a non-empty key whose two final keys
     are identical (NaN when no block gave a key: not applicable, never "1.0"); ``key_bit_agreement``
     the fraction of equal final-key bits (NaN without key bits); ``residual_mismatch_bits`` the
@@ -601,7 +864,7 @@ def aggregate(results: list[KeyPairResult]) -> dict:
         extra["note"] = (
             "no component worth quantising (correlation too low)"
             if raw == 0
-            else "entropy does not cover the disclosed bits + security margin"
+            else "entropy does not cover the leak + security margin"
         )
     return {
         "status": status,
@@ -617,6 +880,12 @@ def aggregate(results: list[KeyPairResult]) -> dict:
         if raw
         else nan,
         "disclosed_bits": sum(r.disclosed_bits for r in results),
+        "reply_bits": sum(r.reply_bits for r in results),
+        "length_bits": sum(r.length_bits for r in results),
+        "leak_bits": sum(r.leak_bits for r in results),
+        "margin_bits": sum(r.margin_bits for r in results if r.length_bits),
+        "training_rounds": sum(r.training_rounds for r in results),
+        "basis_source": results[0].basis_source,
         "sample_bits": sum(r.sample_bits for r in results),
         "entropy_bits": sum(r.entropy_bits for r in results),
         "final_key_bits": final,
@@ -642,3 +911,61 @@ def _aggregate_status(results) -> str:
     if "ok" in states:
         return "ok"
     return "failed" if "failed" in states else "no-key"
+
+
+def security_assumptions(config: KeyGenConfig, public_correlation: bool = False) -> list[str]:
+    """The assumptions under which every key block is (eps_sec + eps_cor)-secure, as sentences.
+
+    Parameters
+    ----------
+    config : KeyGenConfig
+    public_correlation : bool
+        The components' correlations are public design values (near-field subchannels, a
+        ``correlation`` array in a measurement file): nothing is estimated from the rounds.
+    """
+    sec = config.security()
+    items = [
+        "Eve's channel observations are independent of both legitimate channels (she is more "
+        "than half a wavelength from Alice and Bob, so her channels are uncorrelated with "
+        "theirs): H_min(key | Eve) = H_min(key)",
+        "probing rounds are independent and identically distributed (the exchangeable min-entropy "
+        "estimate and the training split rest on this; the dependence penalty covers only "
+        "linear dependence on the previous round)",
+        "Eve is passive on an authenticated public channel and sees every public message",
+        f"key length per block: ell = floor(min(n, H) - leak - {sec['margin_bits']:.2f}) with "
+        f"{sec['margin_bits']:.2f} = 2 log2(1/eps_sec), eps_sec = {sec['eps_sec']:.3g} "
+        "(leftover hash lemma, Toeplitz hashing)",
+        f"verification hash of {sec['hash_bits']} bits (at most {sec['verifications_per_block']} "
+        f"per block): the two keys of a block differ with probability <= eps_cor = "
+        f"{sec['eps_cor']:.3g}",
+        "leak = syndrome/parity bits + plane and verification hash bits + Bob's one-bit answer "
+        "per decoding attempt and verification + ceil(log2(n + 1)) bits for announcing the "
+        "length; guard-band indices are covered by the exchangeable estimate (given the "
+        "announced mask); Cascade reveals the error pattern, and H is estimated given it",
+        "each block is (eps_sec + eps_cor)-secure; a key file concatenating B blocks is "
+        "B (eps_sec + eps_cor)-secure",
+    ]
+    if config.entropy_method != "exchangeable":
+        items.append(
+            f"NOT COVERED: entropy_method {config.entropy_method!r} is a comparison estimator; "
+            "the eps statements assume the exchangeable min-entropy estimate"
+        )
+    if config.dependence_lags is None:
+        items.append(
+            "NOT COVERED: dependence_lags=None drops the dependence penalty (over-counts the "
+            "entropy of correlated components; comparisons only)"
+        )
+    if public_correlation:
+        items.append("component correlations are public design values: no basis is estimated")
+    elif config.basis_from == "training":
+        items.append(
+            f"decorrelation basis, correlations and phases are estimated from the first "
+            f"{sec['training_fraction']:g} of each block's rounds (at least {MIN_TRAINING_ROUNDS}), "
+            "which are published and give no key bits"
+        )
+    else:
+        items.append(
+            "NOT COVERED: decorrelation basis and correlations are estimated from the key rounds "
+            "themselves (basis_from='block') and their leak is not counted"
+        )
+    return items

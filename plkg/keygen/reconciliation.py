@@ -5,7 +5,19 @@ channel is one disclosed bit and is recorded in a transcript (the index set whos
 revealed), so the count is exact and can be replayed. Sub-block parities are cached, so a parity
 is never disclosed twice. After the passes both ends compare a Toeplitz hash of
 ``verify_bits`` bits (also disclosed); a mismatch marks the run as failed (the key is discarded),
-and a false "success" has probability <= 2^-verify_bits.
+and a false "success" has probability <= 2^-verify_bits per verification (up to
+1 + ``max_extra_passes`` of them, each with a fresh seed).
+
+Bob's side of the discussion is public as well: for every parity Alice discloses he answers
+whether his own parity matches (a block to search, or which half holds the error), and after
+every verification hash whether it matches. Given Alice's public parities each answer is a
+parity of the error pattern E = a XOR b, and the binary searches reveal the position of every
+corrected error: after a successful run E itself is public. For multi-bit Gray planes E is
+correlated with Alice's bits (errors fall next to thresholds), so the result says
+``error_pattern_public=True`` and the pipeline conditions its entropy estimate on E
+(:func:`plkg.keygen.entropy.component_entropy_bits` with ``classes``); the parity answers are
+functions of E and need no further count. The verification answers are counted anyway, one bit
+each, in ``reply_bits``.
 
 Protocol parameters (``docs/assumptions.md``): first-pass block size k_1 = ceil(0.73 / QBER)
 (Brassard-Salvail), doubled every pass, a fresh public random permutation for passes >= 2, and
@@ -121,6 +133,8 @@ def cascade_reconcile(
             cache[key] = channel.parity(passes[p][0][blk][lo:hi])
         return cache[key]
 
+    replies = 0  # Bob's verification verdicts (his parity answers are functions of E)
+
     def bob_parity(idx: np.ndarray) -> int:
         return int(bob[idx].sum() & 1)
 
@@ -170,6 +184,7 @@ def cascade_reconcile(
             break
         seed = rng.integers(0, 2, size=n + verify_bits - 1, dtype=np.int8)
         verify_disclosed += verify_bits
+        replies += 1  # Bob's accept / reject of the hash
         if np.array_equal(
             toeplitz_hash(a, verify_bits, seed), toeplitz_hash(bob, verify_bits, seed)
         ):
@@ -186,6 +201,8 @@ def cascade_reconcile(
         verify_bits=verify_disclosed,
         block_size=k1,
         transcript=tuple(channel.transcript),
+        reply_bits=replies,
+        error_pattern_public=True,
     )
 
 

@@ -5,7 +5,11 @@ A scheme is a function ``scheme(problem, rng, **options) -> ReconciliationResult
 :func:`plkg.keygen.ldpc_reconciliation.ldpc_scheme` (one-way syndromes, Bob's soft information).
 Every bit a scheme discloses is a parity of a subset of Alice's bits; the result lists those
 subsets (``transcript``) and counts them (``disclosed_bits``) so that privacy amplification
-subtracts at least the information revealed (GF(2) rank <= count).
+subtracts at least the information revealed (GF(2) rank <= count). Bob's answers are public too
+and depend on his string (hence on Alice's): one bit per decoding attempt (accept / more
+syndrome) and per verification (accept / reject), counted in ``reply_bits``; ``leak_bits`` is
+the sum of both. Cascade's parity answers reveal the error pattern itself
+(``error_pattern_public``): the entropy estimate is then conditioned on it instead.
 
 Bit layout of the problem (both ends): component i contributes ``n_samples[i]`` samples of
 ``bits[i]`` Gray bits each (most significant first), stored from ``offsets[i]`` sample-major:
@@ -81,6 +85,12 @@ class ReconciliationResult:
         Index sets of the disclosed parities (replay and leakage analysis).
     scheme : str
         ``"cascade"`` or ``"ldpc"``.
+    reply_bits : int
+        Bob's one-bit public answers counted in the leak (accept/reject of every decoding
+        attempt and verification).
+    error_pattern_public : bool
+        The discussion reveals the error pattern a XOR b (Cascade's binary searches); the
+        entropy of Alice's string must then be estimated given it.
     """
 
     bits_b: np.ndarray
@@ -93,6 +103,13 @@ class ReconciliationResult:
     block_size: int
     transcript: tuple
     scheme: str = "cascade"
+    reply_bits: int = 0
+    error_pattern_public: bool = False
+
+    @property
+    def leak_bits(self) -> int:
+        """Everything the public discussion of this scheme reveals, bits: Alice's + Bob's."""
+        return int(self.disclosed_bits + self.reply_bits)
 
     @property
     def success(self) -> bool:

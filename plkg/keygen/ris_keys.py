@@ -4,14 +4,16 @@ For a RIS scenario (Section V of the RIS paper) this builds the channel model, s
 Problem (14) with the AO or a baseline (``proposed``, ``no-ris``, ``rand-phase``), simulates
 ``n_rounds`` probing rounds (Eqs. (2)-(6)) and runs :func:`plkg.keygen.pipeline.generate_key_pair`
 between BS k (Alice, z_k of Eq. (6)) and UT k (Bob, y_k of Eq. (3)) for every cell. The analytic
-KGR of Theorem 1 (Eq. (8)) per cell is reported next to the final key bits per round.
+KGR of Theorem 1 (Eq. (8)) per cell is reported next to the final key bits per round. The M_e
+measurements of a cell are decorrelated with a basis and correlations estimated from training
+rounds at the start of every block (``KeyGenConfig.basis_from``), which give no key bits.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from plkg.keygen.pipeline import KeyGenConfig, aggregate, generate_key_pair
+from plkg.keygen.pipeline import KeyGenConfig, aggregate, key_blocks
 
 RIS_METHODS = ("proposed", "no-ris", "rand-phase")
 
@@ -64,6 +66,7 @@ def ris_key_generation(
     config: KeyGenConfig | None = None,
     block_rounds: int | None = None,
     fading: str = "gaussian",
+    progress=None,
     **solver_options,
 ) -> dict:
     """Generate keys between BS k and UT k for every cell of a RIS scenario.
@@ -81,6 +84,8 @@ def ris_key_generation(
         Rounds per key block (``None``: one block per cell).
     fading : {"gaussian", "cascaded"}
         Channel draw of :func:`plkg.channels.ris_probing.simulate_ris_probing`.
+    progress : callable or None
+        ``progress("cell k")`` after every block of every cell.
 
     Returns
     -------
@@ -96,10 +101,9 @@ def ris_key_generation(
     alice, bob, result = ris_measurements(scenario, n_rounds, rng, method, fading, **solver_options)
     cells = []
     for k in range(alice.shape[1]):
-        blocks = [
-            generate_key_pair(alice[s : s + block, k], bob[s : s + block, k], rng, config)
-            for s in range(0, int(n_rounds) - block + 1, block)
-        ]
+        blocks = key_blocks(
+            alice[:, k], bob[:, k], rng, config, block, progress=progress, label=f"cell {k}"
+        )
         entry = {
             "cell": k,
             **aggregate(blocks),

@@ -13,7 +13,17 @@ import numpy as np
 
 from plkg.channels.covariance import check_ccm
 from plkg.channels.nearfield_scenario import NearFieldScenario
-from plkg.errors import NoSubchannelError
+from plkg.checks import (
+    PlkgTypeError,
+    check_choice,
+    check_flag,
+    check_instance,
+    check_integer,
+    check_number,
+    check_real_array,
+    describe,
+)
+from plkg.errors import NoSubchannelError, PlkgInputError
 
 # Version of the design algorithm below; part of the design-cache key, so a change here (or in the
 # scenario defaults it reads) can never be answered from an old cache entry.
@@ -168,6 +178,40 @@ class SubchannelDesign:
     downlink_pilot_len: int
     uplink_pilot_len: int
 
+    def __post_init__(self) -> None:
+        # Shapes and signs only (no decomposition): a design is built by design_subchannels or
+        # read from the cache, and a hand-made one must not fail later with an IndexError.
+        ccm = self.ccm
+        if not (isinstance(ccm, np.ndarray) and ccm.ndim == 3 and ccm.shape[1] == ccm.shape[2]):
+            raise PlkgTypeError(
+                f"SubchannelDesign: ccm must be an ndarray [K, N, N], got {describe(ccm)}"
+            )
+        k = ccm.shape[0]
+        for name in ("null_bases", "directions"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or len(value) != k:
+                raise PlkgInputError(
+                    f"SubchannelDesign: {name} must be a tuple of K = {k} arrays, got {describe(value)}"
+                )
+        n_d = sum(int(np.shape(d)[-1]) for d in self.directions)
+        for name in ("lambda_h", "m_a", "m_b"):
+            check_real_array(
+                getattr(self, name), f"SubchannelDesign: {name}", ndim=1, size=n_d, positive=True
+            )
+        user = np.asarray(self.user)
+        if (
+            user.shape != (n_d,)
+            or user.dtype.kind not in "iu"
+            or (n_d and (user.min() < 0 or user.max() >= k))
+        ):
+            raise PlkgInputError(
+                f"SubchannelDesign: user must be {n_d} integers in 0..{k - 1}, got {describe(self.user)}"
+            )
+        for name in ("sigma2_a_hat_w", "sigma2_b_hat_w"):
+            check_number(getattr(self, name), f"SubchannelDesign: {name}", low=0.0, low_open=True)
+        for name in ("downlink_pilot_len", "uplink_pilot_len"):
+            check_integer(getattr(self, name), f"SubchannelDesign: {name}", low=1)
+
     @property
     def n_users(self) -> int:
         return self.ccm.shape[0]
@@ -197,23 +241,33 @@ class SubchannelDesign:
         return max(self.n_subchannels)
 
     def check_allocation(self, x_w) -> np.ndarray:
-        """Validate a power allocation x [..., N_D] (W): finite, non-negative, right length."""
-        x = np.asarray(x_w, dtype=np.float64)
+        """Validate a power allocation x [..., N_D] (W): real, finite, non-negative, right length.
+
+        None, str, bool and complex values are a :class:`plkg.checks.PlkgTypeError`; the others a
+        ValueError naming the problem.
+        """
+        x = check_real_array(x_w, "x_w (allocation)", finite=False, unit="W")
         if x.shape[-1:] != (self.n_total,):
-            raise ValueError(
-                f"allocation must have last dimension N_D = {self.n_total}, got shape {x.shape}"
+            raise PlkgInputError(
+                f"x_w (allocation) must have last dimension N_D = {self.n_total}, got shape {x.shape}"
             )
         if not np.all(np.isfinite(x)):
-            raise ValueError("allocation contains NaN or inf")
+            raise PlkgInputError("x_w (allocation) contains NaN or inf")
         if np.any(x < 0):
-            raise ValueError(
-                f"allocation has negative power (min {x.min():.3e} W); powers must be >= 0"
+            raise PlkgInputError(
+                f"x_w (allocation) has negative power (min {x.min():.3e} W); powers must be >= 0"
             )
         return x
 
     def split(self, values) -> list[np.ndarray]:
         """Split a per-subchannel vector [..., N_D] into a list of K arrays [..., D_k]."""
+        if values is None or isinstance(values, (str, bytes)):
+            raise PlkgTypeError(f"values must be an array [..., N_D], got {describe(values)}")
         values = np.asarray(values)
+        if values.shape[-1:] != (self.n_total,):
+            raise PlkgInputError(
+                f"values must have last dimension N_D = {self.n_total}, got shape {values.shape}"
+            )
         bounds = np.cumsum((0,) + self.n_subchannels)
         return [values[..., bounds[k] : bounds[k + 1]] for k in range(self.n_users)]
 
@@ -238,7 +292,7 @@ class SubchannelDesign:
 
     def padded_precoders(self, x_w, n_symbols: int | None = None) -> np.ndarray:
         """P_k = [P_{e,k}, 0] zero-padded to N_s columns (Section IV-A), shape [K, N, N_s] complex128."""
-        n_s = self.n_symbols if n_symbols is None else int(n_symbols)
+        n_s = self.n_symbols if n_symbols is None else check_integer(n_symbols, "n_symbols", low=1)
         if n_s < self.n_symbols:
             raise ValueError(f"N_s = {n_s} is smaller than max_k D_k = {self.n_symbols}")
         out = np.zeros((self.n_users, self.n_antennas, n_s), dtype=np.complex128)
@@ -298,20 +352,22 @@ def design_subchannels(
         Bad CCM, non-positive noise/power, an empty null space, a UE without any subchannel, or a
         downlink pilot shorter than N_s.
     """
+    if ccm is None or isinstance(ccm, (str, bytes, bool)):
+        raise PlkgTypeError(f"ccm must be an array [K, N, N] of CCMs, got {describe(ccm)}")
     ccm = check_ccm(ccm)
     for name, value in (
         ("noise_bs_w", noise_bs_w),
         ("noise_ue_w", noise_ue_w),
         ("ue_power_w", ue_power_w),
     ):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    if int(uplink_pilot_len) != uplink_pilot_len or uplink_pilot_len < 1:
-        raise ValueError(f"uplink_pilot_len Q must be an integer >= 1, got {uplink_pilot_len!r}")
-    if subchannel_count not in SUBCHANNEL_COUNTS:
-        raise ValueError(
-            f"subchannel_count must be one of {', '.join(SUBCHANNEL_COUNTS)}, got {subchannel_count!r}"
-        )
+        check_number(value, name, low=0.0, low_open=True, unit="W")
+    uplink_pilot_len = check_integer(uplink_pilot_len, "uplink_pilot_len Q", low=1)
+    if downlink_pilot_len is not None:
+        downlink_pilot_len = check_integer(downlink_pilot_len, "downlink_pilot_len L", low=1)
+    for name, value in (("null_space_rtol", null_space_rtol), ("subchannel_rtol", subchannel_rtol)):
+        check_number(value, name, low=0.0, high=1.0, low_open=True, high_open=True)
+    check_number(cut_window, "cut_window", low=1.0, high=1e6, low_open=True, high_open=True)
+    check_choice(subchannel_count, SUBCHANNEL_COUNTS, "subchannel_count")
     null_bases, directions, lambdas, users = [], [], [], []
     for k in range(ccm.shape[0]):
         v0 = null_space_basis(ccm, k, null_space_rtol, cut_window)
@@ -365,11 +421,37 @@ def design_for_scenario(scenario: NearFieldScenario, ccm=None, cache=None) -> Su
     and goes through the design cache (:mod:`plkg.precoding.design_cache`): the CCM and design of
     a scenario are computed once per machine. ``cache=False`` (or ``$PLKG_NO_CACHE=1``) computes
     them afresh. A given ``ccm`` is never cached.
+
+    Parameters
+    ----------
+    scenario : NearFieldScenario
+        From :func:`plkg.load_scenario` or built directly.
+    ccm : array_like [K, N, N] complex, optional
+        CCMs to use instead of the scenario's; K must equal ``scenario.n_users``.
+    cache : bool or None
+        ``None`` follows ``$PLKG_NO_CACHE``; True/False force it.
+
+    Raises
+    ------
+    PlkgTypeError
+        ``scenario`` is not a NearFieldScenario, ``cache`` not a bool or None.
     """
+    check_instance(
+        scenario, NearFieldScenario, "scenario", "a NearFieldScenario (from plkg.load_scenario)"
+    )
+    if cache is not None:
+        check_flag(cache, "cache")
     if ccm is None:
         from plkg.precoding.design_cache import cached_design
 
         return cached_design(scenario, cache=cache)
+    if ccm is None or isinstance(ccm, (str, bytes, bool)):
+        raise PlkgTypeError(f"ccm must be an array [K, N, N] of CCMs, got {describe(ccm)}")
+    if np.ndim(ccm) != 3 or np.shape(ccm)[0] != scenario.n_users:
+        raise PlkgInputError(
+            f"ccm must have shape [K, N, N] with K = {scenario.n_users} (the scenario's UEs), "
+            f"got shape {np.shape(ccm)}"
+        )
     return compute_design(scenario, ccm)
 
 

@@ -22,12 +22,12 @@ import hashlib
 import io
 import os
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from plkg.data.atomic import write_bytes_atomic
+from plkg.io.arrays import read_npz
 from plkg.precoding.block_diagonalization import (
     DESIGN_VERSION,
     SubchannelDesign,
@@ -96,9 +96,8 @@ def save_design(path, design: SubchannelDesign) -> Path:
 def load_design(path) -> SubchannelDesign | None:
     """Read a cache entry; ``None`` if it is missing, unreadable, incomplete or corrupt."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {name: z[name] for name in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError):
+        arrays = read_npz(path, what="design cache entry")
+    except (OSError, ValueError):  # PlkgInputError is a ValueError: damaged -> recompute
         return None
     stored = arrays.pop("checksum", None)
     if stored is None or str(stored) != _checksum(arrays):

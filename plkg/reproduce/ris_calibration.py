@@ -15,13 +15,13 @@ and ``configs/ris-fig6-paper.yaml`` use.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from plkg.channels.ris_multicell import build_channel_model
 from plkg.channels.ris_scenario import load_ris_scenario
+from plkg.io.json_text import dumps_strict, nonfinite_as_null
 from plkg.reproduce._output import write_csv
 from plkg.solvers.ris_alternating import solve_ris, solve_ris_multistart
 
@@ -160,7 +160,7 @@ def _markdown(result: dict) -> str:
     lines = [
         "# RIS link-budget calibration (issue 12)",
         "",
-        f"Reading: `{json.dumps(result['reading'])}`. Targets: No-RIS = RandPhase = "
+        f"Reading: `{dumps_strict(result['reading'])}`. Targets: No-RIS = RandPhase = "
         f"{PAPER_NO_RIS_BITS} bits, proposed = {PAPER_PROPOSED_BITS} bits at x_u = 280 m (Fig. 10); "
         f"Fig. 6 saturation ({SATURATION_SHARE:.0%} of the {SATURATION_LIMIT_DBM:g} dBm value) "
         f"at <= {PAPER_SATURATION_MAX_DBM:g} dBm.",
@@ -186,12 +186,17 @@ def _markdown(result: dict) -> str:
 
 
 def write_calibration(out_dir, result: dict) -> list[Path]:
-    """``ris-calibration.json``, ``.csv`` and ``.md`` in ``out_dir`` (atomic writes)."""
+    """``ris-calibration.json``, ``.csv`` and ``.md`` in ``out_dir`` (atomic writes).
+
+    The JSON is strict: a Fig. 6 saturation power that the grid never reaches (inf in
+    ``result``) is ``null`` there.
+    """
     from plkg.data.atomic import write_text_atomic
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    js = write_text_atomic(out_dir / "ris-calibration.json", json.dumps(result, indent=2) + "\n")
+    text = dumps_strict(nonfinite_as_null(result), indent=2) + "\n"  # inf saturation -> null
+    js = write_text_atomic(out_dir / "ris-calibration.json", text)
     md = write_text_atomic(out_dir / "ris-calibration.md", _markdown(result))
     keys = [k for k in result["rows"][0] if k != "fig6_wskr_bits"]
     csv = write_csv(

@@ -21,10 +21,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from plkg.channels.ris_multicell import RISChannelModel, cascaded_covariance, check_unit_modulus
+from plkg.channels.ris_multicell import (
+    RISChannelModel,
+    build_channel_model,
+    cascaded_covariance,
+    check_unit_modulus,
+)
+from plkg.channels.ris_scenario import RISScenario
+from plkg.checks import (
+    PlkgTypeError,
+    check_choice,
+    check_instance,
+    check_integer,
+    describe,
+)
+from plkg.errors import PlkgInputError
 from plkg.keyrate.ris_kgr import LN2, ris_kgr_nats
 from plkg.keyrate.ris_upper_bound import ris_upper_bound_nats
-from plkg.solvers.ris_phase_pga import optimize_phases_pga_batched
+from plkg.solvers.options import check_max_iter, check_rtol
+from plkg.solvers.ris_phase_pga import GRADIENTS, optimize_phases_pga_batched
 from plkg.solvers.ris_precoder_kkt import (
     check_power,
     optimize_precoders_kkt_batched,
@@ -122,8 +137,99 @@ def _finish(model, method, p, v, status, it, history, inner) -> AOResult:
     )
 
 
+def as_channel_model(model) -> RISChannelModel:
+    """The channel model of ``model``: a :class:`RISChannelModel` as is, a :class:`RISScenario`
+    through :func:`plkg.channels.ris_multicell.build_channel_model`."""
+    if isinstance(model, RISScenario):
+        return build_channel_model(model)
+    return check_instance(
+        model,
+        RISChannelModel,
+        "model",
+        "a RISScenario (from plkg.load_ris_scenario) or a RISChannelModel",
+    )
+
+
+def check_device(device, name: str = "device"):
+    """None, or a torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``, torch.device) usable here.
+
+    ``name`` is the parameter or option named in the message (``"--device"`` for the CLI).
+    """
+    if device is None:
+        return None
+    if not isinstance(device, (str, torch.device)):
+        raise PlkgTypeError(f"{name} must be a str or torch.device, got {describe(device)}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise PlkgInputError(
+            f"{name} {device!r} is not a torch device (cpu, cuda, cuda:N)"
+        ) from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise PlkgInputError(f"{name} {device!r}: only cpu and cuda are supported")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PlkgInputError(f"{name} {device!r}: CUDA is not available on this machine")
+    return device
+
+
+def _phases_tensor(init_phases, device) -> torch.Tensor:
+    """``init_phases`` as a complex128 tensor (values are checked by the solver)."""
+    if init_phases is None or isinstance(init_phases, (str, bytes, bool)):
+        raise PlkgTypeError(
+            f"init_phases must be complex unit-modulus phases [NL], got {describe(init_phases)}"
+        )
+    try:
+        return torch.as_tensor(init_phases, dtype=torch.complex128, device=device)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise PlkgTypeError(
+            f"init_phases must be complex unit-modulus phases [NL], got {describe(init_phases)}"
+        ) from exc
+
+
+def check_solve_options(
+    *,
+    method,
+    n_starts,
+    rng,
+    device,
+    tol,
+    max_iter,
+    kkt_tol,
+    kkt_max_iter,
+    pga_tol,
+    pga_max_iter,
+    baseline_kkt_max_iter,
+    gradient,
+    num_threads,
+) -> None:
+    """The options of :func:`solve_ris_batched` by name, before any work.
+
+    Tolerances lie in (0, 1) and iteration caps are integers >= 1 (:mod:`plkg.solvers.options`,
+    the domains of ``plkg ris --tol/--max-iter``).
+    """
+    check_choice(method, METHODS, "method")
+    check_integer(n_starts, "n_starts", low=1)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise PlkgTypeError(
+            f"rng must be a numpy Generator (np.random.default_rng(seed)) or None, got {describe(rng)}"
+        )
+    check_device(device)
+    for name, value in (("tol", tol), ("kkt_tol", kkt_tol), ("pga_tol", pga_tol)):
+        check_rtol(value, name)
+    for name, value in (
+        ("max_iter", max_iter),
+        ("kkt_max_iter", kkt_max_iter),
+        ("pga_max_iter", pga_max_iter),
+        ("baseline_kkt_max_iter", baseline_kkt_max_iter),
+    ):
+        check_max_iter(value, name)
+    check_choice(gradient, tuple(GRADIENTS), "gradient")
+    if num_threads is not None:
+        check_integer(num_threads, "num_threads", low=1)
+
+
 def solve_ris(
-    model: RISChannelModel,
+    model: RISChannelModel | RISScenario,
     method: str = "proposed",
     *,
     rng: np.random.Generator | None = None,
@@ -143,7 +249,9 @@ def solve_ris(
 
     Parameters
     ----------
-    model : RISChannelModel
+    model : RISScenario or RISChannelModel
+        A scenario (:func:`plkg.load_ris_scenario`) is turned into its channel model by
+        :func:`plkg.channels.ris_multicell.build_channel_model`.
     method : {"proposed", "no-ris", "rand-phase"}
     rng : numpy Generator, optional
         Draws the random phases of ``rand-phase`` and the initial phases v^(0) of ``proposed``;
@@ -153,9 +261,9 @@ def solve_ris(
     init_phases : Tensor, complex, shape [NL], optional
         v^(0), unit modulus.
     tol : float
-        AO stop: relative change of the objective between AO iterations.
+        AO stop: relative change of the objective between AO iterations, in (0, 1).
     max_iter : int
-        Maximum AO iterations.
+        Maximum AO iterations, >= 1.
     kkt_tol, kkt_max_iter, pga_tol, pga_max_iter : float, int, float, int
         Inner Algorithm 1 / Algorithm 2 settings per AO iteration.
     baseline_kkt_max_iter : int
@@ -164,11 +272,20 @@ def solve_ris(
     num_threads : int or None
         torch intra-op threads while solving (restored afterwards); the matrices are tiny, so one
         thread is fastest on CPU. None leaves the setting alone.
+
+    Raises
+    ------
+    PlkgTypeError
+        An argument of the wrong type (``model`` not a scenario or model, ``rng`` an int, ...).
+    ValueError
+        A value outside its domain (``tol`` not in (0, 1), ``max_iter`` < 1, an unknown
+        ``method``, ``init_phases`` of the wrong shape or not unit-modulus).
     """
+    model = as_channel_model(model)
     if init_phases is not None:
-        init_phases = torch.as_tensor(init_phases, dtype=torch.complex128, device=device)
+        init_phases = _phases_tensor(init_phases, check_device(device))
         if init_phases.shape != (model.n_elements,):
-            raise ValueError(
+            raise PlkgInputError(
                 f"init_phases must have shape [{model.n_elements}], got {tuple(init_phases.shape)}"
             )
         init_phases = init_phases.unsqueeze(0)
@@ -192,7 +309,7 @@ def solve_ris(
 
 
 def solve_ris_batched(
-    model: RISChannelModel,
+    model: RISChannelModel | RISScenario,
     method: str = "proposed",
     *,
     n_starts: int = 1,
@@ -226,6 +343,27 @@ def solve_ris_batched(
     list of AOResult, length B
         The random initial/RandPhase phases of start b are row b of ``rng.uniform(size=(B, NL))``.
     """
+    model = as_channel_model(model)
+    check_solve_options(
+        method=method,
+        n_starts=n_starts,
+        rng=rng,
+        device=device,
+        tol=tol,
+        max_iter=max_iter,
+        kkt_tol=kkt_tol,
+        kkt_max_iter=kkt_max_iter,
+        pga_tol=pga_tol,
+        pga_max_iter=pga_max_iter,
+        baseline_kkt_max_iter=baseline_kkt_max_iter,
+        gradient=gradient,
+        num_threads=num_threads,
+    )
+    if method != "no-ris" and rng is None and init_phases is None:
+        raise PlkgInputError(
+            f"method {method!r} needs rng=np.random.default_rng(seed) (it draws the initial "
+            "phases) or init_phases"
+        )
     kwargs = {k: v for k, v in locals().items() if k != "num_threads"}
     with torch_threads(num_threads):
         return _solve(**kwargs)
@@ -258,7 +396,7 @@ def _solve(
     if method != "no-ris" and rng is None and init_phases is None:
         raise ValueError(f"{method} needs an explicit rng (numpy Generator) or init_phases")
     if init_phases is not None:
-        v = torch.as_tensor(init_phases, dtype=torch.complex128, device=device).clone()
+        v = _phases_tensor(init_phases, device).clone()
         if v.ndim != 2 or v.shape[1] != nl:
             raise ValueError(f"init_phases must have shape [B, {nl}], got {tuple(v.shape)}")
         check_unit_modulus(v)
@@ -386,7 +524,7 @@ class MultiStartResult:
 
 
 def solve_ris_multistart(
-    model: RISChannelModel,
+    model: RISChannelModel | RISScenario,
     *,
     n_starts: int,
     rng: np.random.Generator,

@@ -21,8 +21,14 @@ import contextlib
 import contextvars
 import logging
 import os
+import signal
+import threading
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from plkg.errors import PlkgInputError
 
 # How long to wait for an existing scheduler to answer.
 SCHEDULER_TIMEOUT = "30s"
@@ -42,9 +48,13 @@ class EngineSettings:
         if self.workers is not None and (
             isinstance(self.workers, bool) or int(self.workers) != self.workers or self.workers < 1
         ):
-            raise ValueError(f"--workers must be a positive integer, got {self.workers!r}")
+            raise PlkgInputError(f"--workers must be a positive integer, got {self.workers!r}")
+        if self.scheduler is not None and not str(self.scheduler).strip():
+            raise PlkgInputError(f"--scheduler needs an address, got {self.scheduler!r}")
+        if self.slurm is not None and not str(self.slurm).strip():
+            raise PlkgInputError(f"--slurm needs a settings file, got {self.slurm!r}")
         if self.scheduler and self.slurm:
-            raise ValueError("give either --scheduler or --slurm, not both")
+            raise PlkgInputError("give either --scheduler or --slurm, not both")
 
     @property
     def serial(self) -> bool:
@@ -66,38 +76,104 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _slurm_option_names() -> set[str] | None:
+    """Keyword arguments ``dask_jobqueue.SLURMCluster`` accepts (None without dask-jobqueue)."""
+    import inspect
+
+    try:
+        from dask_jobqueue.core import Job, JobQueueCluster
+        from dask_jobqueue.slurm import SLURMJob
+    except ImportError:
+        return None
+    names = set()
+    for fn in (SLURMJob.__init__, Job.__init__, JobQueueCluster.__init__):
+        names.update(inspect.signature(fn).parameters)
+    return names - {
+        "self",
+        "scheduler",
+        "job_kwargs",
+        "base_class_kwargs",
+        "job_cls",
+        "loop",
+        "asynchronous",
+        "n_workers",
+    }
+
+
 def slurm_settings(path) -> tuple[dict, dict]:
-    """(SLURMCluster keyword arguments, scaling) from a jobqueue YAML file.
+    """(SLURMCluster keyword arguments, scaling) from a jobqueue YAML file, all checked.
 
     The file maps ``dask_jobqueue.SLURMCluster`` arguments (``cores``, ``memory``, ``processes``,
     ``queue``, ``account``, ``walltime``, ``job_extra_directives``, ``python``, ...) plus ``jobs``
     (fixed number of jobs, default 1) or ``minimum_jobs`` / ``maximum_jobs`` (adaptive).
-    ``cores`` and ``memory`` are required (SLURMCluster needs them).
+    ``cores`` and ``memory`` are required (SLURMCluster needs them). Read with duplicate keys
+    refused; unknown argument names (when dask-jobqueue is installed), a ``cores``/``processes``
+    that is not a positive integer and a ``memory`` that is not a size are refused, so a bad file
+    stops the command before anything is written.
+
+    Raises
+    ------
+    PlkgInputError
+        One line naming the file and the key.
+    FileNotFoundError
+        No such file.
     """
-    import yaml
+    from plkg.io.yaml_file import read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--slurm settings file {str(path)!r} does not exist")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(
-            f"--slurm settings {str(path)!r} must hold a mapping of SLURMCluster options"
-        )
+    where = f"--slurm settings {str(path)!r}"
+    data = read_yaml(path, what="--slurm settings")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise PlkgInputError(f"{where} must hold a mapping of SLURMCluster options")
     missing = [k for k in ("cores", "memory") if k not in data]
     if missing:
-        raise ValueError(f"--slurm settings {str(path)!r} lack {', '.join(missing)}")
+        raise PlkgInputError(f"{where} lack {', '.join(missing)}")
     scale = {k: data.pop(k) for k in SCALE_KEYS if k in data}
     for key, value in scale.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(
-                f"--slurm settings: {key} must be a non-negative integer, got {value!r}"
-            )
+            raise PlkgInputError(f"{where}: {key} must be a non-negative integer, got {value!r}")
     if "jobs" in scale and ("minimum_jobs" in scale or "maximum_jobs" in scale):
-        raise ValueError("--slurm settings: give jobs or minimum_jobs/maximum_jobs, not both")
+        raise PlkgInputError(f"{where}: give jobs or minimum_jobs/maximum_jobs, not both")
+    if scale.get("minimum_jobs", 0) > scale.get(
+        "maximum_jobs", max(1, scale.get("minimum_jobs", 0))
+    ):
+        raise PlkgInputError(f"{where}: minimum_jobs exceeds maximum_jobs")
+    for key in ("cores", "processes"):
+        value = data.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PlkgInputError(f"{where}: {key} must be a positive integer, got {value!r}")
+    if slurm_worker_memory_bytes(data) is None:
+        raise PlkgInputError(f"{where}: memory must be a size such as 64GB, got {data['memory']!r}")
+    known = _slurm_option_names()
+    if known is None:
+        raise PlkgInputError(
+            f"{where}: --slurm needs the dask-jobqueue package (pip install dask-jobqueue)"
+        )
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise PlkgInputError(
+            f"{where}: unknown SLURMCluster option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}, {', '.join(SCALE_KEYS)}"
+        )
     if not scale:
         scale = {"jobs": 1}
     return data, scale
+
+
+def slurm_worker_memory_bytes(kwargs: dict) -> int | None:
+    """Memory of one SLURM worker process: the job's ``memory`` over its ``processes`` (None if
+    ``memory`` is not a size)."""
+    from dask.utils import parse_bytes
+
+    try:
+        total = parse_bytes(kwargs["memory"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if isinstance(kwargs["memory"], bool) or total <= 0:
+        return None
+    return int(total // max(1, int(kwargs.get("processes", 1) or 1)))
 
 
 def slurm_cluster(path):
@@ -146,43 +222,191 @@ def _without_dask_malloc_trim():
             os.environ[name] = value
 
 
+# How long the client and the cluster may take to close before the worker processes are killed:
+# after a finished run, and after Ctrl-C/SIGTERM/an error (running tasks are abandoned anyway).
+CLOSE_TIMEOUT_S = 10.0
+INTERRUPTED_CLOSE_TIMEOUT_S = 2.0
+# How long to wait for the worker processes to be spawned with SIGINT ignored.
+SPAWN_TIMEOUT_S = 60.0
+_WORKER_PROCESS_NAME = "Dask Worker process"
+_NOISY_LOGGERS = ("distributed", "tornado", "asyncio", "dask_jobqueue")
+
+
+@contextlib.contextmanager
+def quiet_dask(restore: bool = True):
+    """Silence Dask's loggers in this process while in the block (closing a cluster after Ctrl-C
+    logs dozens of lines about workers that went away and comms that closed: not news).
+    ``restore=False`` leaves them silent afterwards, for a cluster abandoned on the way out whose
+    remains are torn down when the process exits."""
+    loggers = [logging.getLogger(n) for n in _NOISY_LOGGERS]
+    names = list(logging.root.manager.loggerDict)
+    loggers += [logging.getLogger(n) for n in names if n.startswith(_NOISY_LOGGERS)]
+    saved = [(lg, lg.disabled) for lg in loggers]
+    for lg in loggers:
+        lg.disabled = True
+    try:
+        yield
+    finally:
+        if restore:
+            for lg, disabled in saved:
+                lg.disabled = disabled
+
+
+def _worker_processes() -> list:
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name.startswith(_WORKER_PROCESS_NAME)]
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored in this process while in the block (main thread only; else a no-op).
+
+    Child processes spawned meanwhile inherit the ignored disposition (it survives exec), so the
+    workers of an embedded cluster never see the terminal's Ctrl-C, which goes to the whole
+    foreground process group: only the main process handles it and closes the cluster, instead of
+    every worker dying with its own traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def local_cluster(workers: int):
     """An embedded ``LocalCluster``: ``workers`` processes with one thread each, no dashboard,
     glibc's default allocator settings and Dask's background monitors turned down
-    (:data:`LEAN_LOCAL_CONFIG`)."""
+    (:data:`LEAN_LOCAL_CONFIG`). The worker processes ignore SIGINT (see
+    :func:`_sigint_ignored`); SIGINT is ignored here only while they are spawned (well under a
+    second), not while they start up."""
     import dask
     from dask.distributed import LocalCluster
 
-    with dask.config.set(LEAN_LOCAL_CONFIG), _without_dask_malloc_trim():
-        return LocalCluster(
-            n_workers=int(workers),
+    with dask.config.set(LEAN_LOCAL_CONFIG), _without_dask_malloc_trim(), warnings.catch_warnings():
+        # the scheduler's HTTP endpoint (health, metrics) moves to a free port when another
+        # cluster holds 8787: not worth a line on the user's terminal
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+        cluster = LocalCluster(
+            n_workers=0,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
+        try:
+            before = {p.pid for p in _worker_processes()}
+            spawned = []
+            cluster._plkg_worker_processes = spawned  # killed by close_quietly if they linger
+            with _sigint_ignored():
+                cluster.scale(int(workers))
+                deadline = time.monotonic() + SPAWN_TIMEOUT_S
+                while len(spawned) < int(workers) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    spawned[:] = [p for p in _worker_processes() if p.pid not in before]
+            cluster.wait_for_workers(int(workers))
+        except BaseException:
+            close_quietly(None, cluster, timeout=INTERRUPTED_CLOSE_TIMEOUT_S, abandon=True)
+            raise
+    return cluster
+
+
+def close_quietly(client, cluster, timeout: float = CLOSE_TIMEOUT_S, abandon: bool = False) -> None:
+    """Close ``client`` and ``cluster`` (either may be None) with Dask's loggers silenced and a
+    bounded wait; worker processes :func:`local_cluster` spawned that are still alive afterwards
+    are killed. Never raises.
+
+    ``abandon`` (after Ctrl-C, SIGTERM or an error): the running tasks are not wanted, so those
+    worker processes are killed as soon as their nannies are closing (a nanny restarts a worker
+    that dies while it runs) instead of being left to finish: a task inside LAPACK would
+    otherwise hold the shutdown for seconds.
+    """
+    spawned = list(getattr(cluster, "_plkg_worker_processes", ()))
+    killer = None
+    if abandon and spawned:
+        killer = threading.Thread(
+            target=_kill_once_closing,
+            args=(cluster, spawned),
+            name="plkg cluster stop",
+            daemon=True,
+        )
+        killer.start()
+    with quiet_dask(restore=not (abandon and cluster is not None)):
+        for closable in (client, cluster):
+            if closable is None:
+                continue
+            try:
+                closable.close(timeout=timeout)
+            except BaseException:  # noqa: BLE001 - shutting down: nothing left to report to
+                pass
+        if killer is not None:
+            killer.join(timeout)
+        _kill(spawned)
+        if abandon and cluster is not None and getattr(cluster, "status", None) != _closed():
+            # a cluster interrupted while starting does not close within the timeout; without
+            # this, Dask's exit handler would wait another 10 s for it
+            cluster.shutdown_on_close = False
+
+
+def _closed():
+    from distributed.core import Status
+
+    return Status.closed
+
+
+def _kill_once_closing(cluster, processes, wait_s: float = 2.0) -> None:
+    """Kill ``processes`` once every nanny of ``cluster`` is closing (or after ``wait_s``)."""
+    from distributed.core import Status
+
+    done = {Status.closing, Status.closed, Status.closing_gracefully, Status.failed}
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        # nannies still starting are only in _created (SpecCluster's private set)
+        nannies = list(getattr(cluster, "workers", {}).values())
+        nannies += list(getattr(cluster, "_created", ()))
+        if all(getattr(n, "status", None) in done for n in nannies):
+            break
+        time.sleep(0.02)
+    _kill(processes)
+
+
+def _kill(processes) -> None:
+    for process in processes:
+        with contextlib.suppress(Exception):
+            if process.is_alive():
+                process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(1.0)
 
 
 @contextlib.contextmanager
 def open_client(settings: EngineSettings):
-    """Yield a ``dask.distributed.Client`` for ``settings`` (None when serial); close on exit."""
+    """Yield a ``dask.distributed.Client`` for ``settings`` (None when serial); close on exit.
+
+    However the block ends (normally, on an error, on Ctrl-C or SIGTERM), the client and the
+    cluster it started are closed with Dask's loggers silenced (:func:`close_quietly`).
+    """
     if settings.serial:
         yield None
         return
     from dask.distributed import Client
 
-    with contextlib.ExitStack() as stack:
+    client = cluster = None
+    try:
         if settings.scheduler:
             try:
                 client = Client(settings.scheduler, timeout=SCHEDULER_TIMEOUT)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise OSError(
                     f"--scheduler {settings.scheduler!r}: no Dask scheduler answered within "
                     f"{SCHEDULER_TIMEOUT} ({type(exc).__name__})"
                 ) from exc
         elif settings.slurm:
             cluster, scale = slurm_cluster(settings.slurm)
-            stack.callback(cluster.close)
             if "jobs" in scale:
                 cluster.scale(jobs=scale["jobs"])
             else:
@@ -193,10 +417,15 @@ def open_client(settings: EngineSettings):
             client = Client(cluster)
         else:
             cluster = local_cluster(settings.workers)
-            stack.callback(cluster.close)
             client = Client(cluster)
-        stack.callback(client.close)
         yield client
+    except BaseException:
+        # Ctrl-C, SIGTERM or an error: the running tasks are abandoned, so the workers get
+        # little time to finish them before they are killed
+        close_quietly(client, cluster, timeout=INTERRUPTED_CLOSE_TIMEOUT_S, abandon=True)
+        raise
+    else:
+        close_quietly(client, cluster)
 
 
 # ----------------------------------------------------------------------------- session

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -42,23 +43,51 @@ def call_task(fn: Callable, task, pin_threads: bool = True):
         return fn(task)
 
 
+def call_interruptibly(fn: Callable, task, pin_threads: bool = True):
+    """``call_task(fn, task)`` in a daemon thread while this thread waits in short steps.
+
+    A task spends minutes inside LAPACK (an N = 4096 eigendecomposition), where Python runs no
+    signal handler: called directly, Ctrl-C and SIGTERM would wait for it. Here the waiting thread
+    handles them at once; the abandoned task thread ends with the process.
+    """
+    box: dict = {}
+
+    def target():
+        try:
+            box["result"] = call_task(fn, task, pin_threads)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="plkg task", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 def iter_results(
     fn: Callable,
     tasks: Iterable,
     client=None,
     pin_threads: bool = True,
     in_flight: int | None = None,
+    interruptible: bool = False,
 ) -> Iterator[tuple[object, object, BaseException | None]]:
     """Yield ``(task, result, None)`` or ``(task, None, exception)`` as tasks finish.
 
-    ``client=None`` runs the tasks in order, in-process. With a Dask client a bounded number of
-    tasks is in flight (:data:`IN_FLIGHT_PER_THREAD` per worker thread); leaving the loop early
-    (Ctrl-C, ``break``) cancels the rest. ``in_flight`` overrides that bound.
+    ``client=None`` runs the tasks in order, in-process (``interruptible``: each in a daemon thread,
+    so that Ctrl-C and SIGTERM are handled during a long task, :func:`call_interruptibly`). With a
+    Dask client a bounded number of tasks is in flight (:data:`IN_FLIGHT_PER_THREAD` per worker
+    thread); leaving the loop early (Ctrl-C, ``break``) cancels the rest. ``in_flight`` overrides
+    that bound.
     """
     if client is None:
+        call = call_interruptibly if interruptible else call_task
         for task in tasks:
             try:
-                yield task, call_task(fn, task, pin_threads), None
+                yield task, call(fn, task, pin_threads), None
             except Exception as exc:
                 yield task, None, exc
         return
@@ -105,8 +134,11 @@ def _iter_dask(fn, pending, client, pin_threads, in_flight):
             yield task, result, error
             submit_more()
     finally:
-        if owner:
-            client.cancel(list(owner))
+        if owner:  # left early (Ctrl-C, SIGTERM, break): the rest is not wanted
+            from plkg.sweep.engine import quiet_dask
+
+            with quiet_dask(), contextlib.suppress(Exception):
+                client.cancel(list(owner))
 
 
 def map_tasks(fn: Callable, tasks: list, client=None, pin_threads: bool | None = None) -> list:

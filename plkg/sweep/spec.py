@@ -3,7 +3,7 @@
 A spec (``docs/sweeps.md``)::
 
     system: nearfield          # or ris
-    base: fig6                 # a config name or a YAML path
+    base: fig6                 # a config name or a YAML path (relative: to the spec's folder)
     seed: 0                    # optional: enters every task's seed
     grid:                      # cartesian product; any scenario field, plus pa_dbm
       n_antennas: [128, 256]
@@ -17,6 +17,13 @@ A spec (``docs/sweeps.md``)::
 
 A field name may index one entry of a per-UE / per-cell tuple: ``ue_distance_m[3]`` sweeps the
 distance of UE 4 only. A random draw of a whole tuple field draws every entry.
+
+The whole spec is validated by :func:`load_spec` before anything runs or is written: every key,
+every grid axis (one type per axis, the type of its scenario field; every value valid for the
+field), every random range, method and option (the domains of ``plkg ris`` / ``plkg keyrate``,
+:mod:`plkg.solvers.options`), and the size of the sweep (:data:`MAX_TASKS`, :data:`MAX_ROWS`).
+Every refusal is one :class:`plkg.errors.PlkgInputError` line naming the spec, the key and the
+value.
 
 One *task* is one scenario (one point of the scenario-field grid times one random draw): its CCM
 and subchannel design (near-field) or channel statistics (RIS) are computed once and shared by
@@ -32,27 +39,48 @@ import hashlib
 import itertools
 import json
 import math
+import numbers
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from plkg.errors import PlkgInputError
 
 SYSTEMS = ("nearfield", "ris")
 # Spec method name -> method name of the solver registries (aliases from the issue's spec).
 NEARFIELD_ALIASES = {"cvx-maxmin": "cvxpakf", "maxmin": "exact-maxmin"}
 RIS_METHODS = ("proposed", "no-ris", "rand-phase")
 RIS_ALIASES = {"ao": "proposed", "randphase": "rand-phase", "noris": "no-ris"}
-RIS_OPTIONS = {  # keyword arguments of plkg.solvers.ris_alternating.solve_ris, plus the draws
-    "tol": float,
-    "max_iter": int,
-    "kkt_max_iter": int,
-    "pga_max_iter": int,
-    "baseline_kkt_max_iter": int,
-    "rand_phase_draws": int,
+# Keyword arguments of plkg.solvers.ris_alternating.solve_ris, plus the RandPhase draws: "rtol" is
+# a tolerance in (0, 1) (plkg ris --tol), "count" an integer >= 1 (plkg ris --max-iter, --starts).
+RIS_OPTIONS = {
+    "tol": "rtol",
+    "max_iter": "count",
+    "kkt_max_iter": "count",
+    "pga_max_iter": "count",
+    "baseline_kkt_max_iter": "count",
+    "rand_phase_draws": "count",
 }
 TOP_LEVEL_KEYS = {"system", "base", "seed", "grid", "random", "methods", "options", "description"}
+# The largest sweep one spec may describe. Every task is held in memory as a plain dict by the
+# client (a few kB each) and every row lands in the table: beyond these, split the study into
+# several specs (or several --out tables).
+MAX_TASKS = 200_000
+MAX_ROWS = 20_000_000
+# How many grid points are tried before a value that is invalid on the base scenario is refused
+# (a value may be valid only together with another axis's value: scatter radius vs distance).
+DOMAIN_SEARCH_LIMIT = 1000
 _INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$")
+_KIND_TEXT = {  # what an axis of each kind holds
+    "integer": "integers",
+    "real": "numbers",
+    "bool": "true/false values",
+    "string": "strings",
+    "vector": "non-empty lists of finite numbers",
+    "points": "non-empty lists of [x, y] pairs of finite numbers",
+}
 
 
 @dataclass(frozen=True)
@@ -67,9 +95,10 @@ class SweepSpec:
     base_scenario : dict
         The base scenario's fields (``to_dict()``), so tasks never read config files.
     seed : int
-        Spec seed; every task seed derives from it.
+        Spec seed (>= 0); every task seed derives from it.
     grid : dict of str -> list
-        Swept values per column (scenario field, ``field[i]`` or ``pa_dbm``).
+        Swept values per column (scenario field, ``field[i]`` or ``pa_dbm``), each list of one type
+        (the column's kind): integers, floats, bools, strings, lists of floats or of [x, y] pairs.
     random : dict
         ``{"n": int, "seed": int, "ranges": {column: (low, high)}}``; ``n = 0`` without draws.
     methods : tuple of str
@@ -78,6 +107,9 @@ class SweepSpec:
         RIS method options: :func:`plkg.solvers.ris_alternating.solve_ris` settings (``tol``,
         ``max_iter``, ``kkt_max_iter``, ``pga_max_iter``, ``baseline_kkt_max_iter``) and
         ``rand_phase_draws`` (RandPhase rows are the mean over that many draws).
+    kinds : dict of str -> str
+        Kind of every swept column (``integer``, ``real``, ``bool``, ``string``, ``vector``,
+        ``points``): the Arrow type of its table column.
     """
 
     system: str
@@ -88,12 +120,23 @@ class SweepSpec:
     random: dict
     methods: tuple[str, ...]
     options: dict
+    kinds: dict = field(default_factory=dict, compare=False)
 
     @property
     def param_columns(self) -> list[str]:
         """Swept columns other than ``pa_dbm``, in spec order (grid first, then random)."""
         cols = [c for c in self.grid if c != "pa_dbm"]
         return cols + [c for c in self.random["ranges"] if c != "pa_dbm" and c not in cols]
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks: grid points of the scenario fields times random draws."""
+        return _n_tasks(self.grid, self.random["n"])
+
+    @property
+    def n_rows(self) -> int:
+        """Number of table rows: tasks x P_a values x methods."""
+        return self.n_tasks * len(self.grid.get("pa_dbm", [None])) * len(self.methods)
 
     def record(self) -> dict:
         """Canonical JSON-able form; identifies the spec in a result folder (resume check)."""
@@ -117,82 +160,130 @@ class SweepSpec:
 
 # ----------------------------------------------------------------------------- parsing
 def load_spec(path_or_mapping) -> SweepSpec:
-    """Read a spec from a YAML path (or an already parsed mapping) and validate it.
+    """Read a spec from a YAML path (or an already parsed mapping) and validate all of it.
+
+    A relative ``base`` path is looked up next to the spec file first, then in the working folder,
+    so a spec and its scenario file can be run from any folder.
 
     Raises
     ------
-    ValueError
-        One line naming the bad key or value. FileNotFoundError if the file does not exist.
+    PlkgInputError
+        One line naming the spec, the bad key and its value (also: not UTF-8, malformed YAML, a key
+        given twice, not a mapping, too many tasks).
+    FileNotFoundError
+        The spec file does not exist.
     """
     if isinstance(path_or_mapping, dict):
         data = copy.deepcopy(path_or_mapping)
-        where = "sweep spec"
+        where, folder = "sweep spec", None
     else:
-        import yaml
+        from plkg.io.yaml_file import read_yaml
 
         path = Path(path_or_mapping)
-        if not path.is_file():
-            raise FileNotFoundError(f"sweep spec {str(path)!r} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ValueError(f"sweep spec {str(path)!r} is not valid YAML: {exc}") from exc
-        where = f"sweep spec {str(path)!r}"
+        if not str(path_or_mapping).strip():
+            raise PlkgInputError(f"sweep spec needs a file name, got {str(path_or_mapping)!r}")
+        data = read_yaml(path, what="sweep spec")
+        where, folder = f"sweep spec {str(path)!r}", path.parent
     if not isinstance(data, dict):
-        raise ValueError(f"{where} must hold a mapping (system, base, grid, methods)")
-    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise PlkgInputError(
+            f"{where} must hold a mapping (system, base, grid, methods), got {got}"
+        )
+    _check_top_level(data, where)
     system = data.get("system")
     if system not in SYSTEMS:
-        raise ValueError(f"{where}: 'system' must be 'nearfield' or 'ris', got {system!r}")
+        raise PlkgInputError(f"{where}: 'system' must be 'nearfield' or 'ris', got {system!r}")
     if "base" not in data:
-        raise ValueError(f"{where}: 'base' (a config name or a YAML path) is required")
-    base = str(data["base"])
-    base_scenario = _base_scenario(system, base)
-    seed = _integer(data.get("seed", 0), f"{where}: seed")
-    grid = _grid(data.get("grid") or {}, base_scenario, system, where)
-    random = _random(data.get("random"), base_scenario, system, where)
+        raise PlkgInputError(f"{where}: 'base' (a config name or a YAML path) is required")
+    base = data["base"]
+    if not isinstance(base, str) or not base.strip():
+        raise PlkgInputError(f"{where}: 'base' must be a config name or a YAML path, got {base!r}")
+    base_scenario = _base_scenario(system, base, folder, where)
+    seed = _count(data.get("seed", 0), f"{where}: seed", low=0)
+    grid, kinds = _grid(data.get("grid", {}), base_scenario, system, where)
+    random = _random(data.get("random"), base_scenario, system, where, kinds)
     for column in grid:
         if column in random["ranges"]:
-            raise ValueError(f"{where}: {column!r} is both in grid and random")
+            raise PlkgInputError(f"{where}: {column!r} is both in grid and random")
     _check_overlaps(list(grid) + list(random["ranges"]), where)
     methods = _methods(data.get("methods"), system, where)
-    options = _options(data.get("options") or {}, system, where)
+    options = _options(data.get("options", {}), system, where)
     if system == "nearfield" and "pa_dbm" not in grid and "pa_dbm" not in random["ranges"]:
-        raise ValueError(f"{where}: a nearfield sweep needs pa_dbm (P_a in dBm) in grid or random")
-    return SweepSpec(system, base, base_scenario, seed, grid, random, methods, options)
+        raise PlkgInputError(
+            f"{where}: a nearfield sweep needs pa_dbm (P_a in dBm) in grid or random"
+        )
+    spec = SweepSpec(system, base, base_scenario, seed, grid, random, methods, options, kinds)
+    _check_size(spec, where)
+    _check_domains(spec, where)
+    return spec
 
 
-def _base_scenario(system: str, base: str) -> dict:
-    if system == "nearfield":
-        from plkg.channels.nearfield_scenario import load_scenario
+def _check_top_level(data: dict, where: str) -> None:
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise PlkgInputError(f"{where}: keys must be names, got {bad[0]!r}")
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise PlkgInputError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(TOP_LEVEL_KEYS))}"
+        )
 
-        return load_scenario(base).to_dict()
-    from plkg.channels.ris_scenario import load_ris_scenario
 
-    return load_ris_scenario(base).to_dict()
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or exc}: {str(exc.filename)!r}"
+    return " ".join(str(exc).split())
 
 
-def _integer(value, what: str) -> int:
+def _base_path(base: str, folder: Path | None) -> str:
+    """A relative YAML path is taken next to the spec file when it exists there."""
+    path = Path(base)
+    if folder is not None and not path.is_absolute() and path.suffix in (".yaml", ".yml"):
+        beside = folder / path
+        if beside.is_file():
+            return str(beside)
+    return base
+
+
+def _base_scenario(system: str, base: str, folder: Path | None, where: str) -> dict:
+    name = _base_path(base, folder)
+    try:
+        if system == "nearfield":
+            from plkg.channels.nearfield_scenario import load_scenario
+
+            return load_scenario(name).to_dict()
+        from plkg.channels.ris_scenario import load_ris_scenario
+
+        return load_ris_scenario(name).to_dict()
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise PlkgInputError(f"{where}: base {base!r}: {_message(exc)}") from exc
+
+
+def _count(value, what: str, low: int) -> int:
+    """An integer >= ``low`` (bool and float refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{what} must be an integer, got {value!r}")
+        raise PlkgInputError(f"{what} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise PlkgInputError(f"{what} must be >= {low}, got {value!r}")
     return int(value)
 
 
 def _column_field(column: str, base: dict, system: str, where: str) -> tuple[str, int | None]:
-    """(field, index) of a swept column; ValueError if it names no scenario field."""
+    """(field, index) of a swept column; PlkgInputError if it names no scenario field."""
     match = _INDEXED.match(column)
     name, index = (match.group(1), int(match.group(2))) if match else (column, None)
     if name not in base or name == "name":
         known = ", ".join(sorted(k for k in base if k != "name"))
-        raise ValueError(f"{where}: {column!r} is not a {system} scenario field (known: {known})")
+        raise PlkgInputError(
+            f"{where}: {column!r} is not a {system} scenario field (known: {known}, pa_dbm)"
+        )
     if index is not None:
         value = base[name]
         if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{where}: {column!r} indexes {name!r}, which is not a list")
+            raise PlkgInputError(f"{where}: {column!r} indexes {name!r}, which is not a list")
         if index >= len(value):
-            raise ValueError(
+            raise PlkgInputError(
                 f"{where}: {column!r} is out of range ({name} has {len(value)} entries)"
             )
     return name, index
@@ -203,74 +294,207 @@ def _check_overlaps(columns: list[str], where: str) -> None:
     for c in columns:
         m = _INDEXED.match(c)
         if m and m.group(1) in whole:
-            raise ValueError(f"{where}: {c!r} and {m.group(1)!r} cannot both be swept")
+            raise PlkgInputError(f"{where}: {c!r} and {m.group(1)!r} cannot both be swept")
 
 
-def _plain(value):
-    """YAML scalars and lists as plain Python (numbers, strings, nested lists)."""
+# ----------------------------------------------------------------------------- value kinds
+def _kind_of(value) -> str | None:
+    """Kind of one plain value (None for None)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "integer"
+    if isinstance(value, (float, np.floating)):
+        return "real"
+    if isinstance(value, str):
+        return "string"
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+        if value and all(isinstance(v, (list, tuple)) for v in value):
+            return "points"
+        return "vector"
+    return type(value).__name__
 
 
-def _grid(grid, base: dict, system: str, where: str) -> dict:
+def _base_value(column: str, base: dict):
+    match = _INDEXED.match(column)
+    return base[match.group(1)][int(match.group(2))] if match else base[column]
+
+
+def _column_kind(column: str, base: dict, values: list) -> tuple[str, bool]:
+    """(kind, nullable) of a swept column: the kind of the base scenario's value. A field whose
+    base value is None (an optional field) takes the kind of the values given (ints and floats
+    together are reals) and may hold null."""
+    if column == "pa_dbm":
+        return "real", False
+    kind = _kind_of(_base_value(column, base))
+    if kind is not None:
+        return kind, False
+    given = [_kind_of(v) for v in values if v is not None]
+    if given and set(given) <= {"integer", "real"}:
+        return ("integer" if set(given) == {"integer"} else "real"), True
+    return (given[0] if given else "real"), True
+
+
+def _number(value) -> float | None:
+    """A finite float from a number, or from numeric text (YAML 1.1 reads ``1e-3`` as a string);
+    None if it is neither."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, numbers.Real):
+        return None
+    out = float(value)
+    return out if math.isfinite(out) else None
+
+
+def _coerce(value, kind: str, nullable: bool):
+    """``value`` as a plain value of ``kind``; raises ValueError (message: why) otherwise."""
+    if value is None and nullable:
+        return None
+    if kind == "integer":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, str)):
+            raise ValueError
+        return int(value)  # "16" -> 16; "1.5", "a" -> ValueError
+    if kind == "real":
+        out = _number(value)
+        if out is None:
+            raise ValueError
+        return out
+    if kind == "bool":
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError
+        return bool(value)
+    if kind == "string":
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+    if kind == "vector":
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError
+        return [_coerce(v, "real", False) for v in value]
+    if kind == "points":
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError
+        out = []
+        for point in value:
+            if not isinstance(point, (list, tuple)) or len(point) != 2:
+                raise ValueError
+            out.append([_coerce(v, "real", False) for v in point])
+        return out
+    raise ValueError
+
+
+def _axis(column: str, values, kind: str, nullable: bool, where: str) -> list:
+    """The values of one grid axis, each coerced to the column's kind (one type per axis)."""
+    out = []
+    for i, value in enumerate(values):
+        try:
+            out.append(_coerce(value, kind, nullable))
+        except (ValueError, TypeError, OverflowError):
+            holds = _KIND_TEXT.get(kind, kind) + (" or null" if nullable else "")
+            if isinstance(value, float) and not math.isfinite(value):
+                holds = f"finite {holds}"
+            raise PlkgInputError(
+                f"{where}: grid {column} must hold {holds} (one type per axis, the type of the "
+                f"field), got {value!r} ({type(value).__name__}) at entry {i + 1}"
+            ) from None
+    return out
+
+
+def _check_power_dbm(value: float, what: str) -> None:
+    """P_a in dBm must give a finite power in W (``plkg keyrate --pa-dbm``)."""
+    try:
+        watts = 10.0 ** ((value - 30.0) / 10.0)
+    except OverflowError:
+        watts = math.inf
+    if not math.isfinite(watts):
+        raise PlkgInputError(f"{what}: {value!r} dBm is not a finite power in W")
+
+
+def _grid(grid, base: dict, system: str, where: str) -> tuple[dict, dict]:
+    if grid is None:
+        grid = {}
     if not isinstance(grid, dict):
-        raise ValueError(f"{where}: 'grid' must map a field to a list of values")
-    out = {}
+        raise PlkgInputError(f"{where}: 'grid' must map a field to a list of values")
+    out, kinds = {}, {}
     for column, values in grid.items():
-        column = str(column)
+        if not isinstance(column, str):
+            raise PlkgInputError(f"{where}: grid keys must be field names, got {column!r}")
         if column != "pa_dbm":
             _column_field(column, base, system, where)
         if not isinstance(values, list) or not values:
-            raise ValueError(f"{where}: grid {column!r} must be a non-empty list of values")
+            raise PlkgInputError(
+                f"{where}: grid {column!r} must be a non-empty list of values, got {values!r}"
+            )
+        kind, nullable = _column_kind(column, base, values)
+        out[column] = _axis(column, values, kind, nullable, where)
+        kinds[column] = kind
         if column == "pa_dbm":
-            values = [_finite(v, f"{where}: grid pa_dbm") for v in values]
-        out[column] = _plain(values)
-    return out
+            for value in out[column]:
+                _check_power_dbm(value, f"{where}: grid pa_dbm")
+    return out, kinds
 
 
-def _finite(value, what: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must hold numbers, got {value!r}") from exc
-    if not math.isfinite(out):
-        raise ValueError(f"{what} must hold finite numbers, got {value!r}")
-    return out
-
-
-def _random(block, base: dict, system: str, where: str) -> dict:
+def _random(block, base: dict, system: str, where: str, kinds: dict) -> dict:
     if block is None:
         return {"n": 0, "seed": 0, "ranges": {}}
     if not isinstance(block, dict):
-        raise ValueError(f"{where}: 'random' must be a mapping (n, seed, field: {{low, high}})")
+        raise PlkgInputError(
+            f"{where}: 'random' must be a mapping (n, seed, field: {{low, high}}), got {block!r}"
+        )
     block = dict(block)
-    n = _integer(block.pop("n", None), f"{where}: random.n")
-    if n < 1:
-        raise ValueError(f"{where}: random.n must be >= 1, got {n}")
-    seed = _integer(block.pop("seed", 0), f"{where}: random.seed")
+    n = _count(block.pop("n", None), f"{where}: random.n", low=1)
+    seed = _count(block.pop("seed", 0), f"{where}: random.seed", low=0)
     ranges = {}
     for column, bounds in block.items():
-        column = str(column)
+        if not isinstance(column, str):
+            raise PlkgInputError(f"{where}: random keys must be field names, got {column!r}")
         if column != "pa_dbm":
             _column_field(column, base, system, where)
+        kind = "real" if column == "pa_dbm" else _kind_of(_base_value(column, base))
+        if kind not in ("integer", "real", "vector"):
+            raise PlkgInputError(
+                f"{where}: random {column!r} cannot be drawn (only numbers and lists of numbers "
+                "are drawn uniformly); sweep it in grid"
+            )
         if not isinstance(bounds, dict) or set(bounds) != {"low", "high"}:
-            raise ValueError(f"{where}: random {column!r} must be {{low: ..., high: ...}}")
-        low = _finite(bounds["low"], f"{where}: random {column}.low")
-        high = _finite(bounds["high"], f"{where}: random {column}.high")
+            raise PlkgInputError(
+                f"{where}: random {column!r} must be {{low: ..., high: ...}}, got {bounds!r}"
+            )
+        low, high = _number(bounds["low"]), _number(bounds["high"])
+        for name, raw, value in (("low", bounds["low"], low), ("high", bounds["high"], high)):
+            if value is None:
+                raise PlkgInputError(
+                    f"{where}: random {column}.{name} must be a finite number, got {raw!r}"
+                )
         if not low < high:
-            raise ValueError(f"{where}: random {column!r} needs low < high, got [{low}, {high}]")
+            raise PlkgInputError(
+                f"{where}: random {column!r} needs low < high, got [{low}, {high}]"
+            )
+        if kind == "integer" and math.ceil(low) > math.floor(high):
+            raise PlkgInputError(
+                f"{where}: random {column!r} is an integer field, but [{low}, {high}] holds "
+                "no integer"
+            )
+        if column == "pa_dbm":
+            for value in (low, high):
+                _check_power_dbm(value, f"{where}: random pa_dbm")
         ranges[column] = (low, high)
+        kinds[column] = kind
     if not ranges:
-        raise ValueError(f"{where}: 'random' names no field to draw")
+        raise PlkgInputError(f"{where}: 'random' names no field to draw")
     return {"n": n, "seed": seed, "ranges": ranges}
 
 
 def _methods(methods, system: str, where: str) -> tuple[str, ...]:
     if not isinstance(methods, list) or not methods:
-        raise ValueError(f"{where}: 'methods' must be a non-empty list")
+        raise PlkgInputError(f"{where}: 'methods' must be a non-empty list, got {methods!r}")
     if system == "nearfield":
         from plkg.inference.methods import ALLOCATION_METHODS
 
@@ -279,37 +503,155 @@ def _methods(methods, system: str, where: str) -> tuple[str, ...]:
         known, aliases = RIS_METHODS, RIS_ALIASES
     out = []
     for m in methods:
-        name = aliases.get(str(m), str(m))
+        name = aliases.get(m, m) if isinstance(m, str) else m
         if name not in known:
             choices = ", ".join(list(known) + list(aliases))
-            raise ValueError(f"{where}: unknown {system} method {m!r}; choose from {choices}")
+            raise PlkgInputError(f"{where}: unknown {system} method {m!r}; choose from {choices}")
         if name in out:
-            raise ValueError(f"{where}: method {m!r} is listed twice")
+            raise PlkgInputError(f"{where}: method {m!r} is listed twice")
         out.append(name)
     return tuple(out)
 
 
 def _options(options, system: str, where: str) -> dict:
+    """RIS options, each in the domain of the matching ``plkg ris`` option
+    (:func:`plkg.solvers.options.check_rtol`, :func:`~plkg.solvers.options.check_max_iter`)."""
+    from plkg.solvers.options import check_max_iter, check_rtol
+
+    if options is None:
+        options = {}
     if not isinstance(options, dict):
-        raise ValueError(f"{where}: 'options' must be a mapping")
+        raise PlkgInputError(f"{where}: 'options' must be a mapping, got {options!r}")
     if options and system != "ris":
-        raise ValueError(f"{where}: 'options' applies to ris sweeps only")
+        raise PlkgInputError(f"{where}: 'options' applies to ris sweeps only")
     out = {}
     for key, value in options.items():
         if key not in RIS_OPTIONS:
-            raise ValueError(f"{where}: unknown option {key!r}; known: {', '.join(RIS_OPTIONS)}")
-        kind = RIS_OPTIONS[key]
-        out[key] = (
-            _integer(value, f"{where}: options.{key}")
-            if kind is int
-            else _finite(value, f"{where}: options.{key}")
-        )
-        if kind is int and out[key] < 1:
-            raise ValueError(f"{where}: options.{key} must be >= 1")
+            raise PlkgInputError(
+                f"{where}: unknown option {key!r}; known: {', '.join(RIS_OPTIONS)}"
+            )
+        try:
+            if RIS_OPTIONS[key] == "rtol":
+                # YAML 1.1 reads 1e-3 as text; plkg ris --tol 1e-3 is a number
+                number = _number(value) if isinstance(value, str) else None
+                out[key] = check_rtol(value if number is None else number, f"options.{key}")
+            else:
+                out[key] = check_max_iter(value, f"options.{key}")
+        except (ValueError, TypeError) as exc:
+            raise PlkgInputError(f"{where}: {_message(exc)}") from exc
     return out
 
 
+# ----------------------------------------------------------------------------- size and domains
+def _n_tasks(grid: dict, n_draws: int) -> int:
+    points = math.prod(len(v) for c, v in grid.items() if c != "pa_dbm")
+    return points * max(1, n_draws)
+
+
+def _check_size(spec: SweepSpec, where: str) -> None:
+    """Refuse a sweep with more than :data:`MAX_TASKS` tasks or :data:`MAX_ROWS` rows."""
+    tasks, rows = spec.n_tasks, spec.n_rows
+    if tasks > MAX_TASKS or rows > MAX_ROWS:
+        raise PlkgInputError(
+            f"{where} describes {tasks} tasks ({rows} rows); one sweep holds at most "
+            f"{MAX_TASKS} tasks and {MAX_ROWS} rows: split it into several specs"
+        )
+
+
+def scenario_error(system: str, scenario: dict) -> str | None:
+    """The scenario class's refusal of ``scenario`` (one line), or None if it is valid."""
+    try:
+        if system == "nearfield":
+            from plkg.channels.nearfield_scenario import NearFieldScenario
+
+            NearFieldScenario.from_dict(scenario)
+        else:
+            from plkg.channels.ris_scenario import RISScenario
+
+            RISScenario(**scenario)
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        return _message(exc)
+    return None
+
+
+def _middle(spec: SweepSpec, column: str) -> object:
+    """The middle of a random range, shaped like the column (all entries of a list field)."""
+    low, high = spec.random["ranges"][column]
+    kind = spec.kinds.get(column)
+    if kind == "integer":
+        return min(max(round((low + high) / 2), math.ceil(low)), math.floor(high))
+    if kind == "vector":
+        return [(low + high) / 2] * len(_base_value(column, spec.base_scenario))
+    return (low + high) / 2
+
+
+def _contexts(spec: SweepSpec, column: str):
+    """Other columns' values to try a value with: the base scenario alone, then the grid points
+    (with the middle of every random range), at most :data:`DOMAIN_SEARCH_LIMIT` of them."""
+    yield {}
+    grid_cols = [c for c in spec.grid if c not in ("pa_dbm", column)]
+    middles = {c: _middle(spec, c) for c in spec.random["ranges"] if c not in ("pa_dbm", column)}
+    points = itertools.product(*(spec.grid[c] for c in grid_cols))
+    for values in itertools.islice(points, DOMAIN_SEARCH_LIMIT):
+        yield {**middles, **dict(zip(grid_cols, values, strict=True))}
+
+
+def _value_error(spec: SweepSpec, column: str, value) -> str | None:
+    """Why ``column = value`` gives no valid scenario anywhere in the sweep, or None."""
+    target = "bs_power_dbm" if column == "pa_dbm" else column
+    first = None
+    for context in _contexts(spec, column):
+        err = scenario_error(
+            spec.system, apply_params(spec.base_scenario, {**context, target: value})
+        )
+        if err is None:
+            return None
+        first = first or err
+    return first
+
+
+def _check_domains(spec: SweepSpec, where: str) -> None:
+    """Every grid value and both ends of every random range must give a valid scenario together
+    with the base scenario or with some grid point; a value valid only in some combinations makes
+    error rows for the others (docs/sweeps.md)."""
+    if spec.system == "nearfield":
+        checked = {c: v for c, v in spec.grid.items() if c != "pa_dbm"}
+    else:
+        checked = dict(spec.grid)
+    for column, values in checked.items():
+        seen = set()
+        for value in values:
+            key = json.dumps(value)
+            if key in seen:
+                continue
+            seen.add(key)
+            err = _value_error(spec, column, value)
+            if err is not None:
+                raise PlkgInputError(f"{where}: grid {column} value {value!r} is invalid: {err}")
+    for column, (low, high) in spec.random["ranges"].items():
+        if column == "pa_dbm" and spec.system == "nearfield":
+            continue
+        kind = spec.kinds[column]
+        ends = (math.ceil(low), math.floor(high)) if kind == "integer" else (low, high)
+        for name, end in zip(("low", "high"), ends, strict=True):
+            value = (
+                [end] * len(_base_value(column, spec.base_scenario)) if kind == "vector" else end
+            )
+            err = _value_error(spec, column, value)
+            if err is not None:
+                raise PlkgInputError(f"{where}: random {column}.{name} = {end!r} is invalid: {err}")
+
+
 # ----------------------------------------------------------------------------- expansion
+def _plain(value):
+    """NumPy scalars and tuples as plain Python (for JSON)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _hash(obj) -> str:
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_plain)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -330,19 +672,17 @@ def _draws(spec: SweepSpec) -> list[dict]:
     for _ in range(n):
         draw = {}
         for column, (low, high) in ranges.items():
-            draw[column] = _draw_one(rng, column, low, high, spec.base_scenario)
+            draw[column] = _draw_one(rng, column, low, high, spec)
         out.append(draw)
     return out
 
 
-def _draw_one(rng, column: str, low: float, high: float, base: dict):
-    if column == "pa_dbm":
-        return float(rng.uniform(low, high))
-    match = _INDEXED.match(column)
-    current = base[match.group(1)][int(match.group(2))] if match else base[column]
-    if isinstance(current, (list, tuple)):
-        return [float(v) for v in rng.uniform(low, high, len(current))]
-    if isinstance(current, int) and not isinstance(current, bool):
+def _draw_one(rng, column: str, low: float, high: float, spec: SweepSpec):
+    kind = "real" if column == "pa_dbm" else spec.kinds.get(column)
+    if kind == "vector":
+        n = len(_base_value(column, spec.base_scenario))
+        return [float(v) for v in rng.uniform(low, high, n)]
+    if kind == "integer":
         # integer fields (N, M, ...) are drawn uniformly among the integers in [low, high]
         return int(rng.integers(math.ceil(low), math.floor(high) + 1))
     return float(rng.uniform(low, high))
@@ -371,9 +711,10 @@ def expand(spec: SweepSpec) -> list[dict]:
         {"task_id", "index", "seed", "system", "params", "scenario", "evaluations", "options"}
 
     ``params`` holds the swept scenario columns (and ``draw``, the draw index, with ``random``);
-    ``scenario`` is the full scenario dict (base + params, validated only when the task runs, so a
-    bad point becomes an error row); ``evaluations`` lists ``{"pa_dbm", "method", "rng"}`` with
-    ``rng`` the entropy of that evaluation's ``numpy.random.default_rng``.
+    ``scenario`` is the full scenario dict (base + params; a combination of valid values that
+    the scenario refuses becomes an error row when the task runs); ``evaluations`` lists
+    ``{"pa_dbm", "method", "rng"}`` with ``rng`` the entropy of that evaluation's
+    ``numpy.random.default_rng``.
     """
     grid_cols = [c for c in spec.grid if c != "pa_dbm"]
     grid_pa = spec.grid.get("pa_dbm")

@@ -11,7 +11,6 @@ files; TensorBoard logs go to ``<log_dir>/<name>/``.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import warnings
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from plkg.data.atomic import write_bytes_atomic, write_text_atomic
 from plkg.data.dataset import SPLIT_NAMES, load_dataset
 from plkg.data.normalization import MinMax
 from plkg.data.sidecar_hash import with_sidecar_sha256
+from plkg.io.json_text import dumps_strict
 from plkg.models.fnn import FNN
 from plkg.models.kglm_net import KGLMNet
 
@@ -200,6 +200,9 @@ def train_regressor(
     best = _step_free_checkpoint(ModelCheckpoint)(
         dirpath=tmp.name, monitor="val_mse", mode="min", save_top_k=1, save_weights_only=True
     )
+    from plkg.training._fit import fit, interrupt_recorder
+
+    recorder = interrupt_recorder()  # Ctrl-C/SIGTERM inside fit: re-raised, nothing exported
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -212,14 +215,14 @@ def train_regressor(
                 accelerator=accelerator,
                 devices=1,
                 logger=logger,
-                callbacks=[early, best],
+                callbacks=[early, best, recorder],
                 enable_progress_bar=bool(progress_bar),
                 enable_model_summary=False,
                 num_sanity_val_steps=0,
                 log_every_n_steps=1,
                 deterministic=True,
             )
-            trainer.fit(module, datamodule=datamodule)
+            fit(trainer, module, recorder, datamodule=datamodule)
         if not best.best_model_path:
             raise RuntimeError("training produced no validation epoch")
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
@@ -292,6 +295,6 @@ def train_regressor(
     out_dir = Path(out_dir)
     ckpt = write_bytes_atomic(out_dir / f"{name}.safetensors", blob)
     meta_path = write_text_atomic(
-        out_dir / f"{name}.json", json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        out_dir / f"{name}.json", dumps_strict(meta, indent=2, sort_keys=True) + "\n"
     )
     return TrainingOutcome(ckpt, meta_path, meta, module.history, net)

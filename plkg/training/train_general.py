@@ -11,7 +11,6 @@ architecture, the feature/label standardisation, the dataset hash and spec, metr
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 import torch
 
 from plkg import __version__
+from plkg.io.json_text import dumps_strict
 
 CHECKPOINT_FORMAT = "plkg-set-allocator-1"
 
@@ -110,6 +110,9 @@ def train_general(
         logger = TensorBoardLogger(
             save_dir=str(log_dir), name=name, default_hp_metric=False, log_graph=True
         )
+    from plkg.training._fit import fit, interrupt_recorder
+
+    recorder = interrupt_recorder()  # Ctrl-C/SIGTERM inside fit: re-raised, nothing exported
     with tempfile.TemporaryDirectory(prefix="plkg-general-") as tmp:
         best = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1)
         early = EarlyStopping(monitor="val_loss", mode="min", patience=int(patience))
@@ -126,13 +129,13 @@ def train_general(
                     accelerator=accelerator,
                     devices=1,
                     logger=logger,
-                    callbacks=[best, early],
+                    callbacks=[best, early, recorder],
                     enable_progress_bar=not quiet,
                     enable_model_summary=not quiet,
                     num_sanity_val_steps=0,
                     deterministic=True,
                 )
-                trainer.fit(module, datamodule=dm)
+                fit(trainer, module, recorder, datamodule=dm)
         finally:
             lightning_log.setLevel(level)
         if not best.best_model_path:
@@ -214,6 +217,6 @@ def _export(net, meta: dict, out_dir: Path, name: str) -> GeneralTrainingOutcome
     meta = with_sidecar_sha256(meta)
     ckpt = write_bytes_atomic(out_dir / f"{name}.safetensors", blob)
     meta_path = write_text_atomic(
-        out_dir / f"{name}.json", json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        out_dir / f"{name}.json", dumps_strict(meta, indent=2, sort_keys=True) + "\n"
     )
     return GeneralTrainingOutcome(ckpt, meta_path, meta, net)

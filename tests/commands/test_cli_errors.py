@@ -127,6 +127,7 @@ def test_read_only_target_names_the_path(tmp_path, capsys, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", str(dir))
 
     monkeypatch.setattr(atomic.tempfile, "mkstemp", denied)
+    monkeypatch.setenv("PLKG_NO_CACHE", "1")  # the design cache would warn about the same folder
     out = tmp_path / "ro" / "d.npz"
     scenario = yaml_file(tmp_path, SMALL)
     argv = ["generate", "sumrate", "--scenario", scenario, "--n-samples", "9", "--out", str(out)]

@@ -8,21 +8,6 @@ import pytest
 
 from plkg.cli import main
 
-SMALL_NEARFIELD = """system: nearfield
-n_antennas: 32
-ue_distance_m: [20.0, 60.0]
-ue_angle_rad: [-0.5, 0.6]
-ccm_draws: 4
-n_scatterers: 16
-"""
-
-
-@pytest.fixture()
-def small_yaml(tmp_path):
-    p = tmp_path / "small.yaml"
-    p.write_text(SMALL_NEARFIELD)
-    return p
-
 
 def run_json(capsys, argv):
     assert main(argv) == 0
@@ -49,9 +34,11 @@ def test_nearfield_keys_json(small_yaml, capsys):
     for u in out["users"]:
         assert u["key_agreement_ratio"] == 1.0 and u["bdr_after"] == 0.0
         assert 0 < u["final_bits_per_round"] <= u["analytic_kr_bits"]
-        assert u["final_key_bits"] <= u["entropy_bits"] - u["disclosed_bits"]
-        for key in ("bdr_before", "disclosed_bits", "sample_bits", "raw_bits"):
+        assert u["final_key_bits"] <= u["entropy_bits"] - u["leak_bits"] - u["margin_bits"]
+        assert u["leak_bits"] == u["disclosed_bits"] + u["reply_bits"] + u["length_bits"]
+        for key in ("bdr_before", "disclosed_bits", "sample_bits", "raw_bits", "training_rounds"):
             assert key in u
+    assert out["security"]["hash_bits"] == 34 and out["key_material"] == "test"
 
 
 def test_nearfield_no_usable_subchannel_gives_null_bdr(small_yaml, capsys):
@@ -164,7 +151,10 @@ def test_measurements_file_runs_the_same_pipeline(suffix, tmp_path, capsys):
     for k, u in enumerate(out["users"]):
         assert u["status"] == "ok" and u["residual_mismatch_bits"] == 0
         assert 0.5 < u["efficiency"] < 1.0
+        assert u["training_rounds"] == 52  # basis and correlations from ceil(0.1 * 512) rounds
         assert (tmp_path / f"link{k}.txt").stat().st_size == u["final_key_bits"] + 1
+    assert out["key_material"] == "measured" and not out["security"]["public_correlation"]
+    assert "only as secret" in out["security"]["key_material_note"]
 
 
 def test_ccm_file_from_scenario_export(small_yaml, tmp_path, capsys):

@@ -78,7 +78,7 @@ def test_ris_multistart_reports_the_best_start(capsys):
         (["--ris-x", "0"], "RIS on a BS"),
         (["--n-ris-elements", "0"], "n_ris_elements"),
         (["--methods", "magic"], "unknown method"),
-        (["--scenario", "nope.yaml"], "not found"),
+        (["--scenario", "nope.yaml"], "nope.yaml"),
         (["--scenario", "four-cell", "--ut-x", "100"], "two-cell"),
         (["--starts", "0"], "--starts"),
     ],

@@ -116,3 +116,15 @@ def test_numpy_fnn_refuses_other_shapes(fnnpa):
 
     with pytest.raises(ValueError, match="one-input"):
         NumpyFNN(Fake)
+
+
+def test_extrapolation_to_an_all_zero_allocation_is_refused():
+    """--allow-extrapolation at -100 dBm: KGLM-Net's level lies below every activation level.
+    An all-zero allocation (an unused budget) is refused, naming P_a, on both paths."""
+    from plkg.errors import PlkgInputError
+
+    fast = FastFNNPA(Allocator.from_checkpoint(KGLM, allow_extrapolation=True))
+    with pytest.raises(PlkgInputError, match=r"P_a = 1e-13 W.*all-zero"):
+        fast(1e-13)
+    with pytest.raises(PlkgInputError, match=r"P_a = 1e-13 W"):
+        fast.allocation(np.array([1e-3, 1e-13]))

@@ -232,3 +232,114 @@ def test_cli_train_general_refuses_a_missing_dataset(tmp_path, capsys):
 
     code = main(["train", "general", "--dataset", str(tmp_path / "none.npz"), "--no-log"])
     assert code == 2 and "--dataset" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the exact solver answers
+class _Constant(torch.nn.Module):
+    """A 'network' whose output is a fixed raw label (log(w/P_a) for mu, the logit for t)."""
+
+    def __init__(self, target, value, k_max=12):
+        super().__init__()
+        self.target, self.k_max, self.value = target, k_max, float(value)
+
+    def predict_log_label(self, la, lb, us, mask, log_pa):
+        return torch.full((la.shape[0],), self.value, dtype=torch.float64)
+
+
+def test_unusable_prediction_falls_back_to_the_exact_solver(rng):
+    """Below every activation level (x = 0), off the budget by 1e6, or more UEs than the
+    network handles: the exact solver's allocation, one ExactFallbackWarning, and the reason."""
+    from plkg.inference.general_allocator import ExactFallbackWarning
+
+    m_a, m_b, user, k = _random_design(rng)
+    pa = units.dbm_to_w(np.array([-100.0, 10.0]))
+    wf = water_filling(pa, m_a, m_b)
+    cases = [
+        (_Constant("mu", -50.0), "below every activation level"),  # w = P_a e^-50 << b
+        (_Constant("mu", np.log(1e6)), "outside"),  # over-spends a million-fold
+        (_Constant("mu", 0.0, k_max=2), "cannot map"),  # K = 3 > k_max
+    ]
+    for net, why in cases:
+        alloc = GeneralAllocator(net, {})
+        with pytest.warns(ExactFallbackWarning, match="exact solver"):
+            out = alloc.allocation(m_a, m_b, user, k, pa)
+        assert all(r is not None and why in r for r in out.fallback), out.fallback
+        np.testing.assert_allclose(out.x_w, wf.x_w, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(out.label, wf.mu, rtol=1e-12)
+        with pytest.raises(ValueError, match="P_a = "):
+            alloc.allocation(m_a, m_b, user, k, pa, fallback=False)
+    mm = ExactMaxMin(m_a, m_b, user, k).solve(pa)
+    alloc = GeneralAllocator(_Constant("t", 0.0, k_max=2), {})
+    with pytest.warns(ExactFallbackWarning):
+        out = alloc.allocation(m_a, m_b, user, k, pa)
+    np.testing.assert_allclose(out.c_bits.min(-1), mm.t_bits, rtol=1e-9)
+
+
+def test_zero_budget_and_in_domain_rows(rng):
+    """P_a = 0 gives x = 0 with no warning; a good prediction next to it is the network's."""
+    import warnings
+
+    m_a, m_b, user, k = _random_design(rng)
+    pa = np.array([0.0, 1e-2])
+    w = 1.0 / (np.asarray(water_filling(pa[1:], m_a, m_b).mu) * np.log(2.0))
+    alloc = GeneralAllocator(_Oracle("mu", np.log(w / pa[1:])), {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = alloc.allocation(m_a, m_b, user, k, pa)
+    assert list(out.fallback) == [None, None]
+    assert np.all(out.x_w[0] == 0) and out.x_w[1].sum() == pytest.approx(pa[1], rel=1e-12)
+
+
+def test_offset_form_maps_a_low_budget_level_exactly(rng):
+    """The exact level, given as y = log(w/P_a), maps to the exact allocation at P_a = 1e-6 b_min
+    (the level sits 1e-6 above the lowest activation level): relative error ~ eps / 1e-6."""
+    from plkg.inference.general_allocator import _x_from_log_level
+    from plkg.solvers.water_level import normalise, offset_at_power
+
+    m_a, m_b, user, k = _random_design(rng)
+    s, delta, q, hs = normalise(m_a, m_b)
+    pa = np.array([1e-6 * float(s)])
+    res = water_filling(pa, m_a, m_b)
+    j = int(np.argmin(delta))  # the lowest activation level: its offset is d itself
+    d = offset_at_power(np.asarray(res.x_w)[0, j] / s, delta[j], q[j], hs[j])
+    y = np.log1p(np.atleast_1d(d)) + np.log(s / pa)
+    x = _x_from_log_level(y, pa, m_a, m_b)
+    assert x.sum() == pytest.approx(pa[0], rel=1e-7)
+    np.testing.assert_allclose(x, res.x_w, rtol=1e-7, atol=1e-12 * pa[0])
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), "terminated"])
+def test_interrupted_training_raises_and_exports_nothing(exc, tmp_path, monkeypatch, seed):
+    """Lightning turns a KeyboardInterrupt inside fit into sys.exit(1); both trainers re-raise
+    the original exception (Terminated for SIGTERM, so the CLI exits 143), write no checkpoint
+    and leave SIGINT's handler as it was."""
+    import signal
+
+    from plkg.errors import Terminated
+    from plkg.training.general_module import SetAllocatorModule
+    from plkg.training.regression_module import RegressionModule
+    from plkg.training.train import train_regressor
+    from plkg.training.train_general import train_general
+
+    error = Terminated(15) if exc == "terminated" else exc
+
+    def interrupted(self, batch, batch_idx):
+        raise error
+
+    monkeypatch.setattr(SetAllocatorModule, "training_step", interrupted)
+    monkeypatch.setattr(RegressionModule, "training_step", interrupted)
+    handler = signal.getsignal(signal.SIGINT)
+    data = generate_general_dataset(tmp_path / "g.npz", 4, seed=seed, spec=TINY, val_fraction=0.5)
+    out = tmp_path / "ck"
+    from plkg.defaults import dataset_path
+
+    runs = (
+        lambda: train_general(data, "mu", "g", out_dir=out, max_epochs=2, log_dir=None, quiet=True),
+        lambda: train_regressor(dataset_path("fig6_sumrate"), "k", out_dir=out, log_dir=None),
+    )
+    for train in runs:
+        with pytest.raises(type(error)) as info:
+            train()
+        assert info.value is error
+        assert not out.exists() or list(out.iterdir()) == []
+        assert signal.getsignal(signal.SIGINT) is handler

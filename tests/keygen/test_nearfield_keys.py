@@ -47,9 +47,7 @@ def test_keys_identical_in_999_per_mille_of_blocks(small):
     agree = sum(b.reconciliation.success and b.residual_mismatch_bits == 0 for b in blocks)
     assert agree >= 0.999 * len(blocks)
     for b in blocks:
-        assert b.final_key_bits <= max(
-            0.0, b.entropy_bits - b.disclosed_bits - CASCADE_1BIT.security_margin_bits
-        )
+        assert b.final_key_bits <= max(0.0, b.entropy_bits - b.leak_bits - CASCADE_1BIT.margin_bits)
 
 
 def test_bdr_falls_as_analytic_kr_rises(small):

@@ -13,29 +13,21 @@ from plkg.keygen.pipeline import KeyGenConfig, aggregate, generate_key_pair
 LEGACY = KeyGenConfig(bits_per_sample=1, reconciliation="cascade", entropy_method="mcv")
 
 
-def gaussian_pair(rng, n_rounds, d, rho):
-    """Complex measurements with per-real-dimension correlation rho (Eqs. (8)/(11) in spirit)."""
-
-    def cn(shape):
-        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / math.sqrt(2)
-
-    h = cn((n_rounds, d))
-    s = math.sqrt((1 - rho) / rho)
-    return h + s * cn((n_rounds, d)), h + s * cn((n_rounds, d))
-
-
-def test_keys_agree_disclosure_exact_and_length_within_entropy_bound():
+def test_keys_agree_disclosure_exact_and_length_within_entropy_bound(gaussian_pair):
     rng = np.random.default_rng(0)
     za, zb = gaussian_pair(rng, 256, 4, 0.98)
     r = generate_key_pair(za, zb, rng, LEGACY)
     assert r.keys_agree and r.key_agreement_ratio == 1.0 and r.bdr_after == 0.0
-    assert r.raw_bits == 256 * 8 and r.sample_bits == round(0.1 * 2048)
+    n_key = 256 - r.training_rounds  # the training rounds (10 %) give no key bits
+    assert r.training_rounds == math.ceil(0.1 * 256)
+    assert r.raw_bits == n_key * 8 and r.sample_bits == round(0.1 * n_key * 8)
     rec = r.reconciliation
     assert r.disclosed_bits == len(rec.transcript) + rec.verify_bits
+    n = r.raw_bits - r.sample_bits
+    assert r.length_bits == math.ceil(math.log2(n + 1))
+    assert r.leak_bits == r.disclosed_bits + rec.reply_bits + r.length_bits
     cfg = LEGACY
-    assert r.final_key_bits == math.floor(
-        r.entropy_bits - r.disclosed_bits - cfg.security_margin_bits
-    )
+    assert r.final_key_bits == math.floor(r.entropy_bits - r.leak_bits - cfg.margin_bits)
     assert r.entropy_bits <= r.raw_bits - r.sample_bits
     assert 0 < r.bdr_before < 0.2
     assert r.summary()["final_bits_per_round"] == r.final_key_bits / 256
@@ -51,17 +43,15 @@ def test_keys_agree_disclosure_exact_and_length_within_entropy_bound():
         KeyGenConfig(qber=0.05, entropy_method="ideal"),
     ],
 )
-def test_configurations_agree_and_respect_bound(config):
+def test_configurations_agree_and_respect_bound(gaussian_pair, config):
     rng = np.random.default_rng(1)
     za, zb = gaussian_pair(rng, 200, 3, 0.97)
     r = generate_key_pair(za, zb, rng, config)
     assert r.keys_agree
-    assert r.final_key_bits <= max(
-        0, r.entropy_bits - r.disclosed_bits - config.security_margin_bits
-    )
+    assert r.final_key_bits <= max(0, r.entropy_bits - r.leak_bits - config.margin_bits)
 
 
-def test_guard_band_reduces_bdr():
+def test_guard_band_reduces_bdr(gaussian_pair):
     rng = np.random.default_rng(2)
     za, zb = gaussian_pair(rng, 2000, 2, 0.9)
     plain = generate_key_pair(za, zb, rng, LEGACY)
@@ -71,7 +61,7 @@ def test_guard_band_reduces_bdr():
     assert guarded.bdr_before < 0.7 * plain.bdr_before
 
 
-def test_bdr_falls_and_final_bits_rise_with_correlation():
+def test_bdr_falls_and_final_bits_rise_with_correlation(gaussian_pair):
     rng = np.random.default_rng(3)
     bdrs, bits = [], []
     for rho in (0.8, 0.95, 0.99):
@@ -83,7 +73,7 @@ def test_bdr_falls_and_final_bits_rise_with_correlation():
     assert bdrs[0] > bdrs[1] > bdrs[2] and bits[0] < bits[1] < bits[2]
 
 
-def test_aggregate_and_errors():
+def test_aggregate_and_errors(gaussian_pair):
     rng = np.random.default_rng(4)
     blocks = [generate_key_pair(*gaussian_pair(rng, 64, 2, 0.97), rng) for _ in range(3)]
     a = aggregate(blocks)
@@ -106,7 +96,7 @@ def test_aggregate_and_errors():
         KeyGenConfig(qber=0.7)
 
 
-def test_decorrelation_removes_redundant_dimensions():
+def test_decorrelation_removes_redundant_dimensions(gaussian_pair):
     """A rank-one configuration (all dimensions collinear, as with a rank-one RIS precoder) keeps
     one component; the transformed Alice samples have a diagonal sample covariance."""
     from plkg.keygen.decorrelation import klt_pair as decorrelate_pair
@@ -126,12 +116,13 @@ def test_decorrelation_removes_redundant_dimensions():
         za, zb, rng, KeyGenConfig(bits_per_sample=1, reconciliation="cascade", decorrelation="none")
     )
     klt = generate_key_pair(za, zb, rng, LEGACY)
-    assert klt.raw_bits == 500 * 2 and raw.raw_bits == 500 * 8
+    n_key = 500 - math.ceil(0.1 * 500)  # the training rounds give no key bits
+    assert klt.raw_bits == n_key * 2 and raw.raw_bits == n_key * 8
     with pytest.raises(ValueError, match="zero variance"):
         decorrelate_pair(np.zeros((10, 2)), np.ones((10, 2)))
 
 
-def test_cca_recovers_mutual_information_and_is_uncorrelated():
+def test_cca_recovers_mutual_information_and_is_uncorrelated(gaussian_pair):
     """CCA on a Gaussian pair: sum -log2(1 - rho^2) matches the closed-form MI, the variates are
     white at each end and cross-correlated only pairwise."""
     from plkg.keygen.decorrelation import cca_pair
@@ -153,7 +144,7 @@ def test_cca_recovers_mutual_information_and_is_uncorrelated():
     np.testing.assert_allclose(cross, np.diag(rho), atol=1e-8)
 
 
-def test_default_pipeline_final_keys_identical_and_pass_nist():
+def test_default_pipeline_final_keys_identical_and_pass_nist(gaussian_pair):
     """Default settings (bits per component from rho, LDPC): over blocks of different
     correlations the final keys are identical (zero residual mismatch), the length respects
     H - disclosed - margin, and the concatenated final keys pass the nine NIST SP 800-22 tests
@@ -168,9 +159,7 @@ def test_default_pipeline_final_keys_identical_and_pass_nist():
     for r in blocks:
         assert r.status == "ok" and r.residual_mismatch_bits == 0
         assert r.reconciliation.scheme == "ldpc" and r.bdr_after == 0.0
-        assert r.final_key_bits == math.floor(
-            r.entropy_bits - r.disclosed_bits - cfg.security_margin_bits
-        )
+        assert r.final_key_bits == math.floor(r.entropy_bits - r.leak_bits - cfg.margin_bits)
         assert r.bits_per_component.min() >= 1
     assert blocks[0].bits_per_component.max() < blocks[2].bits_per_component.min()
     keys = np.concatenate([r.key_a for r in blocks])
@@ -182,21 +171,23 @@ def test_default_pipeline_final_keys_identical_and_pass_nist():
     }
 
 
-def test_efficiency_against_mutual_information(seed):
+def test_efficiency_against_mutual_information(gaussian_pair, seed):
     """Final key bits per round reach a good share of the complex pairs' mutual information
     sum -log2(1 - rho^2) (the analytic KR of Eq. (17) / Theorem 1 for such a pair), far above
-    1 bit per sample with Cascade."""
+    1 bit per sample with Cascade. The share was >= 0.7 (about 0.78) before 10 % of the rounds
+    went to training the basis (no key bits from them) and the eps_sec = 1e-10 margin, 34-bit
+    hash, Bob's answers and the length announcement were subtracted: about 0.69 now."""
     rng = np.random.default_rng(seed)
     za, zb = gaussian_pair(rng, 1024, 4, 0.999)
     kr = 4 * -math.log2(1 - 0.999**2)
     adaptive = generate_key_pair(za, zb, rng)
     legacy = generate_key_pair(za, zb, rng, LEGACY)
     assert adaptive.status == "ok"
-    assert 0.7 * kr <= adaptive.final_bits_per_round <= kr
+    assert 0.6 * kr <= adaptive.final_bits_per_round <= kr
     assert adaptive.final_bits_per_round > 2.5 * legacy.final_bits_per_round
 
 
-def test_no_key_is_not_reported_as_agreement():
+def test_no_key_is_not_reported_as_agreement(gaussian_pair):
     """Uncorrelated ends: no component is worth a bit; the result says so (NaN agreement)."""
     rng = np.random.default_rng(7)
     za, zb = gaussian_pair(rng, 256, 2, 0.999)

@@ -49,12 +49,12 @@ def test_ris_keys_agree_and_respect_entropy_bound():
     out = ris_key_generation(
         two_cell(n_ris_elements=60, bs_power_dbm=30.0), 512, rng, block_rounds=128
     )
-    margin = KeyGenConfig().security_margin_bits
+    margin = KeyGenConfig().margin_bits
     assert len(out["cells"]) == 2 and out["solver_status"]
     for cell in out["cells"]:
         for b in cell["blocks"]:
             assert b.status in ("ok", "no-key") and b.residual_mismatch_bits == 0
-            assert b.final_key_bits <= max(0.0, b.entropy_bits - b.disclosed_bits - margin)
+            assert b.final_key_bits <= max(0.0, b.entropy_bits - b.leak_bits - margin)
     best = max(out["cells"], key=lambda c: c["analytic_kr_bits"])
     assert 0 < best["final_bits_per_round"] <= best["analytic_kr_bits"]
 

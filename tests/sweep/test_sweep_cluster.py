@@ -101,23 +101,27 @@ def test_two_workers_give_the_serial_table_bit_for_bit(cluster, base_file, tmp_p
 
 
 def test_one_invalid_scenario_records_one_error_row(cluster, base_file, tmp_path, capsys, seed):
+    # Every value is valid on its own (the spec is accepted), but scatter radius 8 m with UE 1 at
+    # 6 m is not a valid scenario: that one combination becomes one error row. (A value that no
+    # scenario of the sweep accepts, such as a negative distance, is refused with the spec:
+    # tests/sweep/test_sweep_hardening.py.)
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         f"system: nearfield\nbase: {base_file}\nseed: {seed}\n"
-        "grid:\n  ue_distance_m[1]: [12.0, -5.0, 20.0]\n  pa_dbm: [5]\n"
+        "grid:\n  scatter_radius_m: [1.0, 8.0]\n  ue_distance_m[0]: [6.0, 10.0]\n  pa_dbm: [5]\n"
         "methods: [epa, wfpa]\n"
     )
     out = tmp_path / "res.parquet"
     argv = ["sweep", str(spec), "--out", str(out), "--scheduler", cluster.scheduler_address]
     assert main([*argv, "--json"]) == 1  # exit code = number of failed tasks
     summary = json.loads(capsys.readouterr().out)
-    assert summary["failed_tasks"] == 1 and summary["tasks"] == 3 and summary["rows"] == 5
+    assert summary["failed_tasks"] == 1 and summary["tasks"] == 4 and summary["rows"] == 7
     rows = read_results(out).to_pylist()
     errors = [r for r in rows if r["status"] == "error"]
     assert len(errors) == 1
     (bad,) = errors
-    assert bad["ue_distance_m[1]"] == -5.0 and bad["method"] is None
-    assert "ValueError" in bad["error"] and "distances must be positive" in bad["error"]
+    assert bad["scatter_radius_m"] == 8.0 and bad["ue_distance_m[0]"] == 6.0
+    assert bad["method"] is None and "scatter_radius_m" in bad["error"]
     assert all(r["error"] is None and r["kr_bits"] for r in rows if r is not bad)
 
 

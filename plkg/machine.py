@@ -1,0 +1,71 @@
+"""What this machine offers (usable cores, available memory) and refusals of work that exceeds it.
+
+Used wherever an option sizes the work (``plkg sweep --workers``, ``plkg ris --starts``): a
+request the machine cannot serve is refused before any work starts, with one line that names the
+option, the estimate and the override, instead of a hang or a multi-GB allocation.
+"""
+
+from __future__ import annotations
+
+import os
+
+from plkg.errors import PlkgInputError
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to new allocations without swapping, in bytes (None when unknown).
+
+    Linux: ``MemAvailable`` of ``/proc/meminfo``; elsewhere psutil (installed with Dask's
+    ``distributed``) when importable.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().available)
+
+
+def check_memory(need_bytes: float, what: str, override: str | None = None) -> None:
+    """Refuse work whose memory estimate exceeds the available memory.
+
+    Parameters
+    ----------
+    need_bytes : float
+        Estimated peak memory of the work, in bytes.
+    what : str
+        The option or request that sizes it, for the message (``"--starts 1000000"``).
+    override : str, optional
+        How to run it anyway (an option such as ``--force``), named in the message.
+
+    Raises
+    ------
+    PlkgInputError
+        One line with the estimate, the available memory and the override.
+    """
+    available = available_memory_bytes()
+    if available is None or need_bytes <= available:
+        return
+    hint = f"; reduce it, or pass {override} to run anyway" if override else "; reduce it"
+    raise PlkgInputError(
+        f"{what} needs about {_gib(need_bytes)} of memory, but this machine has "
+        f"{_gib(available)} available{hint}"
+    )
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**28 else f"{n_bytes / 2**20:.0f} MiB"
