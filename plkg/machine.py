@@ -11,21 +11,68 @@ import os
 
 from plkg.errors import PlkgInputError
 
+_CGROUP = "/sys/fs/cgroup"  # cgroup v2: containers (Docker, Kubernetes, SLURM) set limits here
+
 
 def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    """CPU cores this process may run on: its affinity mask where the OS has one, capped by a
+    cgroup v2 CPU quota (``cpu.max``) where one is set."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    quota = _cgroup_cpu_quota()
+    return cores if quota is None else max(1, min(cores, int(quota)))
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """Cores granted by ``cpu.max`` ("QUOTA PERIOD"; "max" = no limit), None without a limit."""
+    fields = _read_cgroup("cpu.max").split()
+    try:
+        if len(fields) == 2 and fields[0] != "max":
+            return int(fields[0]) / int(fields[1])
+    except (ValueError, ZeroDivisionError):
+        pass
+    return None
+
+
+def _cgroup_memory_left() -> int | None:
+    """Bytes left below ``memory.max`` (``memory.max - memory.current``), None without a limit."""
+    try:
+        limit = int(_read_cgroup("memory.max"))
+        used = int(_read_cgroup("memory.current") or 0)
+    except ValueError:  # "max" (no limit) or not present
+        return None
+    return max(0, limit - used)
+
+
+def _read_cgroup(name: str) -> str:
+    try:
+        with open(os.path.join(_CGROUP, name), encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
 
 
 def available_memory_bytes() -> int | None:
     """Memory available to new allocations without swapping, in bytes (None when unknown).
 
-    Linux: ``MemAvailable`` of ``/proc/meminfo``; elsewhere psutil (installed with Dask's
+    Linux: ``MemAvailable`` of ``/proc/meminfo``, capped by what a cgroup v2 limit
+    (``memory.max``, set by containers) leaves; elsewhere psutil (installed with Dask's
     ``distributed``) when importable.
     """
+    host = _meminfo_available()
+    if host is None:
+        try:
+            import psutil
+        except ImportError:
+            return None
+        host = int(psutil.virtual_memory().available)
+    cgroup = _cgroup_memory_left()
+    return host if cgroup is None else min(host, cgroup)
+
+
+def _meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
@@ -33,11 +80,7 @@ def available_memory_bytes() -> int | None:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        import psutil
-    except ImportError:
-        return None
-    return int(psutil.virtual_memory().available)
+    return None
 
 
 def check_memory(need_bytes: float, what: str, override: str | None = None) -> None:

@@ -30,3 +30,17 @@ def test_check_memory_refuses_what_exceeds_the_machine(monkeypatch):
 def test_unknown_memory_never_refuses(monkeypatch):
     monkeypatch.setattr(machine, "available_memory_bytes", lambda: None)
     machine.check_memory(1e18, "--workers 4")
+
+
+def test_cgroup_limits_cap_cores_and_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(machine, "_CGROUP", str(tmp_path))
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    (tmp_path / "memory.max").write_text(str(2 * 2**30) + "\n")
+    (tmp_path / "memory.current").write_text(str(2**30) + "\n")
+    monkeypatch.setattr(machine, "_meminfo_available", lambda: 64 * 2**30)
+    assert machine.usable_cores() == 1  # 1.5 cores of quota: one whole core
+    assert machine.available_memory_bytes() == 2**30
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    (tmp_path / "memory.max").write_text("max\n")
+    assert machine.usable_cores() >= 1
+    assert machine.available_memory_bytes() == 64 * 2**30

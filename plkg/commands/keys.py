@@ -13,11 +13,12 @@ keys (:data:`SECURITY_EPILOG`, the ``security`` object of the JSON). ``--out DIR
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 
 import numpy as np
+
+from plkg.io.json_text import dumps_strict
 
 #: Names of the files ``--out`` writes; earlier files of these names in DIR are replaced or removed.
 KEY_FILE_NAME = re.compile(r"(ue|cell|link)[0-9]+\.txt")
@@ -213,16 +214,11 @@ def _config(args):
     return KeyGenConfig(**kwargs)
 
 
-def _open_unit(value, option: str) -> float:
-    """A number in the open interval (0, 1), or a one-line error naming ``option``."""
-    if not (np.isfinite(value) and 0.0 < value < 1.0):
-        raise ValueError(f"{option} must be a number in (0, 1), got {value!r}")
-    return float(value)
-
-
 def _security_options(args) -> dict:
     """KeyGenConfig keywords of --eps-sec, --eps-cor, --security-margin-bits, --basis-from,
     --training-fraction, checked here so that every message names the option."""
+    from plkg.keygen.privacy_amplification import check_epsilon as open_unit  # (0, 1)
+
     out = {"basis_from": args.basis_from}
     if args.eps_sec is not None and args.security_margin_bits is not None:
         raise ValueError(
@@ -230,9 +226,9 @@ def _security_options(args) -> dict:
             "2 log2(1/eps_sec)); give one"
         )
     if args.eps_sec is not None:
-        out["eps_sec"] = _open_unit(args.eps_sec, "--eps-sec")
+        out["eps_sec"] = open_unit(args.eps_sec, "--eps-sec")
     if args.eps_cor is not None:
-        out["eps_cor"] = _open_unit(args.eps_cor, "--eps-cor")
+        out["eps_cor"] = open_unit(args.eps_cor, "--eps-cor")
     margin = args.security_margin_bits
     if margin is not None:
         if not (np.isfinite(margin) and margin >= 0):
@@ -241,7 +237,7 @@ def _security_options(args) -> dict:
     if args.training_fraction is not None:
         if args.basis_from != "training":
             raise ValueError("--training-fraction applies to --basis-from training only")
-        out["training_fraction"] = _open_unit(args.training_fraction, "--training-fraction")
+        out["training_fraction"] = open_unit(args.training_fraction, "--training-fraction")
     return out
 
 
@@ -294,12 +290,14 @@ def commit_out(out_dir, files: dict[str, str]) -> None:
     """Write ``files`` (name -> text) into ``out_dir`` as one unit, replacing the last run's.
 
     Everything is first written into a temporary folder: next to ``out_dir`` when it does not
-    exist yet (then renamed to ``out_dir``), inside it otherwise. Only then are the earlier files
-    of this command's names (:func:`_own_file`) that this run does not write removed, the old
-    ``summary.json`` first, and the new files renamed into place, ``summary.json`` last; SIGINT /
-    SIGTERM are held during these renames (acted on right after them), so DIR never mixes two
-    runs. An error before that leaves ``out_dir`` as it was; the temporary folder is removed.
-    Other files in ``out_dir`` are never touched.
+    exist yet (then renamed to ``out_dir``), inside it otherwise. Only then are the new key files
+    renamed into place, then ``summary.json`` (the new run's summary appears only once all its
+    key files are there), and last the earlier files of this command's names
+    (:func:`_own_file`) that this run did not write are removed. SIGINT / SIGTERM are held
+    during these steps (acted on right after them). An error before the renames leaves
+    ``out_dir`` as it was; one during them leaves the old summary.json describing the old run
+    (whose files are still there) until the new one is in place. The temporary folder is
+    removed. Other files in ``out_dir`` are never touched.
     """
     import shutil
     import tempfile
@@ -324,11 +322,10 @@ def commit_out(out_dir, files: dict[str, str]) -> None:
                 for q in out.iterdir()
                 if _own_file(q.name) and q.name not in files and q.is_file()
             ]
-            (out / SUMMARY_NAME).unlink(missing_ok=True)  # no summary describing removed files
-            for q in stale:
-                q.unlink(missing_ok=True)
-            for name in names:
+            for name in names:  # key files first, summary.json last
                 (stage / name).replace(out / name)
+            for q in stale:  # the previous run's files this run did not write
+                q.unlink(missing_ok=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -402,8 +399,7 @@ def run_keys(args) -> dict:
     out["security"] = _security(config, args, out)
     if args.out is not None:
         files = dict(args._key_files)
-        files[SUMMARY_NAME] = json.dumps(out, indent=2, allow_nan=False, default=_json_default)
-        files[SUMMARY_NAME] += "\n"
+        files[SUMMARY_NAME] = dumps_strict(out, indent=2) + "\n"
         commit_out(args.out, files)
     progress.summary(out, time.perf_counter() - t0)  # only after success: errors stay one line
     return out
@@ -464,6 +460,7 @@ def _ris(args, config, rng, progress) -> dict:
     if args.pa_dbm is not None or args.pa_w is not None:
         overrides["bs_power_dbm"] = float(units.w_to_dbm(_power_w(args, 30.0)))
     scenario = load_ris_scenario(args.scenario or "two-cell", **overrides)
+    _check_training_split(args, config, scenario.n_rf_chains)  # before the RIS optimisation
     progress.start(scenario.n_cells, args.rounds, args.block_rounds)
     out = ris_key_generation(
         scenario,
@@ -481,6 +478,27 @@ def _ris(args, config, rng, progress) -> dict:
     out["cells"] = [_strip(c) for c in out["cells"]]
     out["scenario"] = scenario.name
     return out
+
+
+def _check_training_split(args, config, n_components: int) -> None:
+    """The training rounds of a block (``n_components`` + 1 at least) and 4 key rounds must fit
+    in ``--block-rounds`` (or ``--rounds``): refused before any work, naming the options."""
+    from plkg.errors import PlkgInputError
+    from plkg.keygen.pipeline import training_round_count
+
+    option = "--rounds" if args.block_rounds is None else "--block-rounds"
+    block = args.rounds if args.block_rounds is None else args.block_rounds
+    try:
+        training_round_count(
+            block,
+            config,
+            None,
+            n_components,
+            block_name=option,
+            fraction_name="--training-fraction",
+        )
+    except ValueError as exc:
+        raise PlkgInputError(f"{option} {block}: {exc}") from exc
 
 
 class _Progress:
@@ -647,7 +665,7 @@ def _security(config, args, out: dict) -> dict:
 def run(args) -> int:
     report = run_keys(args)
     if args.json:
-        print(json.dumps(report, indent=2, allow_nan=False, default=_json_default))
+        print(dumps_strict(report, indent=2))
         return 0
     rows = report.get("users") or report.get("cells")
     label = {"nearfield": "UE", "ris": "cell"}.get(report["system"], "link")
@@ -701,11 +719,3 @@ def _agreement(row: dict) -> str:
 
 def _fmt(value, spec: str = ".4f") -> str:
     return "n/a" if value is None or value != value else format(value, spec)
-
-
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -70,24 +70,30 @@ def _settings(args):
     return EngineSettings(workers=workers, scheduler=args.scheduler, slurm=args.slurm)
 
 
-def check_machine(spec, tasks: list[dict], settings, oversubscribe: bool = False) -> None:
-    """Refuse work the machine (or the SLURM job) cannot hold: see :mod:`plkg.sweep.resources`."""
+def check_machine(
+    spec, tasks: list[dict], settings, oversubscribe: bool = False, slurm=None
+) -> None:
+    """Refuse work the machine (or the SLURM job) cannot hold: see :mod:`plkg.sweep.resources`.
+    ``slurm``: :func:`plkg.sweep.engine.slurm_settings` of ``settings.slurm`` if read already."""
     from plkg.sweep.engine import slurm_settings
     from plkg.sweep.resources import check_local_workers, check_slurm_workers
 
     if settings.slurm:
-        kwargs, _ = slurm_settings(settings.slurm)
+        kwargs, _ = slurm if slurm is not None else slurm_settings(settings.slurm)
         where = f"--slurm settings {str(settings.slurm)!r}"
         check_slurm_workers(kwargs, tasks, oversubscribe, where)
     elif not settings.scheduler:
         check_local_workers(settings.workers or 1, tasks, oversubscribe)
 
 
-def run_sweep(spec, out, settings, progress: bool = True, tasks=None, warn=None) -> dict:
+def run_sweep(
+    spec, out, settings, progress: bool = True, tasks=None, warn=None, slurm=None
+) -> dict:
     """Run (or resume) ``spec`` into the folder ``out``; returns the summary dict.
 
     ``tasks`` (from :func:`plkg.sweep.spec.expand`) saves expanding the spec again. ``warn``
     receives the one-line warnings of the table (a part moved aside, a stale lock taken over).
+    ``slurm``: :func:`plkg.sweep.engine.slurm_settings` of ``settings.slurm`` if read already.
     KeyboardInterrupt (and :class:`plkg.errors.Terminated`) propagates after the cluster is closed
     and the finished tasks are flushed to ``out``.
     """
@@ -121,7 +127,7 @@ def run_sweep(spec, out, settings, progress: bool = True, tasks=None, warn=None)
             desc="plkg sweep",
         )
         try:
-            with open_client(settings if todo else type(settings)()) as client:
+            with open_client(settings if todo else type(settings)(), slurm) as client:
                 results = iter_results(run_task, todo, client, interruptible=True)
                 with contextlib.closing(results):
                     for task, rows, error in results:
@@ -132,7 +138,7 @@ def run_sweep(spec, out, settings, progress: bool = True, tasks=None, warn=None)
             raise
         finally:
             bar.close()
-    result = read_results(out)
+    result = read_results(out, columns=["task_id", "status"])  # all the summary needs
     return {
         "out": str(out),
         "tasks": len(tasks),
@@ -175,14 +181,15 @@ def run(args) -> int:
         spec = load_spec(args.spec)
         out = check_table_path(args.out, "--out")
         settings = _settings(args)
-        if settings.slurm:
+        slurm = None
+        if settings.slurm:  # read once, before the memory checks: a bad file is named first
             from plkg.sweep.engine import slurm_settings
 
-            slurm_settings(settings.slurm)
+            slurm = slurm_settings(settings.slurm)
         check_client_memory(spec, f"sweep spec {str(args.spec)!r}", args.oversubscribe)
         tasks = expand(spec)
-        check_machine(spec, tasks, settings, args.oversubscribe)
-        summary = run_sweep(spec, out, settings, tasks=tasks)
+        check_machine(spec, tasks, settings, args.oversubscribe, slurm=slurm)
+        summary = run_sweep(spec, out, settings, tasks=tasks, slurm=slurm)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as plkg.errors.Terminated
         return _interrupted(exc, out)
     if args.json:

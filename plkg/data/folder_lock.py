@@ -81,8 +81,16 @@ def process_start_ticks(pid: int) -> int | None:
         return None
 
 
+def _valid_pid(pid) -> bool:
+    return not isinstance(pid, bool) and isinstance(pid, int) and pid > 0
+
+
 def process_alive(pid: int, start_ticks: int | None = None) -> bool:
-    """Whether process ``pid`` (with that start time, when given and known) runs on this host."""
+    """Whether process ``pid`` (with that start time, when given and known) runs on this host.
+    A pid that names no single process (0, negative: ``kill`` would test a process group; not an
+    integer) is not alive."""
+    if not _valid_pid(pid):
+        return False
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -119,15 +127,27 @@ def describe_holder(record: dict | None) -> str:
     return ", ".join(parts)
 
 
+# Tokens of the records this process holds (exclusive_owner blocks not yet left).
+_HELD_TOKENS: set[str] = set()
+
+
 def _holder_is_stale(record: dict, host: str) -> bool:
     if not record:
         return True  # an unreadable record: written by a process killed mid-write
     if record.get("host") != host:
         return False  # a process on another host cannot be checked from here
     pid = record.get("pid")
-    if not isinstance(pid, int) or pid == os.getpid():
-        return True
-    return not process_alive(pid, record.get("start_ticks"))
+    ticks = record.get("start_ticks")
+    if isinstance(ticks, bool) or not isinstance(ticks, int):
+        ticks = None  # not recorded (or damaged): the pid alone decides
+    if not _valid_pid(pid):
+        return True  # a damaged record (pid 0, negative, a bool, not an integer)
+    if pid == os.getpid():
+        # this process, or an earlier one that had our pid (then it is gone)
+        if record.get("token") in _HELD_TOKENS:
+            return False
+        return ticks is None or ticks != process_start_ticks(pid)
+    return not process_alive(pid, ticks)
 
 
 def _new_record(host: str) -> dict:
@@ -145,18 +165,44 @@ def _new_record(host: str) -> dict:
     }
 
 
-def _place_record(folder: Path, record: dict, replace: bool) -> bool:
+def _move_stale_aside(folder: Path, stale: dict, token: str) -> bool:
+    """Move the stale lock record ``stale`` out of the way (``os.rename``: of processes taking
+    over at once, one wins). False if the record is gone (another process won) or is no longer
+    the stale one (another process took over first: its record is put back)."""
+    lock = folder / LOCK_FILE
+    aside = folder / f".{LOCK_FILE}.{token}.stale.tmp"
+    try:
+        os.rename(lock, aside)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            moved = json.loads(aside.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            moved = {}
+        if (moved if isinstance(moved, dict) else {}) == stale:
+            return True
+        try:  # a live record of the process that took over first: put it back
+            os.link(aside, lock)
+        except OSError:
+            pass
+        return False
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def _place_record(folder: Path, record: dict, stale: dict | None = None) -> bool:
     """Write the lock record: created only if absent (``os.link`` of a complete temporary file,
-    atomic also on NFS) or replacing a stale one. False if another writer created one first."""
+    atomic also on NFS), after moving the ``stale`` record aside when taking over. False if
+    another writer created or took over one first."""
     import tempfile
 
+    if stale is not None and not _move_stale_aside(folder, stale, record["token"]):
+        return False
     fd, tmp = tempfile.mkstemp(prefix=f".{LOCK_FILE}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(record, fh)
-        if replace:
-            os.replace(tmp, folder / LOCK_FILE)
-            return True
         try:
             os.link(tmp, folder / LOCK_FILE)
         except FileExistsError:
@@ -223,15 +269,17 @@ def exclusive_owner(folder: str | Path, what: str, on_takeover=None):
             )
         if held is not None and on_takeover is not None:
             on_takeover(held)
-        if not _place_record(folder, record, replace=held is not None):
+        if not _place_record(folder, record, stale=held):
             raise FolderBusyError(
                 f"{what} is in use by another plkg process "
                 f"({describe_holder(read_holder(folder))}); "
                 "wait for it to finish or choose another folder"
             )
+        _HELD_TOKENS.add(record["token"])
         try:
             yield record
         finally:
+            _HELD_TOKENS.discard(record["token"])
             if (read_holder(folder) or {}).get("token") == record["token"]:
                 (folder / LOCK_FILE).unlink(missing_ok=True)
     finally:

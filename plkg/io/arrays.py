@@ -373,7 +373,8 @@ def check_array(
     dims : list of (name, size or None), or a list of such lists
         The allowed shape(s): named dimensions with their required size (``None``: any size).
         ``[("n_users", 4), ("n_components", 3)]`` refuses shape [3] with
-        ``'correlation' must be [n_users=4, n_components=3], got [3]``.
+        ``'correlation' must be [n_users=4, n_components=3], got [3]``. ``[]`` is a scalar;
+        ``[[], [("n", None)]]`` allows a scalar or a vector.
     kind : {"real", "complex"}
         ``"real"``: integer or floating point; ``"complex"``: complex allowed too. Booleans,
         strings, bytes, structured and object dtypes are refused.
@@ -392,7 +393,7 @@ def check_array(
     where = f"{source}: {field!r}"
     if arr.dtype.names is not None or arr.dtype.kind not in kinds:
         raise PlkgInputError(f"{where} must hold {allowed} numbers, got dtype {arr.dtype}")
-    options = [dims] if not dims or isinstance(dims[0][0], str) else list(dims)
+    options = [dims] if _one_shape(dims) else list(dims)
     if not any(_shape_matches(arr.shape, d) for d in options):
         wanted = " or ".join(_shape_text(d) for d in options)
         raise PlkgInputError(f"{where} must be {wanted}, got {list(arr.shape)}")
@@ -408,6 +409,15 @@ def check_array(
                 f"{where} has |value| up to {peak:.3g}, above the limit {max_abs:g}"
             )
     return out
+
+
+def _one_shape(dims) -> bool:
+    """``dims`` is one shape (a list of (name, size) pairs, ``[]`` for a scalar), not a list of
+    shapes (whose first entry may itself be ``[]``)."""
+    if not dims:
+        return True
+    first = dims[0]
+    return isinstance(first, tuple) and len(first) == 2 and isinstance(first[0], str)
 
 
 def _shape_matches(shape: tuple[int, ...], dims) -> bool:

@@ -9,7 +9,8 @@ File format (``.npz``, read without unpickling, or MATLAB ``.mat`` v4-v7 through
     links (UEs / cells). Row r holds both ends' measurements of probing round r (one coherence
     time); rounds must be independent. ``n_rounds >= 8`` (:data:`MIN_ROUNDS`), ``n_users >= 1``,
     ``1 <= n_components <= n_rounds`` (a sample covariance of D components from fewer than D
-    rounds is singular). Values are finite with ``|x| <= 1e100`` (:data:`MAX_ABS`, so that
+    rounds is singular; with ``correlation`` no covariance is estimated and any
+    ``n_components >= 1`` is accepted). Values are finite with ``|x| <= 1e100`` (:data:`MAX_ABS`, so that
     squares and sums over rounds stay finite in float64) and vary over the rounds at both ends
     of every link; any unit works within that range (the pipeline is scale-free). The arrays
     may declare at most a quarter of the available memory (checked before they are decoded).
@@ -37,7 +38,7 @@ from plkg.io.arrays import check_array, matlab_vector, read_arrays, source_name
 from plkg.keygen.pipeline import (
     KeyGenConfig,
     aggregate,
-    generate_key_pair,
+    key_blocks,
     training_round_count,
 )
 
@@ -84,7 +85,7 @@ def load_measurements(path, *, what: str = _OPTION) -> dict:
         **_memory_budget(),
     )
     user_axis = np.ndim(data["alice"]) == 3
-    alice, bob = _paired_fields(data, source)
+    alice, bob = _paired_fields(data, source, "correlation" in data)
     n_rounds, n_users, n_comp = alice.shape
     out = {
         "alice": alice,
@@ -124,7 +125,9 @@ def _memory_budget() -> dict:
     return {"max_bytes": available // 4, "max_bytes_why": "a quarter of the memory available"}
 
 
-def _paired_fields(data: dict, source: str) -> tuple[np.ndarray, np.ndarray]:
+def _paired_fields(
+    data: dict, source: str, public_correlation: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """``alice`` and ``bob`` checked and given a user axis: [n_rounds, n_users, n_components]."""
     shapes = [[("n_rounds", None), ("n_components", None)]]
     shapes.append([("n_rounds", None), ("n_users", None), ("n_components", None)])
@@ -147,13 +150,15 @@ def _paired_fields(data: dict, source: str) -> tuple[np.ndarray, np.ndarray]:
         )
     if alice.ndim == 2:
         alice, bob = alice[:, None, :], bob[:, None, :]
-    _check_sizes(alice.shape, source)
+    _check_sizes(alice.shape, source, public_correlation)
     for key, arr in (("alice", alice), ("bob", bob)):
         _refuse_constant_links(arr, key, source)
     return alice, bob
 
 
-def _check_sizes(shape: tuple[int, int, int], source: str) -> None:
+def _check_sizes(shape: tuple[int, int, int], source: str, public_correlation: bool) -> None:
+    """Sizes of [n_rounds, n_users, n_components]; more components than rounds only with a
+    public ``correlation`` (then no covariance is estimated)."""
     n_rounds, n_users, n_comp = shape
     dims = f"[n_rounds={n_rounds}, n_users={n_users}, n_components={n_comp}]"
     if n_users < 1 or n_comp < 1:
@@ -165,12 +170,13 @@ def _check_sizes(shape: tuple[int, int, int], source: str) -> None:
         raise PlkgInputError(
             f"{source}: 'alice' and 'bob' {dims}: need at least {MIN_ROUNDS} rounds, got {n_rounds}"
         )
-    if n_comp > n_rounds:
+    if n_comp > n_rounds and not public_correlation:
         raise PlkgInputError(
             f"{source}: 'alice' and 'bob' {dims} have more components than rounds; a sample "
             f"covariance of D components from fewer than D rounds is singular, so at most "
             f"{n_rounds} components per link can be used: measure more rounds or store fewer "
-            "components (`--max-components` then limits how many are kept after decorrelation)"
+            "components (`--max-components` then limits how many are kept after decorrelation), "
+            "or give the public 'correlation' of independent components"
         )
 
 
@@ -223,8 +229,8 @@ def measurement_key_generation(
     Raises
     ------
     PlkgInputError
-        ``block_rounds`` outside [8, n_rounds], below the number of components, or too short
-        for the training rounds of ``config`` (:func:`plkg.keygen.pipeline.training_round_count`).
+        ``block_rounds`` outside [8, n_rounds], below the number of components (without a
+        public ``correlation``), or too short for the training rounds of ``config`` (:func:`plkg.keygen.pipeline.training_round_count`).
     """
     alice, bob = data["alice"], data["bob"]
     n_rounds, n_users, n_comp = alice.shape
@@ -236,26 +242,27 @@ def measurement_key_generation(
         )
     block = int(block)
     source = data.get("source", "the measurements")
-    if n_comp > block:
+    rho0 = None if data.get("correlation") is None else data["correlation"][0]
+    if n_comp > block and rho0 is None:
         raise PlkgInputError(
             f"--block-rounds {block} is below the {n_comp} components per link of {source}: a "
             "sample covariance of D components from fewer than D rounds is singular"
         )
-    rho0 = None if data.get("correlation") is None else data["correlation"][0]
     try:  # the training split of a block, checked once before any work
-        training_round_count(block, config or KeyGenConfig(), rho0, n_comp)
+        training_round_count(
+            block,
+            config or KeyGenConfig(),
+            rho0,
+            n_comp,
+            block_name="--block-rounds",
+            fraction_name="--training-fraction",
+        )
     except ValueError as exc:
-        raise PlkgInputError(f"{source}, blocks of {block} rounds: {exc}") from exc
+        raise PlkgInputError(f"{source}: {exc}") from exc
     users = []
     for k in range(n_users):
         rho = None if data.get("correlation") is None else data["correlation"][k]
-        blocks = []
-        for s in range(0, n_rounds - block + 1, block):
-            blocks.append(
-                generate_key_pair(alice[s : s + block, k], bob[s : s + block, k], rng, config, rho)
-            )
-            if progress is not None:
-                progress(f"link {k}")
+        blocks = key_blocks(alice[:, k], bob[:, k], rng, config, block, rho, progress, f"link {k}")
         entry = {"user": k, **aggregate(blocks)}
         kr = data.get("analytic_kr_bits")
         if kr is not None:

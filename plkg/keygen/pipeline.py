@@ -474,34 +474,55 @@ def _component_correlation(ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
 
 
 def training_round_count(
-    n_rounds: int, config: KeyGenConfig, correlation=None, n_components: int = 1
+    n_rounds: int,
+    config: KeyGenConfig,
+    correlation=None,
+    n_components: int = 1,
+    *,
+    block_name: str = "block_rounds",
+    fraction_name: str = "training_fraction",
 ) -> int:
     """Rounds of a block of ``n_rounds`` set aside to estimate the public statistics.
 
     0 with public correlations (nothing is estimated) or ``basis_from="block"``; otherwise
     max(4, ceil(training_fraction * n_rounds), n_components + 1) (a sample covariance of D
     components needs D + 1 rounds to be regular), and at least 4 rounds must remain for the key.
+    The ValueError of a too short block names the bound that binds and the shortest block that
+    works; ``block_name`` / ``fraction_name`` are how it names the two settings (e.g. the CLI's
+    ``--block-rounds`` / ``--training-fraction``).
     """
     if correlation is not None or config.basis_from == "block":
         return 0
-    n_train = max(
-        MIN_TRAINING_ROUNDS,
-        math.ceil(config.training_fraction * int(n_rounds)),
-        int(n_components) + 1,
+    n, d, f = int(n_rounds), int(n_components), float(config.training_fraction)
+
+    def needed(m: int) -> int:
+        return max(MIN_TRAINING_ROUNDS, math.ceil(f * m), d + 1)
+
+    n_train = needed(n)
+    if n - n_train >= MIN_KEY_ROUNDS:
+        return n_train
+    # shortest block that works: n - needed(n) >= MIN_KEY_ROUNDS (needs f * n <= n - 4)
+    n_min = max(MIN_TRAINING_ROUNDS, d + 1) + MIN_KEY_ROUNDS
+    n_min = max(n_min, math.ceil(MIN_KEY_ROUNDS / (1.0 - f)) - 1, n + 1)
+    while n_min - needed(n_min) < MIN_KEY_ROUNDS:
+        n_min += 1
+    while n_min - 1 > n and n_min - 1 - needed(n_min - 1) >= MIN_KEY_ROUNDS:
+        n_min -= 1
+    binding = []  # the bounds that set n_train
+    if math.ceil(f * n) == n_train:
+        binding.append(f"{fraction_name} {f!r} of the block")
+    if d + 1 == n_train:
+        binding.append(f"n_components + 1 = {d + 1}: the sample covariance of {d} components")
+    if n_train == MIN_TRAINING_ROUNDS:
+        binding.append(f"the minimum of {MIN_TRAINING_ROUNDS}")
+    smaller = ""
+    if math.ceil(f * n) == n_train and n - max(MIN_TRAINING_ROUNDS, d + 1) >= MIN_KEY_ROUNDS:
+        smaller = f" or a smaller {fraction_name}"
+    raise ValueError(
+        f"blocks of {n} rounds are too short: training takes {n_train} rounds "
+        f"({'; '.join(binding)}) and at least {MIN_KEY_ROUNDS} must remain for the key: "
+        f"use {block_name} >= {n_min}{smaller}"
     )
-    if int(n_rounds) - n_train < MIN_KEY_ROUNDS:
-        raise ValueError(
-            f"training_fraction {config.training_fraction!r} sets {n_train} of the {n_rounds} "
-            f"rounds of a block aside for training; at least {MIN_KEY_ROUNDS} must remain for "
-            f"the key (use longer blocks or a smaller training_fraction)"
-        )
-    return n_train
-
-
-def _components(z) -> int:
-    """Components per round of measurements [n_rounds, ...]."""
-    shape = np.shape(z)
-    return int(np.prod(shape[1:])) if len(shape) > 1 else 1
 
 
 def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
@@ -524,9 +545,16 @@ def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
         Real features of the key rounds (real parts then imaginary parts for complex input)
         with Bob's phase (sign) aligned, and the correlation of every real pair.
     """
+    xa, xb, rho, _ = _aligned_pairs_and_training(z_a, z_b, config, correlation)
+    return xa, xb, rho
+
+
+def _aligned_pairs_and_training(z_a, z_b, config: KeyGenConfig, correlation=None):
+    """:func:`aligned_real_pairs` and the training rounds it dropped (one count, never two)."""
     za, zb = np.asarray(z_a), np.asarray(z_b)
     if za.shape != zb.shape:
         raise ValueError(f"the two ends' measurements differ in shape: {za.shape} vs {zb.shape}")
+    n_train = 0
     if correlation is not None:
         ya, yb = real_shape(za), real_shape(zb)
         rho_c = np.asarray(correlation).reshape(-1)
@@ -535,7 +563,7 @@ def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
                 f"correlation has {rho_c.size} entries for {ya.shape[1]} components per round"
             )
     elif config.basis_from == "training":
-        ya, yb, rho_c = _trained_components(za, zb, config)
+        ya, yb, rho_c, n_train = _trained_components(za, zb, config)
     elif config.decorrelation == "cca":
         ya, yb, rho_c = cca_pair(za, zb, config.decorrelate_rtol, config.max_components)
         rho_c = rho_c * np.exp(1j * np.angle(_component_correlation(ya, yb)))
@@ -545,11 +573,12 @@ def aligned_real_pairs(z_a, z_b, config: KeyGenConfig, correlation=None):
         )
         ya, yb = real_shape(ya), real_shape(yb)
         rho_c = _component_correlation(ya, yb)
-    return _align(ya, yb, rho_c)
+    return (*_align(ya, yb, rho_c), n_train)
 
 
 def _trained_components(za, zb, config: KeyGenConfig):
-    """Transforms, correlations and phases from the training rounds, applied to the key rounds."""
+    """Transforms, correlations and phases from the training rounds, applied to the key rounds;
+    and the number of training rounds."""
     a, b = real_shape(za), real_shape(zb)
     n_train = training_round_count(a.shape[0], config, n_components=a.shape[1])
     ta, tb = a[:n_train], b[:n_train]
@@ -557,7 +586,7 @@ def _trained_components(za, zb, config: KeyGenConfig):
         ta, tb, config.decorrelation, config.decorrelate_rtol, config.max_components
     )
     rho_c = _component_correlation(ta @ fa, tb @ fb)
-    return a[n_train:] @ fa, b[n_train:] @ fb, rho_c
+    return a[n_train:] @ fa, b[n_train:] @ fb, rho_c, n_train
 
 
 def _align(ya, yb, rho_c):
@@ -668,9 +697,8 @@ def generate_key_pair(
         Public correlation of already independent components (see :func:`aligned_real_pairs`).
     """
     config = config or KeyGenConfig()
-    xa, xb, rho = aligned_real_pairs(z_a, z_b, config, correlation)
+    xa, xb, rho, n_train = _aligned_pairs_and_training(z_a, z_b, config, correlation)
     n_block = int(np.asarray(z_a).shape[0])
-    n_train = training_round_count(n_block, config, correlation, _components(z_a))
     n_rounds = xa.shape[0]  # key rounds
     bits = choose_bits(rho, n_rounds, config, rng)
     if not bits.any():

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plkg.errors import PlkgInputError
+
 #: Default secrecy parameter eps_sec of a key block (distance from a uniform key independent of Eve).
 DEFAULT_EPS_SEC = 1e-10
 #: Default correctness parameter eps_cor of a key block (probability that the two keys differ).
@@ -48,13 +50,15 @@ _DIRECT_LIMIT = 4_000_000  # n * m above which the convolution is done by FFT
 
 
 def check_epsilon(value, name: str) -> float:
-    """``value`` as a float in the open interval (0, 1); ValueError naming ``name`` otherwise."""
+    """``value`` as a float in the open interval (0, 1); otherwise a
+    :class:`~plkg.errors.PlkgInputError` (a ValueError) naming ``name`` (a parameter, or a CLI
+    option such as ``--eps-sec`` / ``--training-fraction``)."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}") from None
+        raise PlkgInputError(f"{name} must be a number in (0, 1), got {value!r}") from None
     if isinstance(value, bool) or not (math.isfinite(v) and 0.0 < v < 1.0):
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+        raise PlkgInputError(f"{name} must be a number in (0, 1), got {value!r}")
     return v
 
 

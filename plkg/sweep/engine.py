@@ -68,12 +68,20 @@ class EngineSettings:
         return "serial (in-process)" if self.serial else f"LocalCluster, {self.workers} workers"
 
 
-def default_workers() -> int:
-    """One worker process per core available to this process."""
+@contextlib.contextmanager
+def _sigint_handler_kept():
+    """Keep this process's SIGINT handler across the block: importing ``dask_jobqueue`` replaces
+    it with ``sys.exit`` (its ``runner`` module does so at import), which would turn Ctrl-C into
+    SystemExit instead of KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.getsignal(signal.SIGINT)
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS / Windows
-        return max(1, os.cpu_count() or 1)
+        yield
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
 
 
 def _slurm_option_names() -> set[str] | None:
@@ -81,8 +89,9 @@ def _slurm_option_names() -> set[str] | None:
     import inspect
 
     try:
-        from dask_jobqueue.core import Job, JobQueueCluster
-        from dask_jobqueue.slurm import SLURMJob
+        with _sigint_handler_kept():
+            from dask_jobqueue.core import Job, JobQueueCluster
+            from dask_jobqueue.slurm import SLURMJob
     except ImportError:
         return None
     names = set()
@@ -105,7 +114,9 @@ def slurm_settings(path) -> tuple[dict, dict]:
 
     The file maps ``dask_jobqueue.SLURMCluster`` arguments (``cores``, ``memory``, ``processes``,
     ``queue``, ``account``, ``walltime``, ``job_extra_directives``, ``python``, ...) plus ``jobs``
-    (fixed number of jobs, default 1) or ``minimum_jobs`` / ``maximum_jobs`` (adaptive).
+    (fixed number of jobs, default 1) or ``minimum_jobs`` / ``maximum_jobs`` (adaptive; the
+    scaling returned then holds both, ``minimum_jobs`` 0 and ``maximum_jobs``
+    ``max(1, minimum_jobs)`` unless given).
     ``cores`` and ``memory`` are required (SLURMCluster needs them). Read with duplicate keys
     refused; unknown argument names (when dask-jobqueue is installed), a ``cores``/``processes``
     that is not a positive integer and a ``memory`` that is not a size are refused, so a bad file
@@ -136,9 +147,10 @@ def slurm_settings(path) -> tuple[dict, dict]:
             raise PlkgInputError(f"{where}: {key} must be a non-negative integer, got {value!r}")
     if "jobs" in scale and ("minimum_jobs" in scale or "maximum_jobs" in scale):
         raise PlkgInputError(f"{where}: give jobs or minimum_jobs/maximum_jobs, not both")
-    if scale.get("minimum_jobs", 0) > scale.get(
-        "maximum_jobs", max(1, scale.get("minimum_jobs", 0))
-    ):
+    if "minimum_jobs" in scale or "maximum_jobs" in scale:
+        scale.setdefault("minimum_jobs", 0)
+        scale.setdefault("maximum_jobs", max(1, scale["minimum_jobs"]))
+    if scale.get("minimum_jobs", 0) > scale.get("maximum_jobs", 1):
         raise PlkgInputError(f"{where}: minimum_jobs exceeds maximum_jobs")
     for key in ("cores", "processes"):
         value = data.get(key, 1)
@@ -176,12 +188,14 @@ def slurm_worker_memory_bytes(kwargs: dict) -> int | None:
     return int(total // max(1, int(kwargs.get("processes", 1) or 1)))
 
 
-def slurm_cluster(path):
-    """A ``dask_jobqueue.SLURMCluster`` from :func:`slurm_settings` (no job submitted yet)."""
-    from dask_jobqueue import SLURMCluster
+def slurm_cluster(path, settings: tuple[dict, dict] | None = None):
+    """A ``dask_jobqueue.SLURMCluster`` from :func:`slurm_settings` (no job submitted yet);
+    ``settings``: what :func:`slurm_settings` returned for ``path`` (saves reading it again)."""
+    with _sigint_handler_kept():
+        from dask_jobqueue import SLURMCluster
 
-    kwargs, scale = slurm_settings(path)
-    return SLURMCluster(**kwargs), scale
+    kwargs, scale = slurm_settings(path) if settings is None else settings
+    return SLURMCluster(**dict(kwargs)), dict(scale)
 
 
 # Dask starts worker processes with MALLOC_TRIM_THRESHOLD_=65536 (to return freed memory to the
@@ -226,7 +240,7 @@ def _without_dask_malloc_trim():
 # after a finished run, and after Ctrl-C/SIGTERM/an error (running tasks are abandoned anyway).
 CLOSE_TIMEOUT_S = 10.0
 INTERRUPTED_CLOSE_TIMEOUT_S = 2.0
-# How long to wait for the worker processes to be spawned with SIGINT ignored.
+# How long to wait for the worker processes to be spawned with SIGINT held back.
 SPAWN_TIMEOUT_S = 60.0
 _WORKER_PROCESS_NAME = "Dask Worker process"
 _NOISY_LOGGERS = ("distributed", "tornado", "asyncio", "dask_jobqueue")
@@ -259,49 +273,55 @@ def _worker_processes() -> list:
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
-    """SIGINT ignored in this process while in the block (main thread only; else a no-op).
+def _sigint_deferred():
+    """SIGINT blocked in this process while in the block (main thread only; else a no-op).
 
-    Child processes spawned meanwhile inherit the ignored disposition (it survives exec), so the
+    Child processes spawned meanwhile inherit the blocked signal mask (it survives exec), so the
     workers of an embedded cluster never see the terminal's Ctrl-C, which goes to the whole
     foreground process group: only the main process handles it and closes the cluster, instead of
-    every worker dying with its own traceback.
+    every worker dying with its own traceback. A Ctrl-C pressed here stays pending, not lost: it
+    is delivered (KeyboardInterrupt) when the block ends and the signal is unblocked.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # a pending Ctrl-C is delivered now: pthread_sigmask runs its handler (KeyboardInterrupt)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def local_cluster(workers: int):
     """An embedded ``LocalCluster``: ``workers`` processes with one thread each, no dashboard,
     glibc's default allocator settings and Dask's background monitors turned down
-    (:data:`LEAN_LOCAL_CONFIG`). The worker processes ignore SIGINT (see
-    :func:`_sigint_ignored`); SIGINT is ignored here only while they are spawned (well under a
-    second), not while they start up."""
+    (:data:`LEAN_LOCAL_CONFIG`). SIGINT is blocked here while the cluster is built and its
+    worker processes are spawned (see :func:`_sigint_deferred`): the cluster's threads and the
+    worker processes inherit the block and never see the terminal's Ctrl-C, while a Ctrl-C
+    pressed meanwhile is raised here once the workers are spawned."""
     import dask
     from dask.distributed import LocalCluster
 
+    cluster = None
     with dask.config.set(LEAN_LOCAL_CONFIG), _without_dask_malloc_trim(), warnings.catch_warnings():
         # the scheduler's HTTP endpoint (health, metrics) moves to a free port when another
         # cluster holds 8787: not worth a line on the user's terminal
         warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
-        cluster = LocalCluster(
-            n_workers=0,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
         try:
-            before = {p.pid for p in _worker_processes()}
-            spawned = []
-            cluster._plkg_worker_processes = spawned  # killed by close_quietly if they linger
-            with _sigint_ignored():
+            with _sigint_deferred():
+                before = {p.pid for p in _worker_processes()}
+                cluster = LocalCluster(
+                    n_workers=0,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+                spawned = []
+                cluster._plkg_worker_processes = spawned  # killed by close_quietly if they linger
                 cluster.scale(int(workers))
                 deadline = time.monotonic() + SPAWN_TIMEOUT_S
                 while len(spawned) < int(workers) and time.monotonic() < deadline:
@@ -309,9 +329,16 @@ def local_cluster(workers: int):
                     spawned[:] = [p for p in _worker_processes() if p.pid not in before]
             cluster.wait_for_workers(int(workers))
         except BaseException:
-            close_quietly(None, cluster, timeout=INTERRUPTED_CLOSE_TIMEOUT_S, abandon=True)
+            if cluster is not None:
+                close_quietly(None, cluster, timeout=INTERRUPTED_CLOSE_TIMEOUT_S, abandon=True)
             raise
     return cluster
+
+
+def _is_embedded(cluster) -> bool:
+    """Whether ``cluster`` is an embedded cluster of :func:`local_cluster` (whose worker processes
+    this process kills itself), not one that owns outside resources (SLURM jobs)."""
+    return hasattr(cluster, "_plkg_worker_processes")
 
 
 def close_quietly(client, cluster, timeout: float = CLOSE_TIMEOUT_S, abandon: bool = False) -> None:
@@ -319,8 +346,8 @@ def close_quietly(client, cluster, timeout: float = CLOSE_TIMEOUT_S, abandon: bo
     bounded wait; worker processes :func:`local_cluster` spawned that are still alive afterwards
     are killed. Never raises.
 
-    ``abandon`` (after Ctrl-C, SIGTERM or an error): the running tasks are not wanted, so those
-    worker processes are killed as soon as their nannies are closing (a nanny restarts a worker
+    ``abandon`` (after Ctrl-C, SIGTERM or an error; meant for the embedded cluster, see
+    :func:`open_client`): the running tasks are not wanted, so those worker processes are killed as soon as their nannies are closing (a nanny restarts a worker
     that dies while it runs) instead of being left to finish: a task inside LAPACK would
     otherwise hold the shutdown for seconds.
     """
@@ -345,9 +372,10 @@ def close_quietly(client, cluster, timeout: float = CLOSE_TIMEOUT_S, abandon: bo
         if killer is not None:
             killer.join(timeout)
         _kill(spawned)
-        if abandon and cluster is not None and getattr(cluster, "status", None) != _closed():
+        if abandon and _is_embedded(cluster) and getattr(cluster, "status", None) != _closed():
             # a cluster interrupted while starting does not close within the timeout; without
-            # this, Dask's exit handler would wait another 10 s for it
+            # this, Dask's exit handler would wait another 10 s for it. Only the embedded
+            # cluster: a SLURMCluster's close at exit still cancels its jobs (scancel)
             cluster.shutdown_on_close = False
 
 
@@ -384,11 +412,14 @@ def _kill(processes) -> None:
 
 
 @contextlib.contextmanager
-def open_client(settings: EngineSettings):
+def open_client(settings: EngineSettings, slurm: tuple[dict, dict] | None = None):
     """Yield a ``dask.distributed.Client`` for ``settings`` (None when serial); close on exit.
 
     However the block ends (normally, on an error, on Ctrl-C or SIGTERM), the client and the
-    cluster it started are closed with Dask's loggers silenced (:func:`close_quietly`).
+    cluster it started are closed with Dask's loggers silenced (:func:`close_quietly`). After an
+    error or an interrupt the embedded cluster gets a short timeout before its workers are
+    killed; a SLURM cluster is closed with the normal timeout, so that its jobs are cancelled.
+    ``slurm``: :func:`slurm_settings` of ``settings.slurm`` when the caller has read it already.
     """
     if settings.serial:
         yield None
@@ -406,13 +437,12 @@ def open_client(settings: EngineSettings):
                     f"{SCHEDULER_TIMEOUT} ({type(exc).__name__})"
                 ) from exc
         elif settings.slurm:
-            cluster, scale = slurm_cluster(settings.slurm)
+            cluster, scale = slurm_cluster(settings.slurm, slurm)
             if "jobs" in scale:
                 cluster.scale(jobs=scale["jobs"])
-            else:
+            else:  # slurm_settings fills both
                 cluster.adapt(
-                    minimum_jobs=scale.get("minimum_jobs", 0),
-                    maximum_jobs=scale.get("maximum_jobs", 1),
+                    minimum_jobs=scale["minimum_jobs"], maximum_jobs=scale["maximum_jobs"]
                 )
             client = Client(cluster)
         else:
@@ -420,9 +450,13 @@ def open_client(settings: EngineSettings):
             client = Client(cluster)
         yield client
     except BaseException:
-        # Ctrl-C, SIGTERM or an error: the running tasks are abandoned, so the workers get
-        # little time to finish them before they are killed
-        close_quietly(client, cluster, timeout=INTERRUPTED_CLOSE_TIMEOUT_S, abandon=True)
+        # Ctrl-C, SIGTERM or an error: the running tasks are abandoned, so the embedded workers
+        # get little time to finish them before they are killed; a SLURM cluster closes as usual
+        # (its close cancels the jobs, which a short timeout could leave queued)
+        if cluster is None or _is_embedded(cluster):
+            close_quietly(client, cluster, timeout=INTERRUPTED_CLOSE_TIMEOUT_S, abandon=True)
+        else:
+            close_quietly(client, cluster)
         raise
     else:
         close_quietly(client, cluster)

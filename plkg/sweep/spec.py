@@ -404,7 +404,23 @@ def _axis(column: str, values, kind: str, nullable: bool, where: str) -> list:
                 f"{where}: grid {column} must hold {holds} (one type per axis, the type of the "
                 f"field), got {value!r} ({type(value).__name__}) at entry {i + 1}"
             ) from None
+    seen: dict = {}
+    for i, value in enumerate(out):
+        key = _same_key(value)
+        if key in seen:
+            raise PlkgInputError(
+                f"{where}: grid {column} lists {values[i]!r} twice "
+                f"(entries {seen[key] + 1} and {i + 1})"
+            )
+        seen[key] = i
     return out
+
+
+def _same_key(value):
+    """A hashable key equal for equal coerced values (0 and 0.0; nested lists as tuples)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_same_key(v) for v in value)
+    return value
 
 
 def _check_power_dbm(value: float, what: str) -> None:
@@ -734,6 +750,15 @@ def expand(spec: SweepSpec) -> list[dict]:
             else:
                 powers = [None]  # RIS: the scenario's own bs_power_dbm
             tasks.append(_task(spec, base_id, len(tasks), params, powers))
+    ids: dict[str, int] = {}
+    for task in tasks:
+        first = ids.setdefault(task["task_id"], task["index"])
+        if first != task["index"]:
+            # a backstop: duplicate grid values are refused when the spec is read
+            raise PlkgInputError(
+                f"sweep spec: tasks {first} and {task['index']} have the same task id "
+                f"{task['task_id']} (the same parameters twice); remove the duplicate"
+            )
     return tasks
 
 

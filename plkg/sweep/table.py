@@ -228,6 +228,20 @@ def check_table_path(value, option: str = "--out") -> Path:
     return path
 
 
+def _read_part(path: Path, columns=None):
+    """(SHA-256 hex, table or None) of one part, its bytes read once. The table is None (and the
+    reader's exception type returned instead) when pyarrow cannot read the bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    blob = path.read_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    try:
+        return digest, pq.read_table(pa.BufferReader(blob), columns=columns)
+    except Exception as exc:  # noqa: BLE001 - any reader failure makes the part unreadable
+        return digest, type(exc).__name__
+
+
 def _read_json(path: Path, what: str, shown: str):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -247,13 +261,15 @@ def _read_parts(path: Path, shown: str) -> dict | None:
         return None
     parts = data.get("parts") if isinstance(data, dict) else None
     if (
-        data.get("format") != PARTS_FORMAT
+        not isinstance(data, dict)
+        or data.get("format") != PARTS_FORMAT
         or not isinstance(parts, dict)
         or not all(isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in parts.values())
     ):
         raise PlkgInputError(
             f"{shown}: part list {PARTS_FILE} is damaged (not {PARTS_FORMAT}); delete "
-            f"{str(path / PARTS_FILE)!r} to recompute every part, or choose another folder"
+            f"{str(path / PARTS_FILE)!r} to re-check every part (those that cannot be read are "
+            "recomputed), or choose another folder"
         )
     return parts
 
@@ -296,6 +312,7 @@ class ResultTable:
         self._done: set[str] = set()
         self._created_dirs: list[Path] = []
         self._wrote_spec = False
+        self._adopting = False
         self._stack = contextlib.ExitStack()
         self._option = option
 
@@ -310,7 +327,7 @@ class ResultTable:
             self._remove_temporaries()
             self._check_spec()
             self._done = self._verify_parts()
-            if self._wrote_spec or not (self.path / PARTS_FILE).exists():
+            if self._wrote_spec or self._adopting or not (self.path / PARTS_FILE).exists():
                 self._write_parts_list()
         except BaseException:
             self._close(failed=True)
@@ -349,8 +366,11 @@ class ResultTable:
         spec_path = self.path / SPEC_FILE
         text = json.dumps(self.spec_record, indent=1, sort_keys=True)
         stored = _read_json(spec_path, "spec record", self.shown)
-        self._parts = _read_parts(self.path, self.shown) or {}
+        listed = _read_parts(self.path, self.shown)
+        self._parts = listed or {}
         if stored is not None and stored == json.loads(text):
+            # a table of an older plkg (no part list): its readable parts are adopted
+            self._adopting = listed is None
             return
         if stored is None and any(self.path.glob(PART_GLOB)):
             raise PlkgInputError(f"{self.shown} holds parts without {SPEC_FILE}")
@@ -365,9 +385,8 @@ class ResultTable:
         self._wrote_spec = True
 
     def _verify_parts(self) -> set[str]:
-        import pyarrow.parquet as pq
-
         done: set[str] = set()
+        adopted = 0
         files = {p.name: p for p in self.path.glob(PART_GLOB)}
         for name in sorted(set(self._parts) - set(files)):
             self.warn(f"{self.shown}: {name} is listed but missing; its tasks will be recomputed")
@@ -375,22 +394,33 @@ class ResultTable:
         for name, part in sorted(files.items()):
             entry = self._parts.get(name)
             ids, problem = None, None
-            if entry is None:
+            digest, table = _read_part(part, columns=["task_id"])
+            if entry is None and not self._adopting:
                 problem = f"is not listed in {PARTS_FILE}"
-            elif file_sha256(part) != entry["sha256"]:
+            elif entry is not None and digest != entry["sha256"]:
                 problem = "does not match its recorded SHA-256 (damaged or edited)"
+            elif isinstance(table, str):
+                problem = f"cannot be read ({table})"
             else:
-                try:
-                    ids = pq.read_table(part, columns=["task_id"]).column(0).to_pylist()
-                except Exception as exc:  # noqa: BLE001 - any reader failure rejects the part
-                    problem = f"cannot be read ({type(exc).__name__})"
-                else:
-                    if len(ids) != entry.get("rows"):
-                        problem = "holds another number of rows than recorded"
+                ids = table.column(0).to_pylist()
+                if entry is None:  # adopted from a table of an older plkg
+                    self._parts[name] = {
+                        "sha256": digest,
+                        "rows": len(ids),
+                        "bytes": part.stat().st_size,
+                    }
+                    adopted += 1
+                elif len(ids) != entry.get("rows"):
+                    problem = "holds another number of rows than recorded"
             if problem is not None:
                 self._reject(part, problem)
                 continue
             done.update(ids)
+        if adopted:
+            self.warn(
+                f"{self.shown}: adopted {adopted} part(s) written without a recorded checksum "
+                f"(a table of an older plkg); their SHA-256 is recorded in {PARTS_FILE} now"
+            )
         for p in sorted(self.path.iterdir()):
             if not _is_table_name(p.name):
                 self.warn(f"{self.shown}: ignoring {p.name} (not a file of the sweep table)")
@@ -495,7 +525,7 @@ class ResultTable:
 
 
 # ----------------------------------------------------------------------------- reading
-def read_results(path, verify: bool = True):
+def read_results(path, verify: bool = True, columns=None):
     """The whole result folder as one ``pyarrow.Table``, sorted by task and evaluation.
 
     Parameters
@@ -505,6 +535,8 @@ def read_results(path, verify: bool = True):
     verify : bool
         Check every part against its SHA-256 in ``_parts.json`` first (default); a part that is
         unlisted or does not match is refused, never read.
+    columns : list of str, optional
+        Read only these columns (default: all).
 
     Raises
     ------
@@ -524,6 +556,7 @@ def read_results(path, verify: bool = True):
         if not path.is_dir():
             raise FileNotFoundError(2, "sweep results do not exist", str(path))
         raise PlkgInputError(f"{shown} hold no rows yet")
+    listed = None
     if verify:
         listed = _read_parts(path, shown)
         if listed is None:
@@ -531,15 +564,22 @@ def read_results(path, verify: bool = True):
                 f"{shown} have no {PARTS_FILE} to verify the parts against (written by an older "
                 "plkg?): rerun the plkg sweep command, or read them with verify=False"
             )
-        for part in parts:
+    order = ["task_index", "eval_index"]
+    wanted = None if columns is None else list(columns) + [c for c in order if c not in columns]
+    tables = []
+    for part in parts:
+        blob = part.read_bytes()  # hashed and parsed from the same bytes, read once
+        if listed is not None:
             entry = listed.get(part.name)
-            if entry is None or file_sha256(part) != entry["sha256"]:
+            if entry is None or hashlib.sha256(blob).hexdigest() != entry["sha256"]:
                 why = "is not listed" if entry is None else "does not match its SHA-256"
                 raise PlkgInputError(
                     f"{shown}: {part.name} {why}; rerun the plkg sweep command to recompute it"
                 )
-    table = pa.concat_tables([pq.read_table(p) for p in parts])
-    return table.sort_by([("task_index", "ascending"), ("eval_index", "ascending")])
+        tables.append(pq.read_table(pa.BufferReader(blob), columns=wanted))
+    table = pa.concat_tables(tables)
+    table = table.sort_by([(c, "ascending") for c in order])
+    return table if columns is None else table.select(list(columns))
 
 
 def count_failed_tasks(table) -> int:

@@ -186,3 +186,69 @@ def test_measurement_file_shape_errors(tmp_path, capsys):
     np.savez(path, alice=np.zeros((16, 2)), bob=np.zeros((16, 3)))
     assert main(["keys", "--measurements", str(path)]) == 2
     assert "same shape" in capsys.readouterr().err
+
+
+def test_ris_block_too_short_for_training_refused_before_optimisation(monkeypatch, capsys):
+    """M_e + 1 = 5 training rounds and 4 key rounds do not fit in 8: refused before the RIS
+    optimisation, naming --block-rounds and the shortest block that works."""
+    import plkg.keygen.ris_keys as ris_keys
+
+    def never(*args, **kwargs):
+        raise AssertionError("ris_key_generation ran before the block check")
+
+    monkeypatch.setattr(ris_keys, "ris_key_generation", never)
+    argv = ["keys", "--system", "ris", "--rounds", "64", "--block-rounds", "8", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--block-rounds >= 9" in err and "n_components + 1 = 5" in err
+    assert "training_fraction" not in err and "smaller" not in err
+    argv[-2:] = ["16", "--training-fraction", "0.9"]  # now the fraction binds
+    assert main(argv + ["--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--training-fraction 0.9" in err and "or a smaller --training-fraction" in err
+
+
+def test_commit_out_renames_before_removing_stale_files(tmp_path, monkeypatch):
+    """New key files are renamed in, then summary.json, and only then are the previous run's
+    files this run did not write removed; a failing rename removes nothing."""
+    from pathlib import Path
+
+    from plkg.commands.keys import commit_out
+
+    out = tmp_path / "keys"
+    out.mkdir()
+    for name, text in (("ue0.txt", "old0\n"), ("ue1.txt", "old1\n"), ("summary.json", "{}\n")):
+        (out / name).write_text(text)
+    (out / "notes.txt").write_text("mine\n")
+    log = []
+    real_replace, real_unlink = Path.replace, Path.unlink
+
+    def replace(self, target):
+        log.append(("replace", Path(target).name))
+        return real_replace(self, target)
+
+    def unlink(self, missing_ok=False):
+        if self.parent == out:
+            log.append(("unlink", self.name))
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    monkeypatch.setattr(Path, "unlink", unlink)
+    commit_out(out, {"ue0.txt": "new0\n", "summary.json": '{"new": 1}\n'})
+    assert log == [("replace", "ue0.txt"), ("replace", "summary.json"), ("unlink", "ue1.txt")]
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "summary.json", "ue0.txt"]
+
+    (out / "ue1.txt").write_text("old1\n")
+
+    def failing(self, target):
+        if Path(target).name == "summary.json":
+            raise OSError(5, "I/O error")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing)
+    with pytest.raises(OSError):
+        commit_out(out, {"ue0.txt": "newer0\n", "summary.json": '{"newer": 1}\n'})
+    assert (out / "summary.json").read_text() == '{"new": 1}\n'  # old summary kept
+    assert (out / "ue1.txt").read_text() == "old1\n"  # nothing removed before the renames
+    assert not [p for p in tmp_path.rglob("*.tmp")]  # staging folder removed

@@ -354,3 +354,12 @@ def test_max_bytes_for_mat(tmp_path):
     savemat(path, {"a": np.zeros((100, 100)), "b": np.zeros((2, 2))})
     assert read_mat(path, what="--m", fields=("b",), max_bytes=1000)["b"].shape == (2, 2)
     refused(r"declares 78\.\d KiB of variables", read_mat, path, what="--m", max_bytes=1000)
+
+
+def test_check_array_scalar_as_first_allowed_shape():
+    """``[]`` (a scalar) may come first in a list of shapes (no IndexError)."""
+    dims = [[], [("n", 1)]]
+    assert check_array(np.float64(2.0), source="f", field="k", dims=dims).shape == ()
+    assert check_array(np.ones(1), source="f", field="k", dims=dims).shape == (1,)
+    refused(r"must be \[\] or \[n=1\]", check_array, np.ones(2), source="f", field="k", dims=dims)
+    assert check_array(np.float64(1.0), source="f", field="k", dims=[]).shape == ()

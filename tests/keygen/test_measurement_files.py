@@ -428,3 +428,20 @@ def test_progress_called_after_every_block(tmp_path):
         load_measurements(path), np.random.default_rng(0), block_rounds=32, progress=ticks.append
     )
     assert ticks == ["link 0", "link 0", "link 1", "link 1"] and out["rounds"] == 64
+
+
+def test_more_components_than_rounds_only_with_public_correlation(tmp_path):
+    """No covariance is estimated with a public 'correlation': D > n_rounds is then accepted
+    (file and blocks); without it the file is refused."""
+    rng = np.random.default_rng(12)
+    a, b = paired(rng, (16, 24), rho=0.999)
+    with_rho = tmp_path / "wide.npz"
+    np.savez(with_rho, alice=a, bob=b, correlation=np.full(24, 0.999))
+    data = load_measurements(with_rho)
+    assert data["alice"].shape == (16, 1, 24)
+    out = measurement_key_generation(data, np.random.default_rng(0), block_rounds=8)
+    assert out["users"][0]["blocks"][0].training_rounds == 0
+    without = tmp_path / "wide-no-rho.npz"
+    np.savez(without, alice=a, bob=b)
+    with pytest.raises(PlkgInputError, match="n_components=24.*more components than rounds"):
+        load_measurements(without)

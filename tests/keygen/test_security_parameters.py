@@ -256,3 +256,34 @@ def test_assumptions_name_eve_iid_eps_and_the_basis_source():
     assert "training" in text or "first" in text
     assert "NOT COVERED" in " ".join(security_assumptions(KeyGenConfig(basis_from="block")))
     assert "public design" in " ".join(security_assumptions(KeyGenConfig(), True))
+
+
+@pytest.mark.parametrize(
+    "n, fraction, d, bound, fix",
+    [
+        (8, 0.1, 4, "n_components + 1 = 5", "use block_rounds >= 9"),
+        (8, 0.9, 1, "training_fraction 0.9", "use block_rounds >= 40 or a smaller"),
+        (8, 0.6, 4, "n_components + 1 = 5", "use block_rounds >= 10"),
+        (7, 0.1, 1, "the minimum of 4", "use block_rounds >= 8"),
+    ],
+)
+def test_too_short_block_names_the_binding_bound(n, fraction, d, bound, fix):
+    cfg = KeyGenConfig(training_fraction=fraction)
+    with pytest.raises(ValueError) as info:
+        training_round_count(n, cfg, n_components=d)
+    message = str(info.value)
+    assert bound in message and fix in message
+    if "smaller" not in fix:  # a smaller fraction cannot lower a binding n_components + 1
+        assert "smaller" not in message
+    shortest = int(fix.split(">= ")[1].split()[0])
+    assert training_round_count(shortest, cfg, n_components=d) <= shortest - 4
+    with pytest.raises(ValueError):
+        training_round_count(shortest - 1, cfg, n_components=d)
+
+
+def test_training_rounds_counted_once(gaussian_pair):
+    """generate_key_pair reports the training rounds the basis was fitted on (one count)."""
+    rng = np.random.default_rng(14)
+    za, zb = gaussian_pair(rng, 40, 6, 0.99)
+    key = generate_key_pair(za, zb, rng, KeyGenConfig())
+    assert key.training_rounds == training_round_count(40, KeyGenConfig(), n_components=6) == 7

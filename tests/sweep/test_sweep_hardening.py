@@ -461,3 +461,195 @@ def test_interrupt_stops_cleanly_leaving_a_resumable_table(folder, sig, workers,
     assert not (out / LOCK_FILE).exists()
     rows = read_results(out).column("n_antennas").to_pylist()
     assert set(rows) <= set(sizes) and 1024 not in rows and 1025 not in rows
+
+
+# ----------------------------------------------------------------------------- review fixes
+@pytest.mark.parametrize(
+    ("axis", "culprits"),
+    [
+        ("n_antennas: [16, 20, 16]", ["grid n_antennas", "16", "twice", "entries 1 and 3"]),
+        ("scatter_radius_m: [1, 2.0, 1.0]", ["grid scatter_radius_m", "twice", "1 and 3"]),
+    ],
+)
+def test_duplicate_grid_values_are_refused(folder, capsys, axis, culprits):
+    (folder / "dup.yaml").write_text(GRID.format(axis=axis))
+    out = folder / "res.parquet"
+    code, _, err = sweep(capsys, folder / "dup.yaml", "--out", out, "--workers", 1)
+    assert_refused(code, err, *culprits)
+    assert not out.exists()
+
+
+def test_duplicate_pa_dbm_in_other_spellings_is_refused(folder, capsys):
+    text = GRID.format(axis="n_antennas: [16]").replace("[0]", "[0, 0.0, '0']")
+    (folder / "dup.yaml").write_text(text)
+    code, _, err = sweep(capsys, folder / "dup.yaml", "--out", folder / "r", "--workers", 1)
+    assert_refused(code, err, "grid pa_dbm", "twice", "entries 1 and 2")
+
+
+def test_colliding_task_ids_are_refused(folder, monkeypatch):
+    import plkg.sweep.spec as spec_module
+
+    spec = spec_module.load_spec(folder / "spec.yaml")
+    monkeypatch.setattr(spec_module, "_hash", lambda obj: "0" * 64)  # every task id the same
+    with pytest.raises(ValueError, match="tasks 0 and 1 have the same task id"):
+        spec_module.expand(spec)
+
+
+@pytest.mark.parametrize("text", ["[]", "null", "3", '"x"', '{"format": 1}'])
+def test_part_list_of_the_wrong_type_is_refused(finished, folder, capsys, text):
+    out, _ = finished
+    (out / PARTS_FILE).write_text(text)
+    code, _, err = sweep(capsys, folder / "spec.yaml", "--out", out, "--workers", 1)
+    if text == "null":  # JSON null reads as no part list: the parts are adopted
+        assert code == 0 and len(err) == 1 and "adopted 1 part" in err[0], err
+        return
+    assert_refused(code, err, PARTS_FILE, "damaged")
+    with pytest.raises(ValueError, match="damaged"):
+        read_results(out)
+
+
+def test_table_of_an_older_plkg_is_adopted(finished, folder, capsys):
+    out, clean = finished
+    (part,) = out.glob("part-*.parquet")
+    (out / PARTS_FILE).unlink()  # what an older plkg wrote: parts and _spec.json only
+    unreadable = out / "part-unreadable.parquet"
+    unreadable.write_bytes(b"not parquet")
+    code, stdout, err = sweep(capsys, folder / "spec.yaml", "--out", out, "--workers", 1, "--json")
+    assert code == 0 and json.loads(stdout)["skipped"] == 3, err
+    assert len(err) == 2, err
+    assert "part-unreadable.parquet cannot be read" in err[0]
+    assert "adopted 1 part(s)" in err[1] and "without a recorded checksum" in err[1]
+    listed = json.loads((out / PARTS_FILE).read_text())["parts"]
+    assert list(listed) == [part.name] and listed[part.name]["rows"] == 12
+    assert numbers(out).equals(clean)
+    code, _, err = sweep(capsys, folder / "spec.yaml", "--out", out, "--workers", 1)
+    assert code == 0 and err == []  # verified against the recorded checksum now
+
+
+def test_summary_reads_only_the_columns_it_counts(finished, monkeypatch):
+    import plkg.sweep.table as table
+
+    out, _ = finished
+    small = read_results(out, columns=["task_id", "status"])
+    assert small.column_names == ["task_id", "status"] and small.num_rows == 12
+    assert small.column("task_id").to_pylist() == read_results(out).column("task_id").to_pylist()
+    assert table.count_failed_tasks(small) == 0
+
+
+class _FakeCluster:
+    """Stands in for a SLURMCluster: records how it was closed."""
+
+    def __init__(self):
+        self.closed_with = None
+        self.shutdown_on_close = True
+        self.status = "running"
+
+    def scale(self, jobs):
+        self.jobs = jobs
+
+    def close(self, timeout=None):
+        self.closed_with = timeout
+
+
+def test_interrupted_slurm_cluster_is_closed_normally(monkeypatch):
+    import plkg.sweep.engine as engine
+
+    fake = _FakeCluster()
+    monkeypatch.setattr(engine, "slurm_cluster", lambda path, settings=None: (fake, {"jobs": 1}))
+    monkeypatch.setattr("dask.distributed.Client", lambda cluster: None)
+    with pytest.raises(KeyboardInterrupt):
+        with engine.open_client(engine.EngineSettings(slurm="q.yaml")):
+            raise KeyboardInterrupt
+    assert fake.closed_with == engine.CLOSE_TIMEOUT_S  # its close cancels the jobs (scancel)
+    assert fake.shutdown_on_close is True
+    # even when asked to abandon it, a cluster that is not the embedded one keeps its shutdown
+    other = _FakeCluster()
+    engine.close_quietly(None, other, timeout=0.1, abandon=True)
+    assert other.shutdown_on_close is True
+
+
+def test_adaptive_slurm_scaling_fills_both_bounds(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    from plkg.sweep.engine import slurm_settings
+
+    handler = signal.getsignal(signal.SIGINT)
+
+    path = tmp_path / "q.yaml"
+    for text, scale in [
+        ("minimum_jobs: 3\n", {"minimum_jobs": 3, "maximum_jobs": 3}),
+        ("maximum_jobs: 4\n", {"minimum_jobs": 0, "maximum_jobs": 4}),
+        ("", {"jobs": 1}),
+    ]:
+        path.write_text("cores: 4\nmemory: 8GB\n" + text)
+        assert slurm_settings(path)[1] == scale
+    assert signal.getsignal(signal.SIGINT) is handler  # not dask-jobqueue's sys.exit
+
+
+def test_sigint_while_spawning_is_deferred_not_lost():
+    import threading
+
+    from plkg.sweep.engine import _sigint_deferred
+
+    probe = "import signal; print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))"
+    reached_end = False
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    with pytest.raises(KeyboardInterrupt):
+        with _sigint_deferred():
+            # a process spawned meanwhile (a worker) inherits the block: no Ctrl-C for it
+            child = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+            assert child.stdout.strip() == "True"
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            time.sleep(0.05)
+            reached_end = True  # the Ctrl-C waits for the end of the block
+    signal.signal(signal.SIGINT, previous)
+    assert reached_end
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def _stale_record(pid, **extra):
+    return {"pid": pid, "host": os.uname().nodename, "token": "old", **extra}
+
+
+@pytest.mark.parametrize("pid", [0, -1, True, "123", 1.5, None])
+def test_lock_record_with_a_bad_pid_is_taken_over(tmp_path, pid):
+    (tmp_path / LOCK_FILE).write_text(json.dumps(_stale_record(pid)))
+    seen = []
+    with exclusive_owner(tmp_path, "folder x", on_takeover=seen.append) as record:
+        assert json.loads((tmp_path / LOCK_FILE).read_text())["token"] == record["token"]
+    assert len(seen) == 1 and not (tmp_path / LOCK_FILE).exists()
+
+
+def test_lock_record_of_an_earlier_process_with_our_pid_is_taken_over(tmp_path):
+    from plkg.data.folder_lock import process_start_ticks
+
+    ticks = process_start_ticks(os.getpid())
+    if ticks is None:
+        pytest.skip("no /proc start times here")
+    (tmp_path / LOCK_FILE).write_text(json.dumps(_stale_record(os.getpid(), start_ticks=ticks - 1)))
+    with exclusive_owner(tmp_path, "folder x"):
+        pass
+    # a record of this very process (same start time) is live
+    (tmp_path / LOCK_FILE).write_text(json.dumps(_stale_record(os.getpid(), start_ticks=ticks)))
+    with pytest.raises(ValueError, match="in use"):
+        with exclusive_owner(tmp_path, "folder x"):
+            pass
+
+
+def test_stale_lock_is_taken_over_by_one_process_only(tmp_path, monkeypatch):
+    """Without flock, two processes that both judged the record stale: one takes over."""
+    import plkg.data.folder_lock as folder_lock
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = _stale_record(dead.pid)
+    (tmp_path / LOCK_FILE).write_text(json.dumps(stale))
+    first = folder_lock._new_record(stale["host"])
+    second = folder_lock._new_record(stale["host"])
+    assert folder_lock._place_record(tmp_path, first, stale=stale)
+    # the second saw the same stale record before the first took over: refused, first kept
+    assert not folder_lock._place_record(tmp_path, second, stale=stale)
+    assert json.loads((tmp_path / LOCK_FILE).read_text())["token"] == first["token"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_FILE]
+    # and the record gone meanwhile (the other process finished): refused too
+    (tmp_path / LOCK_FILE).unlink()
+    assert not folder_lock._place_record(tmp_path, second, stale=stale)
