@@ -62,11 +62,20 @@ def _domain(low, high, low_open: bool, high_open: bool) -> str:
 
 
 def _is_real_scalar(value) -> bool:
+    """A real number: a Python/NumPy int or float, or any 0-d array-like of integer or float
+    dtype (a 0-d ndarray, a 0-d torch tensor); never a bool, str, None or complex."""
     if isinstance(value, (bool, np.bool_)):
         return False
     if isinstance(value, numbers.Real):
         return True
-    return isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    if value is None or isinstance(value, (str, bytes, numbers.Complex)):
+        return False
+    try:
+        if np.ndim(value) != 0:
+            return False
+        return np.asarray(value).dtype.kind in "iuf"
+    except (TypeError, ValueError, RuntimeError):  # an object NumPy cannot read
+        return False
 
 
 def check_instance(value, cls, name: str, what: str | None = None):
@@ -94,15 +103,23 @@ def check_number(
 ) -> float:
     """A finite real number in the given range, returned as float.
 
-    None, str, bool, complex and arrays of more than one element are a :class:`PlkgTypeError`;
-    NaN, inf and values outside ``[low, high]`` (``low_open``/``high_open``: strict bounds) a
-    :class:`PlkgInputError`. ``unit`` (e.g. ``"W"``) is named in the message.
+    A number is a Python or NumPy int or float, or a 0-d array of integer or float dtype (a 0-d
+    ndarray, a 0-d torch tensor). None, str, bool, complex and arrays with one or more
+    dimensions (even of one element, like ``np.array([0.1])``) are a :class:`PlkgTypeError`;
+    NaN, inf, an integer too large for a float, and values outside ``[low, high]``
+    (``low_open``/``high_open``: strict bounds) a :class:`PlkgInputError`. ``unit`` (e.g.
+    ``"W"``) is named in the message.
     """
     unit_text = f" ({unit})" if unit else ""
     expected = f"a finite number{_domain(low, high, low_open, high_open)}{unit_text}"
     if not _is_real_scalar(value):
         raise PlkgTypeError(f"{name} must be {expected}, got {describe(value)}")
-    v = float(value)
+    try:
+        v = float(value) if isinstance(value, numbers.Real) else float(np.asarray(value))
+    except OverflowError:  # an int beyond float range (10**400)
+        raise PlkgInputError(
+            f"{name} must be {expected}, got an integer too large for a float"
+        ) from None
     bad = not np.isfinite(v)
     if low is not None:
         bad = bad or v < low or (low_open and v == low)

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     stderr; ``--debug`` (anywhere on the line) or ``PLKG_DEBUG=1`` adds the traceback. A closed
     stdout (``plkg ... --json | head``) ends quietly with status 141 (128 + SIGPIPE, what a
     shell reports for a pipeline writer killed by SIGPIPE). Python warnings are printed as one
-    line each, ``plkg COMMAND: warning: MESSAGE``.
+    line each, ``plkg COMMAND: warning: MESSAGE`` (``... warning: RuntimeWarning: MESSAGE`` for
+    a category other than UserWarning); under ``--debug`` with Python's file and line.
     """
     from plkg.cli_boundary import (
         debug_requested,
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     debug, argv = debug_requested(sys.argv[1:] if argv is None else list(argv))
     state = {"command": None}
-    with sigterm_as_interrupt(), one_line_warnings(lambda: state["command"]):
+    with sigterm_as_interrupt(), one_line_warnings(lambda: state["command"], debug):
         try:
             parser = build_parser()
             args = parser.parse_args(argv)  # usage errors: argparse prints them and exits 2

@@ -187,18 +187,26 @@ def quiet_broken_pipe() -> int:
 
 
 @contextmanager
-def one_line_warnings(command):
+def one_line_warnings(command, debug: bool = False):
     """Show every Python warning as one stderr line ``plkg COMMAND: warning: MESSAGE``.
 
-    ``command`` is a callable giving the sub-command's name (known only after parsing). The
-    warning filters (which warnings show, how often) are unchanged; only their format is.
+    ``command`` is a callable giving the sub-command's name (known only after parsing). A
+    warning of another category than a plain ``UserWarning`` (or plkg's own) names it:
+    ``plkg COMMAND: warning: RuntimeWarning: MESSAGE``. Under ``debug`` (``--debug``) warnings
+    keep Python's own format (file and line). The warning filters (which warnings show, how
+    often) are unchanged; only their format is.
     """
+    if debug:
+        yield
+        return
 
     def show(message, category, filename, lineno, file=None, line=None):
         name = command()
         prefix = f"plkg {name}" if name else "plkg"
+        plain = category is UserWarning or category.__module__.split(".")[0] == "plkg"
+        kind = "" if plain else f"{category.__name__}: "
         try:
-            print(f"{prefix}: warning: {one_line(message)}", file=sys.stderr)
+            print(f"{prefix}: warning: {kind}{one_line(message)}", file=sys.stderr)
         except (OSError, ValueError):
             pass
 

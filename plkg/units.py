@@ -3,9 +3,9 @@
 Power suffixes: ``_w`` (watt), ``_dbm`` (dB relative to 1 mW), ``_db`` (dimensionless ratio in dB).
 
 Every conversion takes a real scalar or a real array (converted elementwise, shape kept) and
-refuses, naming its parameter, what has no power meaning: None, str, bool, complex, NaN, and inf
-(an infinite power in dB or dBm is no power at all). Linear quantities must be >= 0. A linear 0
-(0 W, ratio 0) converts to ``-inf`` dB/dBm: that is the exact value, and going back gives 0.
+refuses, naming its parameter, what has no power meaning: None, str, bool, complex, NaN, and
++inf. Linear quantities must be finite and >= 0. A linear 0 (0 W, ratio 0) converts to ``-inf``
+dB/dBm: that is the exact value, and going back (``-inf`` dB/dBm) gives 0.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from plkg.checks import check_number, check_real_array
+from plkg.errors import PlkgInputError
 
 SPEED_OF_LIGHT_M_PER_S = 299_792_458.0
 
@@ -21,19 +22,30 @@ def _values(value, name: str, *, nonnegative: bool = False, unit: str = "") -> n
     return check_real_array(value, name, nonnegative=nonnegative, unit=unit)
 
 
+def _log_values(value, name: str, unit: str) -> np.ndarray:
+    """dB/dBm values: real, not NaN and not +inf; ``-inf`` (the exact dB of a linear 0) is kept."""
+    arr = check_real_array(value, name, finite=False, unit=unit)
+    bad = np.isnan(arr) | (arr == np.inf)
+    if np.any(bad):
+        got = float(arr) if arr.ndim == 0 else float(arr[tuple(np.argwhere(bad)[0])])
+        raise PlkgInputError(f"{name} must be finite or -inf ({unit}), got {got!r}")
+    return arr
+
+
 def db_to_linear(value_db):
     """Power ratio in dB -> linear ratio, ``10**(x/10)``.
 
     Parameters
     ----------
     value_db : float or array_like of float
-        Finite ratio(s) in dB.
+        Ratio(s) in dB: finite, or ``-inf`` (gives 0, the round trip of ``linear_to_db(0)``).
+        NaN and ``+inf`` are refused.
 
     Returns
     -------
     float64 scalar or ndarray, same shape as ``value_db``
     """
-    return np.power(10.0, _values(value_db, "value_db", unit="dB") / 10.0)
+    return np.power(10.0, _log_values(value_db, "value_db", "dB") / 10.0)
 
 
 def linear_to_db(value):
@@ -60,13 +72,14 @@ def dbm_to_w(power_dbm):
     Parameters
     ----------
     power_dbm : float or array_like of float
-        Finite power(s) in dBm (NaN and +-inf are refused).
+        Power(s) in dBm: finite, or ``-inf`` (gives 0 W, the round trip of ``w_to_dbm(0)``).
+        NaN and ``+inf`` are refused.
 
     Returns
     -------
     float64 scalar or ndarray, same shape as ``power_dbm``, watt
     """
-    return np.power(10.0, (_values(power_dbm, "power_dbm", unit="dBm") - 30.0) / 10.0)
+    return np.power(10.0, (_log_values(power_dbm, "power_dbm", "dBm") - 30.0) / 10.0)
 
 
 def w_to_dbm(power_w):

@@ -350,6 +350,10 @@ UNIT_FUNCTIONS = [
     ],
 )
 def test_units_refuse(function, name, value, kind):
+    if value == -INF and function in ("dbm_to_w", "db_to_linear"):
+        # -inf dBm / dB is the exact image of 0 W / ratio 0: going back gives 0
+        assert getattr(plkg.units, function)(value) == 0.0
+        return
     refused(lambda: getattr(plkg.units, function)(value), name, kind)
 
 
@@ -358,6 +362,8 @@ def test_units_signs_zero_and_arrays():
     refused(lambda: plkg.units.linear_to_db([1.0, -0.5]), "index 1", PlkgInputError)
     # 0 W is -inf dBm (exact, documented); going back gives 0 W
     assert plkg.units.w_to_dbm(0.0) == -INF and plkg.units.linear_to_db(0) == -INF
+    assert plkg.units.dbm_to_w(plkg.units.w_to_dbm(0.0)) == 0.0
+    assert plkg.units.db_to_linear(plkg.units.linear_to_db(0)) == 0.0
     assert plkg.units.dbm_to_w(-300.0) > 0
     np.testing.assert_allclose(plkg.units.dbm_to_w(np.array([[0.0, 30.0]])), [[1e-3, 1.0]])
     assert plkg.units.dbm_to_w([]).shape == (0,)
@@ -588,6 +594,9 @@ def test_load_checkpoint_refuses(tmp_path):
         refused(lambda v=value: plkg.load_checkpoint(v), "checkpoint path", PlkgTypeError)
     refused(lambda: plkg.load_checkpoint(tmp_path), "is a folder", PlkgInputError)
     refused(lambda: plkg.load_checkpoint(tmp_path / "x.safetensors"), "does not exist")
+    other = tmp_path / "data.npz"
+    other.write_bytes(b"not a checkpoint")
+    refused(lambda: plkg.load_checkpoint(other), "'" + str(other) + "' is not a checkpoint")
     default = plkg.defaults.checkpoint_path("kglm_fig6")
     refused(lambda: plkg.load_checkpoint(default, backend="jax"), "backend", PlkgInputError)
     refused(lambda: plkg.load_checkpoint(default, expected_label=1), "expected_label")
@@ -702,3 +711,44 @@ def test_solve_ris_domains_are_the_clis(ris_scenario):
             "tol",
         )
         assert message == str(cli.value)
+
+
+# ---------------------------------------------------------------- review fixes
+@pytest.mark.parametrize("value", [None, "5", True])
+def test_solver_option_types_are_type_errors(value):
+    """Wrong types are PlkgTypeError; wrong values PlkgInputError with the options' wording."""
+    with pytest.raises(PlkgTypeError, match="rtol"):
+        check_rtol(value, "rtol")
+    with pytest.raises(PlkgTypeError, match="max_iter"):
+        check_max_iter(value, "max_iter")
+
+
+def test_solver_option_values_keep_their_wording():
+    with pytest.raises(PlkgInputError) as info:
+        check_rtol(5.0, "rtol")
+    assert not isinstance(info.value, PlkgTypeError)
+    assert str(info.value) == "rtol must lie in (0, 1), got 5.0"
+    with pytest.raises(PlkgInputError) as info:
+        check_max_iter(0, "max_iter")
+    assert not isinstance(info.value, PlkgTypeError)
+    assert str(info.value) == "max_iter must be an integer >= 1, got 0"
+    assert check_rtol(np.float64(1e-6)) == 1e-6 and check_max_iter(np.int64(5)) == 5
+
+
+def test_zero_d_tensors_and_huge_integers_as_numbers(design):
+    import torch
+
+    from plkg.checks import check_number
+
+    assert check_number(torch.tensor(0.5), "x") == 0.5
+    assert check_number(np.array(3), "x") == 3.0
+    refused(lambda: check_number(torch.tensor([0.5]), "x"), "x", PlkgTypeError)
+    refused(lambda: check_number(torch.tensor(True), "x"), "x", PlkgTypeError)
+    refused(lambda: check_number(10**400, "pa_w"), "pa_w", PlkgInputError)
+    res = plkg.allocate("wfpa", design, torch.tensor(0.01, dtype=torch.float64))
+    assert res.pa_w == pytest.approx(0.01, rel=1e-15)
+
+
+def test_solve_ris_takes_a_legacy_random_state(ris_scenario):
+    res = plkg.solve_ris(ris_scenario, rng=np.random.RandomState(0), max_iter=1)
+    assert res.iterations == 1 and math.isfinite(res.wskr_bits)

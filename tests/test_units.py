@@ -29,3 +29,18 @@ def test_negative_power_rejected():
         units.w_to_dbm(-1.0)
     with pytest.raises(ValueError, match=">= 0"):
         units.linear_to_db(-0.5)
+
+
+def test_zero_round_trips_through_minus_inf():
+    """0 W / ratio 0 -> -inf dBm / dB (exact) -> 0 again; NaN and +inf stay refused."""
+    assert units.w_to_dbm(0.0) == -np.inf and units.dbm_to_w(-np.inf) == 0.0
+    assert units.linear_to_db(0.0) == -np.inf and units.db_to_linear(-np.inf) == 0.0
+    watts = np.array([0.0, 1e-3, 1.0])
+    np.testing.assert_array_equal(units.dbm_to_w(units.w_to_dbm(watts)), watts)
+    ratios = np.array([0.0, 1.0, 10.0])
+    np.testing.assert_allclose(units.db_to_linear(units.linear_to_db(ratios)), ratios, rtol=1e-15)
+    for bad in (np.nan, np.inf, [0.0, np.inf]):
+        with pytest.raises(ValueError, match="power_dbm"):
+            units.dbm_to_w(bad)
+        with pytest.raises(ValueError, match="value_db"):
+            units.db_to_linear(bad)

@@ -5,10 +5,23 @@ Every number in the report comes from the run that writes it.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 from plkg.io.json_text import dumps_strict, nonfinite_as_null
 
 
+def _num(value, spec: str = "") -> str:
+    """``format(value, spec)``, or ``n/a`` for a measurement that is missing (None) or not
+    finite (NaN, inf: a ratio over a zero time); the one formatter of every number here."""
+    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(value)):
+        return "n/a"
+    return format(value, spec)
+
+
 def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(value)):
+        return _num(value)
     if isinstance(value, float):
         if abs(value) >= 1e3:
             return f"{value:,.0f}"
@@ -61,8 +74,8 @@ def _allocation(b: dict) -> list[str]:
         ],
     )
     lines += [
-        f"FNNPA sum KR / WFPA sum KR over the batch: min {bt['fnnpa_over_wfpa_sum_kr_min']:.5f}, "
-        f"mean {bt['fnnpa_over_wfpa_sum_kr_mean']:.6f}.",
+        f"FNNPA sum KR / WFPA sum KR over the batch: min {_num(bt['fnnpa_over_wfpa_sum_kr_min'], '.5f')}, "
+        f"mean {_num(bt['fnnpa_over_wfpa_sum_kr_mean'], '.6f')}.",
         "",
     ]
     if "fast" in b:
@@ -91,10 +104,10 @@ def _fast_allocation(f: dict) -> list[str]:
         ],
     )
     lines += [
-        f"Minimal / bound water-filling: {s['ratio_minimal_over_bound_wf']:.2f}x (target >= 1, "
-        f"goal >= 2); FastFNNPA / bound water-filling: {s['ratio_bound_fnnpa_over_bound_wf']:.2f} "
+        f"Minimal / bound water-filling: {_num(s['ratio_minimal_over_bound_wf'], '.2f')}x (target >= 1, "
+        f"goal >= 2); FastFNNPA / bound water-filling: {_num(s['ratio_bound_fnnpa_over_bound_wf'], '.2f')} "
         f"(target <= 0.5). Max relative difference to the validating paths: water-filling "
-        f"{diff['bound_wf_vs_water_filling']:.1e}, FNNPA x {diff['bound_fnnpa_vs_allocator']:.1e} "
+        f"{_num(diff['bound_wf_vs_water_filling'], '.1e')}, FNNPA x {_num(diff['bound_fnnpa_vs_allocator'], '.1e')} "
         f"(bit-identical at this P_a: {'yes' if diff['bound_fnnpa_bit_identical'] else 'no'}).",
         "",
     ]
@@ -106,7 +119,7 @@ def _fast_allocation(f: dict) -> list[str]:
             "stay in L1) takes well under a microsecond; the floor is dispatch, one small NumPy "
             f"call = {_fmt(1e6 * call)} us in this run. Time / (NumPy calls x that floor): "
             + ", ".join(
-                f"{name} {med[name] / (calls[name] * call):.2f} ({calls[name]} calls)"
+                f"{name} {_num(med[name] / (calls[name] * call), '.2f')} ({calls[name]} calls)"
                 for name in ("bound_wf", "bound_fnnpa", "minimal_numpy_wf")
             )
             + " (1 = nothing but dispatch; the rest is Python bookkeeping).",
@@ -118,7 +131,7 @@ def _fast_allocation(f: dict) -> list[str]:
         f"{_fmt(1e3 * bw['batched_numpy_s'])} ms (target <= 100 ms: "
         f"{'met' if bw['meets_100ms_target'] else 'missed'}), {bw['evaluations']} evaluations, "
         f"= {_fmt(bw['passes_equivalent'])} elementwise passes of {_fmt(1e3 * bw['elementwise_pass_s'])} ms "
-        f"(fraction of pass speed {bw['fraction_of_pass_speed']:.3f}); validating solver "
+        f"(fraction of pass speed {_num(bw['fraction_of_pass_speed'], '.3f')}); validating solver "
         f"{_fmt(1e3 * bw['validating_water_filling_s'])} ms.",
         "",
         "Limit of the batched solver: memory traffic. One evaluation of S(w) and S'(w) is ~10 "
@@ -131,7 +144,7 @@ def _fast_allocation(f: dict) -> list[str]:
     if "torch_device_s" in bw:
         lines.append(
             f"On {bw['device']}: {_fmt(1e3 * bw['torch_device_s'])} ms "
-            f"(device / CPU NumPy = {bw['ratio_device_over_cpu_numpy']:.3f})."
+            f"(device / CPU NumPy = {_num(bw['ratio_device_over_cpu_numpy'], '.3f')})."
         )
     return lines + [""]
 
@@ -144,10 +157,10 @@ def _maxmin(b: dict) -> list[str]:
         f"Fig. 6 scenario, {b['sweep_dbm'][2]} powers from {b['sweep_dbm'][0]} to {b['sweep_dbm'][1]} dBm; "
         f"CVXPY {_fmt(1e3 * b['cvxpy_per_solve_s'])} ms per solve after one DPP compilation "
         f"({b['cvxpy_non_optimal']} non-optimal); exact vs CVXPY max relative difference "
-        f"{b['exact_vs_cvxpy_max_rel_diff']:.2e} at Clarabel's default 1e-8 gap"
+        f"{_num(b['exact_vs_cvxpy_max_rel_diff'], '.2e')} at Clarabel's default 1e-8 gap"
         + (
-            f", {b['exact_vs_cvxpy_tight_max_rel_diff']:.2e} with CVXPY asked for a "
-            f"{b['cvxpy_tight_gap']:g} gap ({b['cvxpy_tight_non_optimal']} non-optimal; untimed)."
+            f", {_num(b['exact_vs_cvxpy_tight_max_rel_diff'], '.2e')} with CVXPY asked for a "
+            f"{_num(b['cvxpy_tight_gap'], 'g')} gap ({b['cvxpy_tight_non_optimal']} non-optimal; untimed)."
             if "exact_vs_cvxpy_tight_max_rel_diff" in b
             else "."
         ),
@@ -173,15 +186,15 @@ def _maxmin(b: dict) -> list[str]:
     lines += _table(["path", "time per solve (ms)", "speed-up vs CVXPY"], rows)
     if "bound_exact_per_solve_s" in b:
         lines += [
-            f"BoundMaxMin over {b['n_budgets']} random budgets: {b['bound_exact_evaluations_mean']:.2f} "
-            f"evaluations per solve, {sp['bound_exact_per_solve']:.0f}x CVXPY (target >= 200x: "
+            f"BoundMaxMin over {b['n_budgets']} random budgets: {_num(b['bound_exact_evaluations_mean'], '.2f')} "
+            f"evaluations per solve, {_num(sp['bound_exact_per_solve'], '.0f')}x CVXPY (target >= 200x: "
             f"{'met' if b['bound_exact_meets_200x'] else 'missed'}), "
-            f"{b['bound_exact_over_exact_cold_speedup']:.2f}x ExactMaxMin cold on the same budgets; "
-            f"optimum vs ExactMaxMin {b['bound_vs_exact_t_max_rel_diff']:.1e}, vs CVXPY "
-            f"{b['bound_vs_cvxpy_max_rel_diff']:.1e} at its default 1e-8 gap"
+            f"{_num(b['bound_exact_over_exact_cold_speedup'], '.2f')}x ExactMaxMin cold on the same budgets; "
+            f"optimum vs ExactMaxMin {_num(b['bound_vs_exact_t_max_rel_diff'], '.1e')}, vs CVXPY "
+            f"{_num(b['bound_vs_cvxpy_max_rel_diff'], '.1e')} at its default 1e-8 gap"
             + (
-                f", {b['bound_vs_cvxpy_tight_max_rel_diff']:.1e} at a "
-                f"{b['cvxpy_tight_gap']:g} gap (target 1e-8)."
+                f", {_num(b['bound_vs_cvxpy_tight_max_rel_diff'], '.1e')} at a "
+                f"{_num(b['cvxpy_tight_gap'], 'g')} gap (target 1e-8)."
                 if "bound_vs_cvxpy_tight_max_rel_diff" in b
                 else "."
             ),
@@ -189,8 +202,8 @@ def _maxmin(b: dict) -> list[str]:
         if "ratio_bound_fnnpakf_over_bound_exact" in b:
             lines.append(
                 f"FastFNNPAKF / BoundMaxMin (checkpoint's design): "
-                f"{b['ratio_bound_fnnpakf_over_bound_exact']:.2f} (target <= 0.5); FastFNNPAKF vs "
-                f"FairnessAllocator {b['bound_fnnpakf_vs_allocator_rel_diff']:.1e}."
+                f"{_num(b['ratio_bound_fnnpakf_over_bound_exact'], '.2f')} (target <= 0.5); FastFNNPAKF vs "
+                f"FairnessAllocator {_num(b['bound_fnnpakf_vs_allocator_rel_diff'], '.1e')}."
             )
         lines += [
             "",
@@ -216,7 +229,7 @@ def _ris(b: dict) -> list[str]:
     g = b["gradient_n100"]
     lines += [
         f"Gradient of Algorithm 2 at N = 100: closed form (Theorem 4) {_fmt(1e3 * g['closed_form_s'])} ms, "
-        f"autograd {_fmt(1e3 * g['autograd_s'])} ms (autograd / closed form = {g['autograd_over_closed_form']:.2f}).",
+        f"autograd {_fmt(1e3 * g['autograd_s'])} ms (autograd / closed form = {_num(g['autograd_over_closed_form'], '.2f')}).",
         f"{b['multistart_n100']['starts']} batched random starts at N = 100: {_fmt(b['multistart_n100']['batched_seconds'])} s. "
         f"Two-cell AO at N = 100 converges in {_fmt(b['two_cell_n100_seconds'])} s (target <= 5 s: "
         f"{'met' if b['meets_5s_target'] else 'missed'}).",
@@ -229,7 +242,7 @@ def _ris(b: dict) -> list[str]:
             f"{_fmt(ms['best_of_starts_cpu_seconds'])} s"
             + (
                 f", {ms['device']} {_fmt(ms['best_of_starts_device_seconds'])} s "
-                f"(device / CPU = {ms['ratio_device_over_cpu']:.3f})"
+                f"(device / CPU = {_num(ms['ratio_device_over_cpu'], '.3f')})"
                 if "ratio_device_over_cpu" in ms
                 else " (no GPU in this run)"
             )
@@ -258,7 +271,7 @@ def _sweep(b: dict) -> list[str]:
         f"{b['samples_s']['workers_2']}): **{b['speedup_2_workers']}x** (target >= 1.6), tables "
         f"identical: {b['tables_identical']}. Cluster start-up {b['cluster_startup_s']} s "
         f"({b['speedup_2_workers_with_startup']}x including it); engine cost per task "
-        f"{1e3 * b['engine_overhead_per_task_s']:.1f} ms; CPU-time speed-up (dedicated cores) "
+        f"{_num(1e3 * b['engine_overhead_per_task_s'], '.1f')} ms; CPU-time speed-up (dedicated cores) "
         f"{b['speedup_2_workers_dedicated_cores']}x.",
         "",
         f"Scaling model: {b['model']}. Predicted: 10^5 evaluations ({study['tasks']} tasks) on 100 "
@@ -288,7 +301,7 @@ def _general(b: dict) -> list[str]:
     lines = [
         "## A new geometry: time to the first allocation (issue 15)",
         "",
-        f"Scenario {b['scenario']}; its design takes {b['design_s (common to all methods)']:.3g} s "
+        f"Scenario {b['scenario']}; its design takes {_num(b['design_s (common to all methods)'], '.3g')} s "
         "and is common to every method. " + b.get("notes", ""),
         "",
     ]
@@ -331,8 +344,10 @@ def render_markdown(report: dict, command: str) -> str:
         render = SECTIONS.get(name)
         try:
             lines += render(result) if render else []
-        except KeyError as exc:  # a benchmark changed shape: show its JSON rather than fail
-            lines += [f"## {name}", "", f"(summary unavailable: missing {exc})", ""]
+        except (KeyError, TypeError, ZeroDivisionError) as exc:  # a benchmark changed shape
+            # (or holds a value the summary cannot use): show its JSON rather than fail
+            why = f"missing {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+            lines += [f"## {name}", "", f"(summary unavailable: {why})", ""]
     lines += [
         "## Raw results",
         "",

@@ -72,12 +72,18 @@ def _as_float_tuple(values, name: str) -> tuple[float, ...]:
 
 
 def _plain_number(value):
-    """NumPy scalars as Python int/float, so that to_dict() and the fingerprint's JSON take them.
+    """NumPy scalars and 0-d arrays as Python int/float (``.item()``), so that to_dict() and the
+    fingerprint's JSON take them.
 
     Plain int and float values are kept as given: the fingerprint of an existing scenario (whose
-    YAML may hold ``3`` or ``3.0``) must not change.
+    YAML may hold ``3`` or ``3.0``) must not change. A 0-d array of another dtype is stored as
+    its Python value too (a bool, a complex: the field checks then refuse it by name).
     """
-    if type(value) in (int, float) or not isinstance(value, (np.integer, np.floating)):
+    if type(value) in (int, float):
+        return value
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biufc":
+        return value.item()
+    if not isinstance(value, (np.integer, np.floating)):
         return value
     return int(value) if isinstance(value, np.integer) else float(value)
 

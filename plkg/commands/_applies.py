@@ -45,3 +45,9 @@ def check_applies(option: str, value, chooser: str, choice: str, allowed) -> Non
         raise PlkgInputError(
             f"{option} applies to {chooser} {' / '.join(allowed)} only, not {chooser} {choice}"
         )
+
+
+def check_one_engine(workers, scheduler) -> None:
+    """Refuse ``--workers`` together with ``--scheduler`` (one sweep engine at a time)."""
+    if workers is not None and scheduler is not None:
+        raise PlkgInputError("give either --workers (local Dask workers) or --scheduler, not both")

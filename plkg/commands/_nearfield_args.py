@@ -59,11 +59,15 @@ def design_is_cached(args, scenario) -> bool:
         return False
 
 
-def check_design_memory(args, scenario) -> None:
-    """Refuse (unless ``--force``) a scenario whose fresh design would not fit in memory."""
+def check_design_memory(args, scenario, *, fresh: bool = False) -> None:
+    """Refuse (unless ``--force``) a scenario whose fresh design would not fit in memory.
+
+    A cached design is not sized (nothing large to compute), unless ``fresh``: the caller
+    computes the design afresh whatever the cache holds (``plkg demo``).
+    """
     from plkg.machine import check_memory
 
-    if getattr(args, "force", False) or design_is_cached(args, scenario):
+    if getattr(args, "force", False) or (not fresh and design_is_cached(args, scenario)):
         return
     check_memory(
         design_bytes(scenario),

@@ -23,7 +23,7 @@ from plkg import units
 from plkg.commands._nearfield_args import (
     add_force_argument,
     add_scenario_argument,
-    design_bytes,
+    check_design_memory,
     scenario_from_args,
 )
 from plkg.commands._paths import inside, output_folder, safe_stem
@@ -225,11 +225,7 @@ def run(args) -> int:
 
     out = output_folder(args.out, "--out")
     scenario = scenario_from_args(args)  # a bad scenario leaves no empty --out folder behind
-    if not args.force:  # the demo computes the design afresh: size it first
-        from plkg.machine import check_memory
-
-        check_memory(design_bytes(scenario), f"--scenario {args.scenario} (N = "
-                     f"{scenario.n_antennas}, K = {scenario.n_users}: CCMs and design)", "--force")  # fmt: skip
+    check_design_memory(args, scenario, fresh=True)  # the demo computes the design afresh
     out.mkdir(parents=True, exist_ok=True)
     progress = _Progress(9)
     progress(

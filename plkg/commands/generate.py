@@ -13,7 +13,7 @@ available memory before any work (``--force`` runs anyway).
 
 from __future__ import annotations
 
-from plkg.commands._applies import check_applies
+from plkg.commands._applies import check_applies, check_one_engine
 from plkg.commands._nearfield_args import (
     add_force_argument,
     add_scenario_argument,
@@ -75,8 +75,7 @@ def check_kind_options(args) -> None:
     for option in ("--workers", "--scheduler"):
         value = getattr(args, option[2:])
         check_applies(option, value, "plkg generate", args.kind, ("fairness",))
-    if args.workers is not None and args.scheduler is not None:
-        raise ValueError("give either --workers (local Dask workers) or --scheduler, not both")
+    check_one_engine(args.workers, args.scheduler)
 
 
 def check_samples_memory(args, design) -> None:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from plkg import __version__
+from plkg.commands._applies import check_one_engine
 from plkg.commands._names import select_names
 from plkg.commands._paths import inside, output_folder
 from plkg.data.atomic import write_text_atomic
@@ -47,8 +48,7 @@ def run_on_engine(args) -> int:
     (:mod:`plkg.sweep.engine`; serial in-process without them, so the default is unchanged)."""
     from plkg.sweep.engine import session
 
-    if args.workers is not None and args.scheduler is not None:
-        raise ValueError("give either --workers (local Dask workers) or --scheduler, not both")
+    check_one_engine(args.workers, args.scheduler)
     with session(workers=args.workers, scheduler=args.scheduler):
         return run(args)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from plkg import units
 from plkg.inference.checkpoint import Checkpoint, load_checkpoint
 
 # Binding tolerance on m_a, m_b. Designs reproduce to <= 3e-8 across CPUs and BLAS thread counts,
@@ -149,4 +148,5 @@ class BoundAllocator:
 
     def _predict_raw(self, pa) -> np.ndarray:
         """Checkpoint output for validated P_a [B] (W); refuses P_a outside the training range."""
-        return self.checkpoint.predict(units.w_to_dbm(pa), self.allow_extrapolation)
+        # pa is validated (real, finite, > 0): dBm directly, without the checked units.w_to_dbm
+        return self.checkpoint.predict(10.0 * np.log10(pa) + 30.0, self.allow_extrapolation)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plkg import defaults, units
+from plkg import defaults
 from plkg.checks import (
     PlkgTypeError,
     check_choice,
@@ -133,8 +133,14 @@ class CheckedBoundAllocator(BoundAllocator):
         return super().from_checkpoint(path, scenario, design, allow_extrapolation, backend)
 
     def _powers(self, pa_w) -> np.ndarray:
-        # Types first (None, str, bool, complex are no power); the values by the shared check.
-        return super()._powers(check_real_array(pa_w, "pa_w", ndim=(0, 1), finite=False, unit="W"))
+        # Types first (None, str, bool, complex are no power); the values by the shared check. A
+        # float or a float64 array of <= 1 dimension is fine already: the online path skips it.
+        if not (
+            isinstance(pa_w, float)
+            or (isinstance(pa_w, np.ndarray) and pa_w.dtype == np.float64 and pa_w.ndim <= 1)
+        ):
+            pa_w = check_real_array(pa_w, "pa_w", ndim=(0, 1), finite=False, unit="W")
+        return super()._powers(pa_w)
 
 
 def _check_user(user, n_subchannels: int) -> np.ndarray:
@@ -189,8 +195,8 @@ class Allocator(CheckedBoundAllocator):
         throughput on large batches use :meth:`FastFNNPA.allocation` (vectorised, ~1e-15 relative
         from this path, NumPy or torch).
         """
-        pa = self._powers(pa_w)
-        self.checkpoint.check_inputs(units.w_to_dbm(pa), self.allow_extrapolation)
+        pa = self._powers(pa_w)  # validated: real, finite, > 0
+        self.checkpoint.check_inputs(10.0 * np.log10(pa) + 30.0, self.allow_extrapolation)
         fast = self.fast()
         rows = [fast.kernel(p, fast.dbm_of(p)) for p in pa.tolist()]
         x = np.stack([row[0] for row in rows])

@@ -120,7 +120,10 @@ class Checkpoint:
 
     def check_inputs(self, inputs, allow_extrapolation: bool = False) -> np.ndarray:
         """Validate network inputs [...] (real, finite; inside the training range unless allowed)."""
-        v = check_real_array(inputs, str(self.meta.get("input_name", "inputs")), finite=False)
+        if isinstance(inputs, np.ndarray) and inputs.dtype == np.float64:
+            v = inputs  # already real (the allocators' validated P_a in dBm): no type check
+        else:
+            v = check_real_array(inputs, str(self.meta.get("input_name", "inputs")), finite=False)
         if v.size == 0:
             raise ValueError("no inputs given")
         if not np.all(np.isfinite(v)):
@@ -197,6 +200,11 @@ def load_checkpoint(
         label, an unknown ``backend``.
     """
     path = _check_load_arguments(path, expected_fingerprint, expected_label, backend)
+    if path.suffix not in ("", ".safetensors", ".json"):
+        raise PlkgInputError(
+            f"checkpoint {str(path)!r} is not a checkpoint: give NAME.safetensors (weights, with "
+            "NAME.json beside it) or NAME, as `plkg train` writes them"
+        )
     weights = path.with_suffix(".safetensors")
     side = path.with_suffix(".json")
     for p in (weights, side):

@@ -29,6 +29,7 @@ from bisect import bisect_left
 import numpy as np
 
 from plkg.errors import PlkgInputError
+from plkg.inference._bound import BoundAllocator
 from plkg.keyrate.subchannel import LN2, subchannel_key_rate_bits, user_key_rates_bits
 
 _ACTIVATIONS = {"tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v))}
@@ -184,7 +185,12 @@ class _Bound:
         return pa, dbm
 
     def _dbm_batch(self, pa_w) -> tuple[np.ndarray, np.ndarray]:
-        pa = self.allocator._powers(pa_w)  # validated like the slow path
+        # a float64 array (the online batch) is validated by the unchecked base check (shape,
+        # finite, > 0); anything else first by the allocator's type checks (names pa_w)
+        if isinstance(pa_w, np.ndarray) and pa_w.dtype == np.float64:
+            pa = BoundAllocator._powers(self.allocator, pa_w)
+        else:
+            pa = self.allocator._powers(pa_w)
         dbm = 10.0 * np.log10(pa) + 30.0
         if not self.allow_extrapolation and (
             np.any(dbm < self._dbm_lo) or np.any(dbm > self._dbm_hi)
@@ -261,6 +267,9 @@ class FastFNNPA(_Bound):
         self._ones = np.ones_like(b)
         self._buf = np.empty((2, self.n_subchannels))
         self._r, self._e = self._buf  # row views, made once
+        # x > 0 somewhere iff the level 1/(mu ln 2) exceeds the lowest activation level min(b):
+        # mu < mu_max. The batched check folds this into the one mu check (one host sync on GPU).
+        self._mu_max = 1.0 / (LN2 * float(b.min()))
 
     def __call__(self, pa_w: float) -> FastResult:
         """One budget (float, W) -> :class:`FastResult` (``label`` = mu_hat, bit/W)."""
@@ -295,13 +304,19 @@ class FastFNNPA(_Bound):
             x *= pa / total
         return x, pa, mu, scaled
 
+    def _refuse_mu(self, pa: np.ndarray, mu: np.ndarray) -> None:
+        """Refuse the first mu_hat outside (0, mu_max): non-positive/non-finite, or all-zero x."""
+        i = int(np.argmin((mu > 0) & (mu < self._mu_max)))
+        if not (mu[i] > 0.0 and mu[i] < math.inf):
+            raise ValueError("KGLM-Net predicted a non-positive or non-finite mu (extrapolating?)")
+        _refuse_zero_allocation(float(pa[i]), float(mu[i]), self.allocator)
+
     def allocation(self, pa_w, device=None):
         """[B] budgets -> (mu_hat [B], x_w [B, N_D], scaled [B]); NumPy or torch on ``device``."""
         pa, dbm = self._dbm_batch(pa_w)
         mu = self.fnn.batch(dbm, device)
-        ok = bool(((mu > 0) & (mu < math.inf)).all())
-        if not ok:
-            raise ValueError("KGLM-Net predicted a non-positive or non-finite mu (extrapolating?)")
+        if not bool(((mu > 0) & (mu < self._mu_max)).all()):  # the one host sync of the check
+            self._refuse_mu(pa, mu if device is None else mu.cpu().numpy())
         if device is None:
             m_a, m_b, pa_x = self.m_a, self.m_b, pa
         else:
@@ -316,9 +331,8 @@ class FastFNNPA(_Bound):
         x = num / (0.5 + m_a + (m_a / m_b * level + 0.25) ** 0.5)
         x = x * (num > 0)
         total = x.sum(-1)
-        if not bool((total > 0).all()):
-            spent = total > 0 if device is None else (total > 0).cpu().numpy()
-            i = int(np.argmin(spent))
+        if device is None and not (total > 0).all():  # rounding at mu ~ mu_max (NumPy only)
+            i = int(np.argmin(total > 0))
             _refuse_zero_allocation(float(pa[i]), float(mu[i]), self.allocator)
         scaled = total > pa_x
         factor = pa_x / (total + (total == 0))

@@ -47,6 +47,8 @@ import numpy as np
 import torch
 
 from plkg import defaults
+from plkg.checks import PlkgTypeError, check_integer, check_real_array, describe
+from plkg.errors import PlkgInputError
 from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.models.set_allocator import (
     SetAllocator,
@@ -77,6 +79,29 @@ CORRECTED_NEWTON_STEPS = 3
 # pairs of the training distribution the ratio stays in [0.91, 1.06] (mu) and [0.80, 1.30] (t);
 # R = 4 leaves a 3x margin, so the network alone answers there.
 FALLBACK_BUDGET_RATIO = 4.0
+
+
+class _CannotMap(PlkgInputError):
+    """The network cannot map this design (too many UEs, least power did not converge): the
+    intended reasons for the exact solver to answer the whole batch. A ValueError, so the public
+    :meth:`GeneralAllocator.predict` still raises one; :meth:`GeneralAllocator.allocation`
+    catches only this, never a NumPy error of mismatched shapes."""
+
+
+def _check_design_arrays(m_a, m_b, user, n_users):
+    """m_a [N_D] >= 0, m_b [N_D] > 0 (finite), user [N_D] ints in 0..n_users-1, as arrays."""
+    m_a = check_real_array(m_a, "m_a", ndim=1, allow_empty=False, nonnegative=True)
+    m_b = check_real_array(m_b, "m_b", ndim=1, size=m_a.size, positive=True)
+    n_users = check_integer(n_users, "n_users", low=1)
+    u = np.asarray(user) if user is not None and not isinstance(user, (str, bytes)) else None
+    if u is None or u.dtype.kind not in "iu":
+        raise PlkgTypeError(f"user must be an integer array [N_D], got {describe(user)}")
+    if u.shape != m_a.shape or u.min() < 0 or u.max() >= n_users:
+        raise PlkgInputError(
+            f"user must hold one UE index in 0..{n_users - 1} per subchannel ({m_a.size}), got "
+            f"{describe(user)}"
+        )
+    return m_a, m_b, u.astype(np.int64, copy=False), n_users
 
 
 class ExactFallbackWarning(UserWarning):
@@ -253,7 +278,7 @@ class GeneralAllocator:
         if not np.all(np.isfinite(pa) & (pa > 0)):
             raise ValueError("P_a must be positive and finite (W)")
         if int(np.max(user)) >= self.net.k_max:
-            raise ValueError(f"the set allocator handles at most {self.net.k_max} UEs")
+            raise _CannotMap(f"the set allocator handles at most {self.net.k_max} UEs")
         la, lb, us, mask = pack_sets([m_a], [m_b], [user])
         b = pa.size
         n_users = int(np.max(user)) + 1
@@ -319,9 +344,7 @@ class GeneralAllocator:
             raise ValueError(f"budget must be one of {BUDGET_MODES}, got {budget!r}")
         if budget == "slope" and self.target != "t":
             raise ValueError("budget='slope' applies to the max-min (t) allocator only")
-        m_a = np.asarray(m_a, dtype=np.float64)
-        m_b = np.asarray(m_b, dtype=np.float64)
-        user = np.asarray(user, dtype=np.int64)
+        m_a, m_b, user, n_users = _check_design_arrays(m_a, m_b, user, n_users)
         pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
         if pa.ndim != 1 or not np.all(np.isfinite(pa) & (pa >= 0)):
             raise ValueError(f"P_a must be finite and >= 0 W (a scalar or 1-D array), got {pa_w!r}")
@@ -336,7 +359,7 @@ class GeneralAllocator:
         if live.any():
             try:
                 out = self._network_rows(m_a, m_b, user, n_users, pa[live], budget, newton_steps)
-            except ValueError as exc:  # too many UEs, least power did not converge, ...
+            except _CannotMap as exc:  # too many UEs, least power did not converge
                 reason[live] = f"the network cannot map this design ({exc})"
             else:
                 label[live], x[live], total[live], c[live], reason[live] = out
@@ -430,7 +453,7 @@ class GeneralAllocator:
         for step in range(int(newton_steps) + 1):
             lp = solver.least_power(t)
             if lp.status != "converged":
-                raise ValueError("least-power allocation for the predicted t did not converge")
+                raise _CannotMap("least-power allocation for the predicted t did not converge")
             candidates.append(
                 (np.asarray(lp.x_w), np.asarray(lp.power_w), np.asarray(lp.water_level_w))
             )

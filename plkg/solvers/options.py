@@ -1,29 +1,27 @@
 """Validation of solver options (tolerances, iteration caps), shared by every solver.
 
 A tolerance given as a string, NaN, or outside (0, 1) would either raise a TypeError deep inside
-an iteration or silently never (or always) stop; it is refused here with the option's name.
+an iteration or silently never (or always) stop; it is refused here with the option's name. A
+wrong *type* (None, a str, a bool) is a :class:`plkg.checks.PlkgTypeError`, a wrong *value* a
+:class:`plkg.errors.PlkgInputError` (both ``ValueError``; CLI exit status 2).
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
+from plkg.checks import PlkgTypeError, check_integer, check_number
 from plkg.errors import PlkgInputError
 
 
 def check_rtol(value, name: str = "rtol") -> float:
     """A relative tolerance: a real number in (0, 1). Returns it as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise PlkgInputError(f"{name} must be a number in (0, 1), got {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and 0 < v < 1):
-        raise PlkgInputError(f"{name} must lie in (0, 1), got {value!r}")
-    return v
+    try:
+        return check_number(value, name, low=0.0, high=1.0, low_open=True, high_open=True)
+    except PlkgTypeError:
+        raise
+    except PlkgInputError:  # NaN, inf, out of range: the option's own wording
+        raise PlkgInputError(f"{name} must lie in (0, 1), got {value!r}") from None
 
 
 def check_max_iter(value, name: str = "max_iter") -> int:
-    """An iteration cap: an integer >= 1. Returns it as int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise PlkgInputError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    """An iteration cap: an integer >= 1 (not a bool, not a float). Returns it as int."""
+    return check_integer(value, name, low=1)

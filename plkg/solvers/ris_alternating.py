@@ -15,7 +15,6 @@ operations on CPU or GPU; :func:`solve_ris` is its B = 1 case.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -150,10 +149,12 @@ def as_channel_model(model) -> RISChannelModel:
     )
 
 
-def check_device(device, name: str = "device"):
+def check_device(device, name: str = "device", types: tuple[str, ...] | None = ("cpu", "cuda")):
     """None, or a torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``, torch.device) usable here.
 
-    ``name`` is the parameter or option named in the message (``"--device"`` for the CLI).
+    ``name`` is the parameter or option named in the message (``"--device"`` for the CLI);
+    ``types`` the device types accepted (None: any torch device type, ``plkg bench --device``).
+    Returns ``device`` as given.
     """
     if device is None:
         return None
@@ -165,8 +166,8 @@ def check_device(device, name: str = "device"):
         raise PlkgInputError(
             f"{name} {device!r} is not a torch device (cpu, cuda, cuda:N)"
         ) from exc
-    if dev.type not in ("cpu", "cuda"):
-        raise PlkgInputError(f"{name} {device!r}: only cpu and cuda are supported")
+    if types is not None and dev.type not in types:
+        raise PlkgInputError(f"{name} {device!r}: only {' and '.join(types)} are supported")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise PlkgInputError(f"{name} {device!r}: CUDA is not available on this machine")
     return device
@@ -209,9 +210,10 @@ def check_solve_options(
     """
     check_choice(method, METHODS, "method")
     check_integer(n_starts, "n_starts", low=1)
-    if rng is not None and not isinstance(rng, np.random.Generator):
+    if rng is not None and not isinstance(rng, (np.random.Generator, np.random.RandomState)):
         raise PlkgTypeError(
-            f"rng must be a numpy Generator (np.random.default_rng(seed)) or None, got {describe(rng)}"
+            "rng must be a numpy Generator (np.random.default_rng(seed)), a RandomState or None, "
+            f"got {describe(rng)}"
         )
     check_device(device)
     for name, value in (("tol", tol), ("kkt_tol", kkt_tol), ("pga_tol", pga_tol)):
@@ -232,7 +234,7 @@ def solve_ris(
     model: RISChannelModel | RISScenario,
     method: str = "proposed",
     *,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | np.random.RandomState | None = None,
     device=None,
     init_phases: torch.Tensor | None = None,
     tol: float = 1e-4,
@@ -253,7 +255,7 @@ def solve_ris(
         A scenario (:func:`plkg.load_ris_scenario`) is turned into its channel model by
         :func:`plkg.channels.ris_multicell.build_channel_model`.
     method : {"proposed", "no-ris", "rand-phase"}
-    rng : numpy Generator, optional
+    rng : numpy Generator (or legacy RandomState), optional
         Draws the random phases of ``rand-phase`` and the initial phases v^(0) of ``proposed``;
         required unless ``init_phases`` is given (v^(0) = 1 is a poor symmetric start).
     device : torch device, optional
@@ -313,7 +315,7 @@ def solve_ris_batched(
     method: str = "proposed",
     *,
     n_starts: int = 1,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | np.random.RandomState | None = None,
     device=None,
     init_phases: torch.Tensor | None = None,
     tol: float = 1e-4,
@@ -386,15 +388,9 @@ def _solve(
     baseline_kkt_max_iter,
     gradient,
 ) -> list[AOResult]:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    for name, val in (("tol", tol), ("kkt_tol", kkt_tol), ("pga_tol", pga_tol)):
-        if not (math.isfinite(val) and val > 0):
-            raise ValueError(f"{name} must be positive, got {val}")
+    # method, tolerances, n_starts and rng were checked by solve_ris_batched (its only caller)
     nl = model.n_elements
     k, m, me = model.n_cells, model.n_antennas, model.n_rf_chains
-    if method != "no-ris" and rng is None and init_phases is None:
-        raise ValueError(f"{method} needs an explicit rng (numpy Generator) or init_phases")
     if init_phases is not None:
         v = _phases_tensor(init_phases, device).clone()
         if v.ndim != 2 or v.shape[1] != nl:
@@ -403,8 +399,6 @@ def _solve(
         n_b = v.shape[0]
     else:
         n_b = int(n_starts)
-        if n_b < 1:
-            raise ValueError(f"n_starts must be >= 1, got {n_starts}")
         if method != "no-ris":
             theta = rng.uniform(0.0, 2.0 * np.pi, size=(n_b, nl))
             v = torch.as_tensor(np.exp(1j * theta), dtype=torch.complex128, device=device)

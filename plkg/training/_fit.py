@@ -83,11 +83,11 @@ def fit(trainer, module, recorder, **fit_kwargs) -> None:
             trainer.fit(module, **fit_kwargs)
     except SystemExit:
         if recorder.exception is not None:
-            raise recorder.exception.with_traceback(None) from None
+            raise recorder.exception from None  # its own traceback: where it was raised
         if trainer.state.status == TrainerStatus.INTERRUPTED:
             raise KeyboardInterrupt from None
         raise
     finally:
         log.removeFilter(notice)
     if recorder.exception is not None:  # a Lightning that returns instead of exiting
-        raise recorder.exception.with_traceback(None) from None
+        raise recorder.exception from None  # its own traceback: where it was raised

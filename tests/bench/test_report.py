@@ -119,3 +119,67 @@ def test_render_sweep_and_general_sections(machine):
     assert f"**{SWEEP['speedup_2_workers']}x** (target >= 1.6)" in text
     assert f"{SWEEP['reproduce_all_predicted_s']['16']} s on 16" in text
     assert "| fnnpa-general (set network, no retraining) | 0.401 | 0.953 |" in text
+
+
+def test_nan_and_none_render_as_n_a(machine):
+    """A non-finite measurement (a ratio over a zero time) or a missing one prints "n/a"."""
+    report = {
+        "machine": machine,
+        "benchmarks": {
+            "ris-ao": {
+                "ao_vs_n": [
+                    {
+                        "N": 20,
+                        "seconds": float("nan"),
+                        "ao_iterations": 3,
+                        "status": "converged",
+                        "wskr_bits": None,
+                    }
+                ],
+                "gradient_n100": {
+                    "closed_form_s": 0.0,
+                    "autograd_s": 2e-3,
+                    "autograd_over_closed_form": float("inf"),
+                },
+                "multistart_n100": {"starts": 8, "batched_seconds": float("nan")},
+                "two_cell_n100_seconds": 0.4,
+                "meets_5s_target": True,
+            },
+        },
+    }
+    text = render_markdown(report, "plkg bench ris-ao")
+    assert "summary unavailable" not in text
+    assert "| 20 | n/a | 3 | converged | n/a |" in text
+    assert "(autograd / closed form = n/a)" in text
+    assert "at N = 100: n/a s" in text
+    assert '"autograd_over_closed_form": null' in text  # the raw JSON stays strict
+
+
+def test_bench_markdown_with_a_nan_result(tmp_path, monkeypatch, machine, capsys):
+    """`plkg bench --markdown` after a run with a NaN ratio: JSON null, Markdown n/a, exit 0."""
+    import json
+
+    import plkg.commands.bench as bench
+    from plkg.cli import main
+
+    def fake(quick=False):
+        return {
+            "ao_vs_n": [],
+            "gradient_n100": {
+                "closed_form_s": 0.0,
+                "autograd_s": 0.0,
+                "autograd_over_closed_form": float("nan"),
+            },
+            "multistart_n100": {"starts": 2, "batched_seconds": 1.0},
+            "two_cell_n100_seconds": 1.0,
+            "meets_5s_target": True,
+        }
+
+    monkeypatch.setattr(bench, "benchmark_registry", lambda: {"ris-ao": fake})
+    monkeypatch.setattr(bench, "machine_info", lambda: machine)
+    md, out = tmp_path / "bench.md", tmp_path / "bench.json"
+    assert main(["bench", "ris-ao", "--json", "--markdown", str(md), "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["benchmarks"]["ris-ao"]["gradient_n100"]["autograd_over_closed_form"] is None
+    assert json.loads(out.read_text()) == printed
+    assert "(autograd / closed form = n/a)" in md.read_text()

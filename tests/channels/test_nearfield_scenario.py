@@ -33,6 +33,18 @@ def test_yaml_path_and_fingerprint(tmp_path):
     assert sc.fingerprint() != load_scenario("fig6").fingerprint()
 
 
+def test_zero_d_arrays_are_stored_as_plain_numbers():
+    """replace(carrier_hz=np.array(28e9)) stores a float: to_dict() and the fingerprint work."""
+    import numpy as np
+
+    base = NearFieldScenario()
+    sc = base.replace(carrier_hz=np.array(28e9), n_scatterers=np.array(64))
+    assert type(sc.carrier_hz) is float and type(sc.n_scatterers) is int
+    assert sc.fingerprint() == base.replace(carrier_hz=28e9, n_scatterers=64).fingerprint()
+    with pytest.raises(TypeError, match="n_scatterers"):
+        base.replace(n_scatterers=np.array(True))
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [

@@ -314,6 +314,42 @@ def test_warnings_are_one_line(capsys, monkeypatch):
     assert capsys.readouterr().err == "plkg nist: warning: something to know over two lines\n"
 
 
+def test_warnings_name_a_category_other_than_userwarning(capsys, monkeypatch):
+    import plkg.commands.nist as nist
+
+    def warns(args):
+        warnings.warn("overflow in exp", RuntimeWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(nist, "run", warns)
+    assert main(["nist", "x"]) == 0
+    assert capsys.readouterr().err == "plkg nist: warning: RuntimeWarning: overflow in exp\n"
+
+
+def test_debug_keeps_the_warning_location(capsys, monkeypatch):
+    """--debug: the previous warnings.showwarning (Python's format: file and line) is kept."""
+    import plkg.commands.nist as nist
+
+    def warns(args):
+        warnings.warn("something to know", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(nist, "run", warns)
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda msg, cat, filename, lineno, *a, **k: shown.append(
+            (str(msg), cat, filename, lineno)
+        )
+        assert main(["--debug", "nist", "x"]) == 0
+        assert main(["nist", "x"]) == 0  # without --debug: the one-line form, not the hook
+    assert len(shown) == 1
+    msg, cat, filename, lineno = shown[0]
+    assert msg == "something to know" and cat is UserWarning
+    assert filename.endswith("test_cli_semantics.py") and lineno > 0
+    assert capsys.readouterr().err == "plkg nist: warning: something to know\n"
+
+
 # ---------------------------------------------------------------- general allocators answer
 def test_general_allocator_answers_where_the_network_cannot(small, capsys):
     """-100 dBm: the set network's level rounds onto the activation levels; water-filling

@@ -275,6 +275,30 @@ def test_unusable_prediction_falls_back_to_the_exact_solver(rng):
     np.testing.assert_allclose(out.c_bits.min(-1), mm.t_bits, rtol=1e-9)
 
 
+def test_mismatched_design_arrays_are_refused_not_a_fallback(rng):
+    """m_a/m_b/user of different lengths (a broadcasting error deep inside) are refused by name
+    up front; the whole batch never silently falls back to the exact solver."""
+    import warnings
+
+    from plkg.checks import PlkgTypeError
+    from plkg.errors import PlkgInputError
+
+    m_a, m_b, user, k = _random_design(rng)
+    alloc = GeneralAllocator(_Constant("mu", 0.0), {})
+    bad = [
+        ((m_a, m_b[:-1], user, k), "m_b", PlkgInputError),
+        ((m_a, m_b, user[:-1], k), "user", PlkgInputError),
+        ((m_a, m_b, user.astype(float), k), "user", PlkgTypeError),
+        ((m_a, m_b, user, int(user.max())), "user", PlkgInputError),
+        ((m_a[:, None], m_b, user, k), "m_a", PlkgInputError),
+    ]
+    for args, name, kind in bad:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(kind, match=name):
+                alloc.allocation(*args, np.array([1e-2]))
+
+
 def test_zero_budget_and_in_domain_rows(rng):
     """P_a = 0 gives x = 0 with no warning; a good prediction next to it is the network's."""
     import warnings
