@@ -1,4 +1,4 @@
-"""Every name exported by ``plkg`` checks its arguments at the door (docs/reliability.md, class 1).
+"""Every name exported by ``plkg`` checks its arguments at the door (docs/reliability.md, class 6).
 
 A hostile caller's None, wrong type, numeric string, bool, NaN, inf, negative value, empty or
 wrongly shaped array, complex value, unknown keyword, folder or missing file is refused before any
