@@ -47,7 +47,7 @@ plkg.checks.PlkgTypeError: allocate() got an unknown option 'bogus'; options of 
 >>> plkg.units.dbm_to_w(float("nan"))
 Traceback (most recent call last):
     ...
-plkg.errors.PlkgInputError: power_dbm must be finite (dBm), got nan
+plkg.errors.PlkgInputError: power_dbm must be finite or -inf (dBm), got nan
 
 Names are imported on first use, so ``import plkg`` stays cheap.
 """
