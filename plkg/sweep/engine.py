@@ -274,34 +274,37 @@ def _worker_processes() -> list:
 
 @contextlib.contextmanager
 def _sigint_deferred():
-    """SIGINT blocked in this process while in the block (main thread only; else a no-op).
+    """SIGINT ignored and blocked in this process while in the block (main thread only; else a
+    no-op).
 
-    Child processes spawned meanwhile inherit the blocked signal mask (it survives exec), so the
-    workers of an embedded cluster never see the terminal's Ctrl-C, which goes to the whole
-    foreground process group: only the main process handles it and closes the cluster, instead of
-    every worker dying with its own traceback. A Ctrl-C pressed here stays pending, not lost: it
-    is delivered (KeyboardInterrupt) when the block ends and the signal is unblocked.
+    Child processes spawned meanwhile inherit the ignored disposition (it survives exec, and
+    Python keeps an ignored SIGINT at start-up), so the workers of an embedded cluster never see
+    the terminal's Ctrl-C, which goes to the whole foreground process group: only the main process
+    handles it and closes the cluster, instead of every worker dying with its own traceback. The
+    disposition is process-wide, so it also covers processes that Dask spawns from its own
+    threads. A Ctrl-C pressed while the workers start (about a second) is therefore ignored:
+    press it again once they run.
     """
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "pthread_sigmask"
     ):
         yield
         return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        # a pending Ctrl-C is delivered now: pthread_sigmask runs its handler (KeyboardInterrupt)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, handler)
 
 
 def local_cluster(workers: int):
     """An embedded ``LocalCluster``: ``workers`` processes with one thread each, no dashboard,
     glibc's default allocator settings and Dask's background monitors turned down
     (:data:`LEAN_LOCAL_CONFIG`). SIGINT is blocked here while the cluster is built and its
-    worker processes are spawned (see :func:`_sigint_deferred`): the cluster's threads and the
-    worker processes inherit the block and never see the terminal's Ctrl-C, while a Ctrl-C
-    pressed meanwhile is raised here once the workers are spawned."""
+    worker processes are spawned (see :func:`_sigint_deferred`): the worker processes inherit an
+    ignored SIGINT and never see the terminal's Ctrl-C."""
     import dask
     from dask.distributed import LocalCluster
 
