@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "nist",
     "sweep",
     "reproduce",
+    "plot",
+    "cache",
     "bench",
     "demo",
 )
@@ -33,12 +35,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plkg",
         description="Physical-layer key generation: key rates, solvers, learned allocators.",
+        epilog=(
+            "Progress goes to stderr: a bar in a terminal, otherwise one short line at most\n"
+            "every 5 s and a summary line; --quiet silences it. UEs, cells and links are\n"
+            "numbered from 1 in all text, JSON and file names (ue1.txt, cell1.txt, link1.txt)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"plkg {__version__}")
     parser.add_argument(
         "--debug",
         action="store_true",
         help="show the traceback of an error (also PLKG_DEBUG=1); accepted anywhere on the line",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars, heartbeat or stage lines on stderr (also PLKG_QUIET=1); "
+        "accepted anywhere on the line; results, warnings and errors still print",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -66,6 +80,8 @@ EXAMPLES = {
     "nist": "plkg nist keys/ue1.txt",
     "sweep": "plkg sweep spec.yaml --out results.parquet --workers 2",
     "reproduce": "plkg reproduce nf-fig6-sum --out results/",
+    "plot": "plkg plot results.parquet --out fig.pdf",
+    "cache": "plkg cache list",
     "bench": "plkg bench allocation --json",
     "demo": "plkg demo --out demo_out",
 }
@@ -104,23 +120,32 @@ def main(argv: list[str] | None = None) -> int:
     shell reports for a pipeline writer killed by SIGPIPE). Python warnings are printed as one
     line each, ``plkg COMMAND: warning: MESSAGE`` (``... warning: RuntimeWarning: MESSAGE`` for
     a category other than UserWarning); under ``--debug`` with Python's file and line.
+    ``--quiet`` (anywhere on the line) or ``PLKG_QUIET=1`` silences progress on stderr.
     """
+    from plkg import progress
     from plkg.cli_boundary import (
         debug_requested,
         one_line_warnings,
         quiet_broken_pipe,
+        quiet_requested,
         report,
         sigterm_as_interrupt,
         stdout_broken,
     )
 
     debug, argv = debug_requested(sys.argv[1:] if argv is None else list(argv))
+    quiet, argv = quiet_requested(argv)
     state = {"command": None}
+    forced_quiet = quiet and not progress.is_quiet()
     with sigterm_as_interrupt(), one_line_warnings(lambda: state["command"], debug):
         try:
+            if forced_quiet:
+                progress.set_quiet(True)
             parser = build_parser()
             args = parser.parse_args(argv)  # usage errors: argparse prints them and exits 2
             state["command"] = args.command
+            if quiet and hasattr(args, "quiet"):  # a sub-command's own --quiet means the same
+                args.quiet = True
             status = int(args.func(args) or 0)
             sys.stdout.flush()  # a closed stdout shows here, inside the boundary
             return status
@@ -130,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, BrokenPipeError) and stdout_broken():
                 return quiet_broken_pipe()
             return report(state["command"], exc, debug)
+        finally:
+            if forced_quiet:  # in-process callers (tests, notebooks) get their setting back
+                progress.set_quiet(False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -67,6 +67,17 @@ def debug_requested(argv: list[str]) -> tuple[bool, list[str]]:
     return debug, [a for a in head if a != "--debug"] + sep + tail
 
 
+def quiet_requested(argv: list[str]) -> tuple[bool, list[str]]:
+    """(quiet?, argv without ``--quiet``): no progress on stderr, before or after the sub-command.
+
+    ``PLKG_QUIET=1`` in the environment also means quiet. Sub-commands that list their own
+    ``--quiet`` receive it through ``args.quiet`` (see :func:`plkg.cli.main`).
+    """
+    head, sep, tail = _split_at_double_dash(argv)
+    quiet = "--quiet" in head or os.environ.get("PLKG_QUIET", "") not in ("", "0")
+    return quiet, [a for a in head if a != "--quiet"] + sep + tail
+
+
 def _split_at_double_dash(argv):
     if "--" in argv:
         i = argv.index("--")

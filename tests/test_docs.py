@@ -20,7 +20,7 @@ CHOICES = [
     "ut_power_dbm",
     "include_rician_mean",
     "height",
-    # paper-reading options (issue 12)
+    # paper-reading options
     "scatterer_model",
     "wedge_angle_spread_rad",
     "wedge_distance_spread_m",
@@ -56,10 +56,11 @@ def test_choices_are_real_parameters():
 
 
 # ---------------------------------------------------------------- runnable documentation
-# The examples of plkg's module docstring (doctests) and every ```python block of README.md run
-# on every `make test`. They compute the Fig. 6 design once per test session (the session's
+# The examples of plkg's module docstring (doctests) and every ```python block of README.md and
+# docs/sweeps.md run on every `make test`. They compute the Fig. 6 design once per test session (the session's
 # design cache, tests/conftest.py), which the other fig6 tests share.
 README = Path(__file__).resolve().parents[1] / "README.md"
+SWEEPS = Path(__file__).resolve().parents[1] / "docs" / "sweeps.md"
 
 
 def _python_blocks(text: str) -> list[str]:
@@ -106,3 +107,54 @@ def test_readme_python_block_runs(index, tmp_path, monkeypatch, capsys):
             f"README.md python block {index + 1} (starting {first!r}) raised "
             f"{type(exc).__name__}: {exc}"
         )
+
+
+# ---------------------------------------------------------------- docs/sweeps.md's table snippets
+# A tiny real sweep table (one N = 64 scenario with 2 CCM draws, 2 powers, 2 methods: about a
+# second) so that the snippets read what `plkg sweep` writes, not a hand-made imitation.
+TINY_SPEC = """\
+system: nearfield
+base: fig6
+grid:
+  n_antennas: [64]
+  ccm_draws: [2]
+  pa_dbm: [0, 10]
+methods: [epa, wfpa]
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory):
+    from plkg.cli import main
+
+    folder = tmp_path_factory.mktemp("sweep_docs")
+    (folder / "spec.yaml").write_text(TINY_SPEC, encoding="utf-8")
+    out = folder / "results.parquet"
+    code = main(
+        ["--quiet", "sweep", str(folder / "spec.yaml"), "--out", str(out), "--workers", "1"]
+    )
+    assert code == 0 and out.is_dir()
+    return folder
+
+
+def test_sweeps_doc_has_python_blocks():
+    assert _python_blocks(SWEEPS.read_text(encoding="utf-8")), (
+        "docs/sweeps.md has no ```python block"
+    )
+
+
+@pytest.mark.parametrize("index", range(len(_python_blocks(SWEEPS.read_text(encoding="utf-8")))))
+def test_sweeps_python_block_runs(index, sweep_folder, monkeypatch, capsys):
+    """Each ```python block of docs/sweeps.md runs as written next to a real sweep table."""
+    pytest.importorskip("pandas", reason='the snippets use pandas: pip install "plkg[analysis]"')
+    code = _python_blocks(SWEEPS.read_text(encoding="utf-8"))[index]
+    monkeypatch.chdir(sweep_folder)
+    try:
+        exec(
+            compile(code, f"docs/sweeps.md python block {index + 1}", "exec"),
+            {"__name__": "sweeps_doc"},
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure of a documented snippet is the finding
+        pytest.fail(f"docs/sweeps.md python block {index + 1} raised {type(exc).__name__}: {exc}")
+    printed = capsys.readouterr().out
+    assert "wfpa" in printed and "epa" in printed, printed

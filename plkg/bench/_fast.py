@@ -1,4 +1,4 @@
-"""Fast-path figures of issue 14 for ``plkg bench allocation`` and ``plkg bench maxmin``.
+"""Fast-path figures for ``plkg bench allocation`` and ``plkg bench maxmin``.
 
 Every figure is a ratio to a baseline timed in the same run:
 

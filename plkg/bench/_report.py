@@ -84,7 +84,7 @@ def _allocation(b: dict) -> list[str]:
 
 
 def _fast_allocation(f: dict) -> list[str]:
-    """Issue-14 figures: bound (online) paths vs the minimal reference, batched vs one pass."""
+    """Fast-path figures: bound (online) paths vs the minimal reference, batched vs one pass."""
     s, med, diff = f["single"], f["single"]["median_s"], f["single"]["max_rel_diff"]
     lines = ["### Online fast path (bound to the design once)", ""]
     lines += _table(
@@ -299,7 +299,7 @@ def _general(b: dict) -> list[str]:
     }
     rows = [[label, 1e3 * first[k], ratio[k]] for k, label in names.items() if k in first]
     lines = [
-        "## A new geometry: time to the first allocation (issue 15)",
+        "## A new geometry: time to the first allocation",
         "",
         f"Scenario {b['scenario']}; its design takes {_num(b['design_s (common to all methods)'], '.3g')} s "
         "and is common to every method. " + b.get("notes", ""),

@@ -1,4 +1,4 @@
-"""``plkg bench general``: the generalising set allocator (issue 15) on held-out geometries.
+"""``plkg bench general``: the generalising set allocator on held-out geometries.
 
 Accuracy: on a general dataset (:mod:`plkg.data.general_dataset`) not used in training, the sum
 KR of FNNPA-general over the exact water-filling optimum (Eq. (42), (P1)) and the min KR of

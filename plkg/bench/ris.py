@@ -1,8 +1,8 @@
 """``plkg bench ris-ao``: AO time and iterations vs N, closed-form vs autograd gradient (RIS paper).
 
 The two-cell scenario of Fig. 3 with M = M_e = 4, P_A = 30 dBm; CPU, complex128, one torch
-thread (what :func:`plkg.solvers.ris_alternating.solve_ris` uses by default). The target of the
-issue is AO convergence within 5 s for N = 100.
+thread (what :func:`plkg.solvers.ris_alternating.solve_ris` uses by default). The target is AO
+convergence within 5 s for N = 100.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import numpy as np
 
 from plkg.channels.nearfield_scenario import NearFieldScenario
 from plkg.checks import check_instance
+from plkg.progress import STAGE_LINES_FROM_N, step
 
 
 def antenna_offsets(n_antennas: int) -> np.ndarray:
@@ -230,6 +231,11 @@ def scenario_ccm(scenario: NearFieldScenario, rng: np.random.Generator | None = 
     )
     if rng is not None:
         check_instance(rng, np.random.Generator, "rng", "None or a numpy.random.Generator")
+    if scenario.n_antennas >= STAGE_LINES_FROM_N:  # [K, N, N] from many paths: seconds at least
+        step(
+            f"[design] CCM of {scenario.n_users} UEs (N = {scenario.n_antennas}, "
+            f"{scenario.scatterer_model} scatterers) ..."
+        )
     if scenario.scatterer_model == "wedge":
         psi, r, weights = wedge_quadrature(scenario)
         return ccm_from_weighted_scatterers(

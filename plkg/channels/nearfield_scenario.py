@@ -39,7 +39,7 @@ _INTEGER_FIELDS = {
     "ccm_draws": 1,
     "seed": 0,
 }
-# Paper-reading switches (issue 12, docs/assumptions.md); the first entry is the default.
+# Paper-reading switches (docs/assumptions.md); the first entry is the default.
 SCATTERER_MODELS = ("continuum-disc", "fixed", "wedge")
 SUBCHANNEL_COUNTS = ("energy", "literal")
 # Largest ULA: K covariances of N x N complex128 (N = 8192: 1 GiB each) must fit in memory.
@@ -252,7 +252,7 @@ class NearFieldScenario:
             )
 
     def _validate_modelling_options(self) -> None:
-        """The paper-reading switches (issue 12): scatterer model and subchannel count."""
+        """The paper-reading switches: scatterer model and subchannel count."""
         check_choice(self.scatterer_model, SCATTERER_MODELS, "scatterer_model")
         check_choice(self.subchannel_count, SUBCHANNEL_COUNTS, "subchannel_count")
         check_number(

@@ -59,7 +59,7 @@ def ula_response(n: int, direction_cosine: float, spacing_wavelengths: float) ->
 
 
 class _LosCosines:
-    """Direction cosines of the LoS responses: geometric (u . axis) or seeded random (issue 12).
+    """Direction cosines of the LoS responses: geometric (u . axis) or seeded random.
 
     ``"random"`` draws theta ~ U(-pi/2, pi/2) per endpoint in a fixed order (BS side then RIS
     side of every BS-RIS link, then RIS side of every RIS-UT link) from ``los_seed``.

@@ -60,7 +60,7 @@ FOUR_CELL_SCHEMES = {
 }
 
 
-# Paper-reading switches (issue 12, docs/assumptions.md); the first entry is the default.
+# Paper-reading switches (docs/assumptions.md); the first entry is the default.
 LOS_ANGLES = ("geometric", "random")
 DIRECT_CORRELATIONS = ("iid", "exponential")
 
@@ -253,7 +253,7 @@ class RISScenario:
         self._check_geometry()
 
     def _check_modelling_options(self) -> None:
-        """The paper-reading switches (issue 12): LoS angles and direct-link correlation."""
+        """The paper-reading switches: LoS angles and direct-link correlation."""
         check_choice(self.los_angles, LOS_ANGLES, "los_angles")
         check_choice(self.direct_correlation, DIRECT_CORRELATIONS, "direct_correlation")
         check_number(

@@ -1,7 +1,7 @@
 """Options that apply to some choices only: refused, naming both, when given with another.
 
 An option that a command accepts but the chosen method, kind or system does not read would be
-silently ignored (``plkg keyrate --method wfpa --mapping exact`` ran water-filling and reported
+silently ignored (``plkg keyrate --method wfpa --mapping exact`` would run water-filling and say
 nothing about the mapping). Each command lists which of its options apply to which choices, and
 :func:`check_applies` turns a mismatch into one line naming the option and the choice (exit 2).
 Options whose applicability is checked keep ``None`` (or ``False``) as their parser default, so

@@ -41,7 +41,24 @@ def add_general_arguments(p) -> None:
     )
     g.add_argument("--epochs", type=int, default=None, help="general: epoch budget (default 60)")
     g.add_argument("--width", type=int, default=None, help="general: hidden width (default 64)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or epoch lines (same as the global plkg --quiet)",
+    )
+
+
+def general_result_line(out) -> str:
+    """The text-mode result of one general training run, one line."""
+    metrics = out.meta["metrics"]
+    epochs = out.meta["training"]["epochs_run"]
+    history = metrics.get("val_loss_history") or []
+    best_epoch = (min(range(len(history)), key=history.__getitem__) + 1) if history else None
+    at = f" at epoch {best_epoch}" if best_epoch is not None else ""
+    return (
+        f"wrote {out.checkpoint_path}: {epochs} epochs, best validation loss "
+        f"{metrics['best_val_loss']:.4e}{at}"
+    )
 
 
 def run_general(args) -> int:
@@ -85,10 +102,12 @@ def run_general(args) -> int:
             seed=args.seed,
             log_dir=None if args.no_log else args.log_dir,
             quiet=args.quiet,
+            progress="lines" if args.json else "auto",  # JSON owns stdout
+            progress_desc=f"train general {kind}",
         )
         summary[kind] = {"checkpoint": str(out.checkpoint_path), "metrics": out.meta["metrics"]}
         if not args.json:
-            print(f"wrote {out.checkpoint_path}: best val loss {out.meta['metrics']}")
+            print(general_result_line(out))
     if args.json:
         print(dumps_strict(summary, indent=2))
     return 0

@@ -9,7 +9,9 @@
 5. a short RIS two-cell AO run against its baselines;
 6. a key-bits run (probing -> quantisation -> reconciliation -> privacy amplification) with NIST.
 
-Everything is written under ``--out`` (default ``demo_out/``).
+Everything is written under ``--out`` (default ``demo_out/``). Stage lines and progress go to
+stderr (:mod:`plkg.progress`; silent with ``plkg --quiet``), results to stdout; the figure
+``keyrates.png`` uses the house style and names the scenario actually used.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from plkg.commands._nearfield_args import (
 from plkg.commands._paths import inside, output_folder, safe_stem
 from plkg.data.atomic import write_text_atomic
 from plkg.io.json_text import dumps_strict, nonfinite_as_null
+from plkg.progress import progress_bar, step
 
 DEMO_METHODS = ("epa", "wfpa", "fnnpa", "cvxpakf", "wfpakf", "fnnpakf", "exact-maxmin")
 DEMO_POWERS_DBM = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
@@ -46,15 +49,14 @@ def register(sub) -> None:
 
 
 class _Progress:
+    """Numbered stage lines on stderr: ``[demo 3/9 | 12.5 s] training KGLM-Net ...``."""
+
     def __init__(self, n_steps: int):
         self.n_steps, self.step, self.t0 = n_steps, 0, time.perf_counter()
 
     def __call__(self, text: str) -> None:
         self.step += 1
-        print(
-            f"[demo {self.step}/{self.n_steps} | {time.perf_counter() - self.t0:6.1f} s] {text}",
-            flush=True,
-        )
+        step(f"[demo {self.step}/{self.n_steps} | {time.perf_counter() - self.t0:6.1f} s] {text}")
 
 
 def _time_allocation(method, design, pa_w, options, repeats: int = 3):
@@ -70,31 +72,36 @@ def _time_allocation(method, design, pa_w, options, repeats: int = 3):
 
 def keyrate_table(design, scenario, checkpoints: dict, powers_dbm=DEMO_POWERS_DBM) -> list[dict]:
     """Sum KR and min KR (Eq. (17)) of every method at every power, with the time per allocation."""
+    rows = []
+    total = len(DEMO_METHODS) * len(powers_dbm)
+    with progress_bar(total, desc="demo key rates", unit="allocation") as bar:
+        for method in DEMO_METHODS:
+            for pa_dbm in powers_dbm:
+                rows.append(_keyrate_row(method, design, scenario, checkpoints, pa_dbm))
+                bar.update(1, note=method)
+    return rows
+
+
+def _keyrate_row(method, design, scenario, checkpoints: dict, pa_dbm: float) -> dict:
     from plkg.keyrate.evaluate import evaluate_allocation
 
-    rows = []
-    for method in DEMO_METHODS:
-        options = {"scenario": scenario}
-        if method in checkpoints:
-            options["checkpoint"] = str(checkpoints[method])
-        for pa_dbm in powers_dbm:
-            pa_w = float(units.dbm_to_w(pa_dbm))
-            result, seconds = _time_allocation(
-                method, design, pa_w, options, repeats=1 if method == "cvxpakf" else 3
-            )
-            report = evaluate_allocation(design, result.x_w)
-            rows.append(
-                {
-                    "method": method,
-                    "pa_dbm": pa_dbm,
-                    "sum_kr_bits": report.sum_kr_bits,
-                    "min_kr_bits": report.min_kr_bits,
-                    "power_used_w": float(np.sum(result.x_w)),
-                    "status": result.status,
-                    "seconds": seconds,
-                }
-            )
-    return rows
+    options = {"scenario": scenario}
+    if method in checkpoints:
+        options["checkpoint"] = str(checkpoints[method])
+    pa_w = float(units.dbm_to_w(pa_dbm))
+    result, seconds = _time_allocation(
+        method, design, pa_w, options, repeats=1 if method == "cvxpakf" else 3
+    )
+    report = evaluate_allocation(design, result.x_w)
+    return {
+        "method": method,
+        "pa_dbm": pa_dbm,
+        "sum_kr_bits": report.sum_kr_bits,
+        "min_kr_bits": report.min_kr_bits,
+        "power_used_w": float(np.sum(result.x_w)),
+        "status": result.status,
+        "seconds": seconds,
+    }
 
 
 def print_table(rows: list[dict]) -> None:
@@ -120,45 +127,30 @@ def write_table_csv(rows: list[dict], path: Path) -> Path:
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
-def plot_table(rows: list[dict], path: Path) -> Path:
-    import matplotlib
+def plot_table(rows: list[dict], path: Path, scenario_title: str) -> Path:
+    """Sum KR and min KR vs P_a of every method (house style; one legend, method names as the
+    CLI names them), titled with the scenario actually used."""
+    from plkg.plotting import house_style, new_figure, save_figure
+    from plkg.plotting.curves import plot_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from plkg.data.atomic import atomic_path
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {
-        "epa": "s-",
-        "wfpa": "o-",
-        "fnnpa": "x--",
-        "cvxpakf": "d-",
-        "wfpakf": "v-",
-        "fnnpakf": "+--",
-        "exact-maxmin": ":",
+    table = {
+        key: [r[key] for r in rows] for key in ("method", "pa_dbm", "sum_kr_bits", "min_kr_bits")
     }
-    for method in dict.fromkeys(r["method"] for r in rows):
-        sel = [r for r in rows if r["method"] == method]
-        pa = [r["pa_dbm"] for r in sel]
-        axes[0].plot(
-            pa, [r["sum_kr_bits"] for r in sel], styles.get(method, "-"), label=method.upper()
-        )
-        axes[1].plot(
-            pa, [r["min_kr_bits"] for r in sel], styles.get(method, "-"), label=method.upper()
-        )
-    for ax, title in zip(axes, ("sum KR (Eq. (17))", "min KR (Eq. (17))"), strict=True):
-        ax.set_xlabel("P_a (dBm)")
-        ax.set_ylabel("bits per probing round")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
-    fig.suptitle("plkg demo: near-field Fig. 6 scenario, all allocation methods")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
+    with house_style():
+        fig, axes = new_figure(2, 1, width=5.2, height=4.2)
+        for ax, column, title in zip(
+            axes[0],
+            ("sum_kr_bits", "min_kr_bits"),
+            ("sum KR (Eq. (17))", "min KR (Eq. (17))"),
+            strict=True,
+        ):
+            plot_curves(ax, table, "pa_dbm", column, ["method"])
+            ax.set_xlabel("P_a (dBm)")
+            ax.set_ylabel(f"{title.split(' (')[0]} (bits)")
+            ax.set_title(title)
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right center")
+        fig.suptitle(f"plkg demo: {scenario_title}, all allocation methods")
+        return save_figure(fig, path, dpi=150)
 
 
 def ris_demo(seed: int) -> dict:
@@ -168,16 +160,19 @@ def ris_demo(seed: int) -> dict:
 
     scenario = load_ris_scenario("ris-two-cell")
     out = {}
-    for method in ("proposed", "no-ris", "rand-phase"):
-        t0 = time.perf_counter()
-        _, result = solve_configuration(scenario, method, np.random.default_rng(seed))
-        out[method] = {
-            "wskr_bits": result.wskr_bits,
-            "ub_bits": result.ub_sum_bits,
-            "iterations": result.iterations,
-            "status": result.status,
-            "seconds": time.perf_counter() - t0,
-        }
+    methods = ("proposed", "no-ris", "rand-phase")
+    with progress_bar(len(methods), desc="demo RIS", unit="method") as bar:
+        for method in methods:
+            t0 = time.perf_counter()
+            _, result = solve_configuration(scenario, method, np.random.default_rng(seed))
+            out[method] = {
+                "wskr_bits": result.wskr_bits,
+                "ub_bits": result.ub_sum_bits,
+                "iterations": result.iterations,
+                "status": result.status,
+                "seconds": time.perf_counter() - t0,
+            }
+            bar.update(1, note=method)
     return out
 
 
@@ -187,9 +182,16 @@ def keys_demo(scenario, design, seed: int, pa_dbm: float = 10.0, n_rounds: int =
     from plkg.keygen.nist.suite import run_tests
 
     rng = np.random.default_rng(seed)
-    res = nearfield_key_generation(
-        scenario, float(units.dbm_to_w(pa_dbm)), n_rounds, rng, method="wfpa", design=design
-    )
+    with progress_bar(None, desc="demo keys", unit="block") as bar:
+        res = nearfield_key_generation(
+            scenario,
+            float(units.dbm_to_w(pa_dbm)),
+            n_rounds,
+            rng,
+            method="wfpa",
+            design=design,
+            progress=lambda label: bar.update(1, note=label),
+        )
     users, keys = [], []
     for u in res["users"]:
         blocks = u.pop("blocks", [])
@@ -198,6 +200,7 @@ def keys_demo(scenario, design, seed: int, pa_dbm: float = 10.0, n_rounds: int =
     bits = np.concatenate(keys).astype(np.int8) if keys else np.zeros(0, dtype=np.int8)
     nist = {}
     if bits.size >= 128:
+        step(f"[demo] NIST SP 800-22 on {bits.size} final key bits ...")
         for name, r in run_tests(bits).items():
             nist[name] = {
                 "p_values": list(r.p_values),
@@ -254,6 +257,8 @@ def run(args) -> int:
         label_norm="log_minmax",
         seed=args.seed,
         log_dir=runs,
+        progress_bar="auto",  # a bar in a terminal, compact epoch lines otherwise
+        progress_desc="demo KGLM-Net",
     )
     m = kglm.meta["metrics"]
     print(
@@ -269,6 +274,8 @@ def run(args) -> int:
         label_norm="minmax",
         seed=args.seed,
         log_dir=runs,
+        progress_bar="auto",
+        progress_desc="demo fairness FNN",
     )
     m = fair.meta["metrics"]
     print(
@@ -281,7 +288,7 @@ def run(args) -> int:
     )
     print_table(rows)
     write_table_csv(rows, out / "keyrates.csv")
-    fig = plot_table(rows, out / "keyrates.png")
+    fig = plot_table(rows, out / "keyrates.png", _scenario_title(args.scenario, scenario))
     progress(f"figure written: {fig}")
 
     summary = {"scenario": scenario.name, "fingerprint": scenario.fingerprint(), "keyrates": rows}
@@ -309,9 +316,15 @@ def run(args) -> int:
     return 0
 
 
+def _scenario_title(given: str, scenario) -> str:
+    """The scenario actually used: its name (and YAML file), N and K."""
+    where = f" ({Path(given).name})" if str(given).endswith((".yaml", ".yml")) else ""
+    return f"scenario {scenario.name}{where}, N = {scenario.n_antennas}, K = {scenario.n_users}"
+
+
 def _print_keys(keys: dict) -> None:
     print(
-        f"        near-field, {keys['method'].upper()} at {keys['pa_dbm']:.0f} dBm, {keys['n_rounds']} probing rounds:"
+        f"        near-field, {keys['method']} at {keys['pa_dbm']:.0f} dBm, {keys['n_rounds']} probing rounds:"
     )
     for k, u in enumerate(keys["users"]):
         if u.get("status") == "no-key":

@@ -3,6 +3,10 @@
 JSON fields are strict JSON (:func:`plkg.io.json_text.dumps_strict`): at a zero budget
 (``--pa-w 0``) ``pa_dbm`` is ``null`` (``pa_w`` is 0.0); the general learned allocators add
 ``fallback`` (null, or why the exact solver answered instead of the network).
+
+UEs are numbered from 1: the text lines say ``UE 1`` ... ``UE K``, and the JSON's ``ue`` list
+[1, ..., K] names the entries of the per-UE lists ``kr_bits``, ``c_bits`` and
+``n_subchannels``, which are in that order.
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ MAPPING_CHOICES = ("appro", "appro-paper", "exact")
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "keyrate", help="key rates of one power-allocation method (near-field paper)"
+        "keyrate",
+        help="key rates of one power-allocation method (near-field paper)",
+        epilog="UEs are numbered from 1: per-UE JSON lists (kr_bits, c_bits, n_subchannels) "
+        "are in the order of the 'ue' list [1, ..., K].\n\nexample:\n  "
+        "plkg keyrate --scenario fig6 --pa-dbm 0 10 20 --method fnnpa --json",
     )
     add_scenario_argument(p)
     group = p.add_mutually_exclusive_group(required=True)
@@ -138,7 +146,7 @@ def check_method_options(args) -> None:
 def run(args) -> int:
     from plkg.commands._paths import output_file
 
-    output_file(args.export, "--export")  # "" or a folder is an error, before any work (issue 11)
+    output_file(args.export, "--export")  # "" or a folder is an error, before any work
     check_method_options(args)
     scenario = scenario_from_args(args)
     powers = powers_from_args(args)
@@ -176,6 +184,7 @@ def _evaluate_power(args, scenario, design, pa_w: float, options: dict) -> dict:
         "pa_w": pa_w,
         # -inf dBm is not JSON: a zero budget is pa_dbm null (documented in --help)
         "pa_dbm": float(units.w_to_dbm(pa_w)) if pa_w > 0 else None,
+        "ue": list(range(1, design.n_users + 1)),  # the per-UE lists below, in this order
         "kr_bits": report.kr_bits.tolist(),
         "c_bits": report.c_bits.tolist(),
         "sum_kr_bits": report.sum_kr_bits,

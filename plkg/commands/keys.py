@@ -9,10 +9,17 @@ reported as "no key", never as agreement), and the security parameters and assum
 keys (:data:`SECURITY_EPILOG`, the ``security`` object of the JSON). ``--out DIR`` writes
 ``ue<k>.txt`` / ``cell<k>.txt`` / ``link<k>.txt`` (Alice's final key bits, ASCII 0/1) and
 ``summary.json`` as one unit when the run has succeeded (:func:`commit_out`).
+
+UEs, cells and links are numbered from 1 everywhere a user sees them: the text lines, the
+``ue`` / ``cell`` / ``link`` fields of the JSON rows (listed in that order), the keys of
+``key_files`` and the file names (``ue1.txt`` ... ``ueK.txt``). Progress goes to stderr
+(:mod:`plkg.progress`): a bar over the key blocks in a terminal, otherwise a short line at most
+every few seconds; then one summary line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 
@@ -43,7 +50,9 @@ security of the keys (per key block; see plkg/keygen/privacy_amplification.py):
   options and --seed gets the same keys. With --measurements the keys are only as secret as
   the measurement file is private.
 
---out DIR: the key files (ue<k>.txt, cell<k>.txt, link<k>.txt) and summary.json are written
+UEs, cells and links are numbered from 1 (text, JSON fields ue/cell/link, file names).
+
+--out DIR: the key files (ue<k>.txt, cell<k>.txt, link<k>.txt, k = 1, 2, ...) and summary.json are written
 only when the whole run succeeds, all at once; files of those names left in DIR by an earlier
 run are replaced or removed, other files are never touched. A failed or interrupted run leaves
 DIR as it was.
@@ -158,7 +167,7 @@ def register(sub) -> None:
     p.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress bar or summary line on stderr",
+        help="no progress bar or summary line on stderr (same as the global plkg --quiet)",
     )
     p.add_argument(
         "--min-subchannel-kr-bits",
@@ -255,8 +264,14 @@ def _power_w(args, default_dbm: float) -> float:
 
 
 def _strip(entry: dict) -> dict:
-    """Per-block objects become their count; NaN (no bits, e.g. no usable subchannel) null."""
-    out = {k: (None if isinstance(v, float) and v != v else v) for k, v in entry.items()}
+    """Per-block objects become their count; NaN (no bits, e.g. no usable subchannel) null.
+
+    The 0-based ``user`` index is dropped: the row's ``ue`` / ``cell`` / ``link`` number
+    (from 1) names it.
+    """
+    out = {
+        k: (None if isinstance(v, float) and v != v else v) for k, v in entry.items() if k != "user"
+    }
     if isinstance(out.get("blocks"), list):
         out["blocks"] = len(out["blocks"])
     return out
@@ -269,15 +284,16 @@ def _keys_of(entry: dict) -> np.ndarray:
 
 
 def key_file_texts(rows: list[dict], label: str) -> dict[str, str]:
-    """``{label}{i}.txt`` -> Alice's final key bits as ASCII 0/1 (one line), per row with bits.
+    """``{label}{k}.txt`` -> Alice's final key bits as ASCII 0/1 (one line), per row with bits.
 
-    Rows without key bits get no file. Names follow a fixed pattern: no user text in them.
+    ``k`` counts the rows from 1 (``ue1.txt`` is the first UE). Rows without key bits get no
+    file. Names follow a fixed pattern: no user text in them.
     """
     files = {}
     for i, row in enumerate(rows):
         bits = _keys_of(row)
         if bits.size:
-            files[f"{label}{i}.txt"] = "".join("01"[int(v)] for v in bits) + "\n"
+            files[f"{label}{i + 1}.txt"] = "".join("01"[int(v)] for v in bits) + "\n"
     return files
 
 
@@ -502,39 +518,47 @@ def _check_training_split(args, config, n_components: int) -> None:
 
 
 class _Progress:
-    """A tqdm bar on stderr over the key blocks of all UEs / cells.
+    """Progress over the key blocks of all UEs / cells / links, on stderr.
 
-    Shown while the blocks run when stderr is a terminal; one summary line on stderr after a
-    successful run; ``--quiet``: neither.
-    A pending Ctrl-C / SIGTERM is raised between blocks (the CLI boundary makes it exit 130 /
-    143); the bar is closed on the way out.
+    A bar while the blocks run when stderr is a terminal, otherwise a compact line at most
+    every few seconds (``[keys] 12/40 blocks, UE 2, 31 s``, :func:`plkg.progress.progress_bar`);
+    one summary line after a successful run; ``--quiet`` (or the global ``plkg --quiet``):
+    none of it. A pending Ctrl-C / SIGTERM is raised between blocks (the CLI boundary makes it
+    exit 130 / 143); the bar is closed on the way out.
     """
 
     def __init__(self, args):
-        self.quiet = bool(getattr(args, "quiet", False))
+        from plkg.progress import is_quiet
+
+        self.quiet = bool(getattr(args, "quiet", False)) or is_quiet()
         self.bar = None
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self):
         return self
 
     def start(self, n_links: int, n_rounds: int, block_rounds) -> None:
-        from tqdm import tqdm
+        from plkg.progress import progress_bar
 
+        if self.quiet:
+            return
         block = n_rounds if block_rounds is None else int(block_rounds)
         total = int(n_links) * (int(n_rounds) // block) if block >= 1 else 0
-        self.bar = tqdm(
-            total=total,
-            unit="block",
-            file=sys.stderr,
-            disable=True if self.quiet else None,  # None: off when stderr is not a terminal
-            desc="plkg keys",
-            leave=False,
+        # summary=False: the command's own summary line (:meth:`summary`) is the one line
+        self.bar = self._stack.enter_context(
+            progress_bar(total, desc="keys", unit="block", summary=False)
         )
+
+    def stage(self, text: str) -> None:
+        """One stage line (``[keys] ...``) before the blocks start, unless quiet."""
+        from plkg.progress import step
+
+        if not self.quiet:
+            step(f"[keys] {text}")
 
     def tick(self, label: str) -> None:
         if self.bar is not None:
-            self.bar.set_postfix_str(label, refresh=False)
-            self.bar.update(1)
+            self.bar.update(1, note=label)
 
     def summary(self, out: dict, seconds: float) -> None:
         """The one summary line on stderr (not with --quiet)."""
@@ -549,9 +573,8 @@ class _Progress:
         )
 
     def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        self.bar = None
+        self._stack.__exit__(*exc)
         return False
 
 
@@ -600,7 +623,8 @@ def _design_with_ccm(path, scenario):
 
 def _maybe_write(args, rows, label):
     """With ``--out``: the key files' texts are kept for :func:`commit_out` (written only when
-    the whole run succeeds); returns row index (as text) -> file name, or None without --out."""
+    the whole run succeeds); returns the row's number from 1 (as text) -> file name, or None
+    without --out."""
     if args.out is None:
         return None
     files = key_file_texts(rows, label)
@@ -676,7 +700,7 @@ def run(args) -> int:
     )
     for i, r in enumerate(rows):
         print(
-            f"  {label} {i}: analytic KR {_fmt(r.get('analytic_kr_bits'), '.3f')} bits/round, final {r['final_bits_per_round']:.3f} bits/round "
+            f"  {label} {i + 1}: analytic KR {_fmt(r.get('analytic_kr_bits'), '.3f')} bits/round, final {r['final_bits_per_round']:.3f} bits/round "
             f"({r['final_key_bits']} bits, {_fmt(r.get('efficiency'), '.1%')} of KR), "
             f"BDR {_fmt(r.get('bdr_before'))} -> {_fmt(r.get('bdr_after'))}, "
             f"leak {r.get('leak_bits', 0)} bits (disclosed {r.get('disclosed_bits', 0)}, "

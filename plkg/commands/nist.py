@@ -3,7 +3,9 @@
 FILE holds ASCII '0'/'1' characters (whitespace ignored) or, with ``--binary``, raw bytes (each
 byte gives 8 bits, most significant first). Without ``--batch-length`` the nine tests run on the
 whole sequence; with it the sequence is split into sequences of N bits and the section 4.2
-summary (pass ratio with its acceptable range, uniformity P-value) is reported per test.
+summary (pass ratio with its acceptable range, uniformity P-value) is reported per test. Bits
+after the last whole sequence are dropped, as NIST's own suite does: one note on stderr, and
+``dropped_bits`` in the JSON report; a file shorter than one sequence is refused.
 
 Every test gets a verdict: ``PASS``, ``FAIL`` or ``N/A`` (not applicable: the input is shorter than
 the test's recommended size, so it says nothing either way). Exit status: 0 when no test failed
@@ -45,7 +47,11 @@ def register(sub) -> None:
         "--binary", action="store_true", help="FILE holds raw bytes (8 bits each, MSB first)"
     )
     p.add_argument(
-        "--batch-length", type=int, default=None, help="split into sequences of N bits (batch mode)"
+        "--batch-length",
+        type=int,
+        default=None,
+        help="split into sequences of N bits (batch mode); the bits after the last whole "
+        "sequence are dropped with a note, as NIST's suite does (JSON: dropped_bits)",
     )
     p.add_argument(
         "--tests", default=None, help="comma-separated subset of the tests (default: all nine)"
@@ -184,17 +190,20 @@ def nist_report(
         }
     if batch_length < 1:
         raise ValueError(f"--batch-length must be a positive integer, got {batch_length}")
-    if bits.size % batch_length:
+    n_sequences, dropped = divmod(int(bits.size), batch_length)
+    if n_sequences == 0:
         raise ValueError(
-            f"odd length: {bits.size} bits is not a multiple of --batch-length {batch_length} "
-            f"({bits.size // batch_length} full sequences and {bits.size % batch_length} bits left over)"
+            f"--batch-length {batch_length} is longer than the input ({bits.size} bits): "
+            "give at most the number of bits"
         )
-    seqs = bits.reshape(-1, batch_length)
+    seqs = bits[: n_sequences * batch_length].reshape(n_sequences, batch_length)
     summaries = run_batch(seqs, tests, options, alpha)
     return {
         "mode": "batch",
-        "n_sequences": int(seqs.shape[0]),
+        "n_bits": int(bits.size),
+        "n_sequences": n_sequences,
         "sequence_length": int(batch_length),
+        "dropped_bits": dropped,
         "alpha": alpha,
         "tests": [s.to_dict() for s in summaries],
     }
@@ -206,6 +215,12 @@ def run(args) -> int:
     _check_selected(args, tests)
     bits = read_bits(args.file, args.binary)
     report = _clean(nist_report(bits, args.batch_length, tests, _options(args), args.alpha))
+    if report.get("dropped_bits"):
+        print(
+            f"plkg nist: note: the last {report['dropped_bits']} of {report['n_bits']} bits do not "
+            f"fill a sequence of {report['sequence_length']} and are not tested",
+            file=sys.stderr,
+        )
     status, why = exit_status(report)
     report["exit_status_reason"] = why or None
     if args.json:

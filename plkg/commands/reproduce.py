@@ -1,4 +1,8 @@
-"""``plkg reproduce NAME|all``: regenerate paper figures as PNG + CSV.
+"""``plkg reproduce NAME|all``: regenerate paper figures (PNG, PDF and/or SVG) + CSV.
+
+Every figure uses the house style (:mod:`plkg.plotting`); ``--format png pdf svg`` writes each
+figure in every format named (default PNG) and ``--dpi`` sets the PNG resolution (default 200).
+Tables (``ris-table1``) are written as CSV, Markdown and LaTeX.
 
 ``OUT/manifest.json`` is rewritten (atomically) after every finished figure, so an interrupted run
 leaves no figure without its entry. It records the plkg version (installed distribution and
@@ -20,11 +24,13 @@ from plkg.commands._names import select_names
 from plkg.commands._paths import inside, output_folder
 from plkg.data.atomic import write_text_atomic
 from plkg.io.json_text import dumps_strict
+from plkg.plotting.figure import check_dpi
 from plkg.reproduce import figure_registry
+from plkg.reproduce._output import output_options
 
 
 def register(sub) -> None:
-    p = sub.add_parser("reproduce", help="regenerate figures of the papers (PNG + CSV)")
+    p = sub.add_parser("reproduce", help="regenerate figures of the papers (PNG/PDF/SVG + CSV)")
     p.add_argument(
         "names",
         nargs="*",
@@ -32,7 +38,21 @@ def register(sub) -> None:
         help="figure names, or 'all' (default); 'list' lists them",
     )
     p.add_argument("--out", default="results", help="output folder (default: results/)")
-    p.add_argument("--quick", action="store_true", help="coarser sweeps, for smoke tests")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="compute only a few of the points (same scenario, seeds and draws: each quick "
+        "value equals the full run's value at that point), for smoke tests",
+    )
+    p.add_argument(
+        "--format",
+        nargs="+",
+        choices=("png", "pdf", "svg"),
+        default=["png"],
+        metavar="FMT",
+        help="figure formats, one or more of png, pdf, svg (default png)",
+    )
+    p.add_argument("--dpi", type=int, default=200, help="resolution of PNG figures (default 200)")
     p.add_argument(
         "--workers",
         type=int,
@@ -127,6 +147,7 @@ def _figure_seeds(fn) -> dict:
 
 
 def run(args) -> int:
+    check_dpi(args.dpi)
     registry = figure_registry()
     names = select_names(registry, args.names, "figure")
     if names is None:
@@ -142,21 +163,27 @@ def run(args) -> int:
         "code_commit": commit,
         "python": platform.python_version(),
         "dependencies": _dependencies(),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": _machine(),
         "quick": args.quick,
+        "formats": list(dict.fromkeys(args.format)),
+        "dpi": args.dpi,
         "configs": _configs(with_text=commit is None),
         "figures": {},
     }
     for name in names:
         t0 = time.perf_counter()
         print(f"[reproduce] {name} ...", flush=True)
-        paths = [inside(out, Path(p).resolve()) for p in registry[name](out, quick=args.quick)]
+        with output_options(args.format, args.dpi):
+            made = registry[name](out, quick=args.quick)
+        paths = [inside(out, Path(p).resolve()) for p in made]
         dt = time.perf_counter() - t0
         manifest["figures"][name] = {
             "function": f"{registry[name].__module__}.{registry[name].__name__}",
             "description": ((registry[name].__doc__ or "").strip().splitlines() or [""])[0],
             "seeds": _figure_seeds(registry[name]),
             "quick": args.quick,
-            "files": [str(p) for p in paths],
+            "files": [p.relative_to(out.resolve()).as_posix() for p in paths],
             "seconds": round(dt, 2),
         }
         # record each finished figure at once: an interrupt later leaves no figure unlisted
@@ -166,6 +193,13 @@ def run(args) -> int:
             flush=True,
         )
     return 0
+
+
+def _machine() -> str:
+    """The machine a run's times belong to: architecture and the cores this process may use."""
+    from plkg.machine import usable_cores
+
+    return f"{platform.machine()}, {usable_cores()} CPU cores"
 
 
 def _previous_manifest(path: Path) -> dict:

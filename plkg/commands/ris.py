@@ -3,7 +3,8 @@
 Runs the proposed AO (Algorithms 1 + 2) and the No-RIS / RandPhase baselines on a two-cell
 (Fig. 3) or four-cell (Fig. 11) scenario or a ``configs/ris-*.yaml`` file and prints per-method
 ``wskr_bits`` (Theorem 1), ``ub_bits`` (Theorem 2), per-cell rates, AO iterations and the
-objective history.
+objective history. Cells are numbered from 1: the JSON's ``cell`` list [1, ..., K] names the
+entries of the per-cell lists (``kgr_bits_per_cell`` ...), which are in that order.
 
 ``--starts``, ``--tol`` and ``--max-iter`` set the proposed AO and are refused when ``--methods``
 does not include ``proposed``; ``--seed`` is refused when only ``no-ris`` runs (nothing random).
@@ -31,7 +32,13 @@ PER_START_OVERHEAD_BYTES = 16 * 1024
 
 
 def register(sub) -> None:
-    p = sub.add_parser("ris", help="RIS-aided multi-cell key rates: AO (Alg. 1 + 2) and baselines")
+    p = sub.add_parser(
+        "ris",
+        help="RIS-aided multi-cell key rates: AO (Alg. 1 + 2) and baselines",
+        epilog="cells are numbered from 1: per-cell lists (kgr_bits_per_cell ...) are in the "
+        "order of the JSON's 'cell' list [1, ..., K].\n\nexample:\n  "
+        "plkg ris --scenario two-cell --json",
+    )
     p.add_argument(
         "--scenario",
         default="two-cell",
@@ -193,7 +200,12 @@ def run(args) -> int:
     scenario = _scenario(args)
     check_ris_memory(args, scenario, methods)
     model = build_channel_model(scenario)
-    out = {"scenario": scenario.to_dict(), "methods": {}}
+    # per-cell lists of every method are in the order of "cell" (cells numbered from 1)
+    out = {
+        "scenario": scenario.to_dict(),
+        "cell": list(range(1, scenario.n_cells + 1)),
+        "methods": {},
+    }
     for i, method in enumerate(methods):
         rng = np.random.default_rng([args.seed, i])
         t0 = time.perf_counter()
@@ -222,7 +234,7 @@ def run(args) -> int:
             cells = ", ".join(f"{x:.3f}" for x in e["kgr_bits_per_cell"])
             print(
                 f"  {method:10s} WSKR {e['wskr_bits']:.3f} bits  UB {e['ub_bits']:.3f} bits  "
-                f"cells [{cells}]  iterations {e['iterations']} ({e['status']})  {e['seconds']} s"
+                f"cells 1..{scenario.n_cells} [{cells}]  iterations {e['iterations']} ({e['status']})  {e['seconds']} s"
                 + (f"  best of {e['starts']} starts" if "starts" in e else "")
             )
     return 0

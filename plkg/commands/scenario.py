@@ -1,4 +1,9 @@
-"""``plkg scenario``: show a near-field scenario and export its CCMs."""
+"""``plkg scenario``: show a near-field scenario and export its CCMs.
+
+UEs are numbered from 1: the JSON's ``ue`` list [1, ..., K] names the entries of the per-UE
+lists ``null_space_dims`` and ``n_subchannels``, which are in that order (the exported ``ccm``
+array keeps NumPy's 0-based axis: ``ccm[0]`` is UE 1).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,13 @@ from plkg.io.json_text import dumps_strict
 
 
 def register(sub) -> None:
-    p = sub.add_parser("scenario", help="show a near-field scenario (D_k, N_D) and export its CCMs")
+    p = sub.add_parser(
+        "scenario",
+        help="show a near-field scenario (D_k, N_D) and export its CCMs",
+        epilog="UEs are numbered from 1: per-UE lists (null_space_dims, n_subchannels) are in "
+        "the order of the JSON's 'ue' list [1, ..., K]; the exported ccm[0] is UE 1.\n\n"
+        "example:\n  plkg scenario --scenario fig6 --json",
+    )
     add_scenario_argument(p)
     p.add_argument(
         "--export", metavar="FILE.npz", help="write ccm [K,N,N] complex128 and scalar parameters"
@@ -36,6 +47,7 @@ def scenario_summary(scenario, design) -> dict:
         "parameters": scenario.to_dict(),
         "wavelength_m": scenario.wavelength_m,
         "rayleigh_distance_m": scenario.rayleigh_distance_m,
+        "ue": list(range(1, design.n_users + 1)),  # the per-UE lists below, in this order
         "null_space_dims": list(design.null_dims),
         "n_subchannels": list(design.n_subchannels),
         "n_total_subchannels": design.n_total,
@@ -65,7 +77,7 @@ def export_scenario(path, scenario, ccm) -> None:
 def run(args) -> int:
     from plkg.commands._paths import output_file
 
-    output_file(args.export, "--export")  # "" or a folder is an error, before any work (issue 11)
+    output_file(args.export, "--export")  # "" or a folder is an error, before any work
     scenario = scenario_from_args(args)
     design = design_from_args(args, scenario)
     ccm = design.ccm
@@ -80,7 +92,7 @@ def run(args) -> int:
         print(
             f"  N = {scenario.n_antennas}, K = {scenario.n_users}, Rayleigh distance {scenario.rayleigh_distance_m:.1f} m"
         )
-        print(f"  null-space dims N - r_k: {list(design.null_dims)}")
+        print(f"  UEs 1..{design.n_users}: null-space dims N - r_k: {list(design.null_dims)}")
         print(
             f"  subchannels D_k: {list(design.n_subchannels)}, N_D = {design.n_total}, N_s = {design.n_symbols}"
         )

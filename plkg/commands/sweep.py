@@ -2,7 +2,9 @@
 
 Without ``--scheduler``/``--slurm`` an embedded ``LocalCluster`` runs one worker process per core
 (``--workers 1``: in-process, no Dask). Rows are written as tasks finish; rerunning the same
-command skips finished tasks. The exit code is the number of failed tasks (capped at 100; 0 when
+command skips finished tasks, and a spec that adds grid values, methods or random draws to the
+table's spec extends the table: only the new (scenario, P_a, method) rows are computed
+(:func:`plkg.sweep.spec.extension_problem` says which changes extend). The exit code is the number of failed tasks (capped at 100; 0 when
 all succeeded); bad input exits 2 and Ctrl-C exits 130 (SIGTERM 143) with a consistent partial
 table.
 
@@ -32,7 +34,12 @@ def register(sub) -> None:
         "sweep", help="parameter sweep (grid/random, methods) on Dask into one Parquet table"
     )
     p.add_argument("spec", help="sweep spec YAML (system, base, grid, random, methods)")
-    p.add_argument("--out", required=True, help="result folder, e.g. results.parquet")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="result folder, e.g. results.parquet; rerunning resumes it, and a spec that adds grid "
+        "values, methods or random draws to its spec extends it (finished rows are kept)",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -116,8 +123,10 @@ def run_sweep(
     check_params_fit(tasks, schema)
     t0 = time.perf_counter()
     with ResultTable(out, spec.record(), schema, warn=warn) as table:
-        done = table.done_task_ids()
-        todo = [t for t in tasks if t["task_id"] not in done]
+        todo = [t for t in map(table.missing_evaluations, tasks) if t is not None]
+        extended = table.extended
+        if extended:
+            _say_extended(out, table.kept_rows, tasks, todo)
         bar = tqdm(
             total=len(tasks),
             initial=len(tasks) - len(todo),
@@ -149,7 +158,19 @@ def run_sweep(
         "engine": settings.describe(),
         "seconds": round(time.perf_counter() - t0, 3),
         "spec_fingerprint": spec.fingerprint(),
+        "extended": extended,
     }
+
+
+def _say_extended(out, kept_rows: int, tasks: list[dict], todo: list[dict]) -> None:
+    """One line on stderr: the finished rows an extended table keeps and the work it adds."""
+    added = sum(len(t["evaluations"]) for t in todo)
+    kept = len(tasks) - len(todo)
+    print(
+        f"plkg sweep: extending {str(out)!r}: {kept_rows} finished row(s) kept, {added} row(s) "
+        f"to add ({kept} task(s) complete, {len(todo)} to run)",
+        file=sys.stderr,
+    )
 
 
 def _interrupted(exc: KeyboardInterrupt, out) -> int:

@@ -197,7 +197,9 @@ def run(args) -> int:
         seed=args.seed,
         log_dir=None if args.no_log else args.log_dir,
         expected_fingerprint=fingerprint,
-        progress_bar=not (args.quiet or args.json),
+        # JSON owns stdout: epoch lines on stderr then, never Lightning's bar
+        progress_bar="none" if args.quiet else ("lines" if args.json else "auto"),
+        progress_desc=f"train {args.kind}",
     )
     summary = {
         "checkpoint": str(out.checkpoint_path),
@@ -216,5 +218,15 @@ def run(args) -> int:
             f"{m['test_mse']:.3e}, test Pearson r {m['test_pearson']:.7f}"
         )
         if "fnnpa_vs_wfpa" in summary:
-            print(f"  FNNPA / WFPA sum KR: {summary['fnnpa_vs_wfpa']}")
+            print(f"  FNNPA / WFPA sum KR: {metrics_text(summary['fnnpa_vs_wfpa'])}")
     return 0
+
+
+def metrics_text(metrics: dict) -> str:
+    """A metrics dict as one readable line: ``name value, ...`` (numbers to 6 significant
+    digits), the text-mode form of what ``--json`` prints as an object."""
+    parts = []
+    for name, value in metrics.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        parts.append(f"{name.replace('_', ' ')} {shown}")
+    return ", ".join(parts)

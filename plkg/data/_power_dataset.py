@@ -113,11 +113,22 @@ def run_label_tasks(fn, design, pa_w) -> list[dict]:
     """``fn`` over :func:`label_tasks` on the sweep engine of the enclosing
     :func:`plkg.sweep.engine.session` (serial without one); ``fn`` returns one dict with an
     ``index`` per sample. Returns them sorted by ``index``. One BLAS thread per task everywhere,
-    so the labels do not depend on the worker count."""
-    from plkg.sweep.runner import map_tasks
+    so the labels do not depend on the worker count. Progress (samples labelled) goes to stderr
+    through :func:`plkg.progress.progress_bar`."""
+    from plkg.progress import progress_bar
+    from plkg.sweep.engine import session_client
+    from plkg.sweep.runner import iter_results
 
-    chunks = map_tasks(fn, label_tasks(design, pa_w), pin_threads=True)
-    return sorted((item for chunk in chunks for item in chunk), key=lambda item: item["index"])
+    tasks = label_tasks(design, pa_w)
+    items = []
+    # progress on stderr per finished band (:mod:`plkg.progress`): labelling takes minutes
+    with progress_bar(len(np.atleast_1d(pa_w)), desc="labels", unit="sample") as bar:
+        for task, chunk, error in iter_results(fn, tasks, session_client(), pin_threads=True):
+            if error is not None:
+                raise error
+            items.extend(chunk)
+            bar.update(len(task["index"]))
+    return sorted(items, key=lambda item: item["index"])
 
 
 def design_arrays(design) -> dict:

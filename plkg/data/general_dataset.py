@@ -1,4 +1,4 @@
-"""Datasets over random near-field geometries for the generalising allocator (issue 15).
+"""Datasets over random near-field geometries for the generalising allocator.
 
 Each sample is one (design, P_b, P_a) triple: the subchannel constants m_a, m_b, user of Eq. (42)
 of the near-field paper for a random geometry, and the exact labels
@@ -254,6 +254,9 @@ def generate_general_dataset(
     spec : GeometrySpec
     workers : int or None
         Dask workers of the sweep engine (None/1: serial, in-process).
+    progress : callable or None
+        ``progress(done, total)`` as geometries finish; None (default): a progress bar on
+        stderr (:func:`plkg.progress.progress_bar`, silent in quiet mode).
 
     Returns
     -------
@@ -272,7 +275,15 @@ def generate_general_dataset(
     tasks = [
         {"seed": int(seed), "index": i, "spec": spec.to_dict()} for i in range(int(n_geometries))
     ]
-    results = run_geometry_tasks(tasks, workers=workers, progress=progress)
+    if progress is None:
+        from plkg.progress import progress_bar
+
+        with progress_bar(len(tasks), desc="general dataset", unit="geometry") as bar:
+            results = run_geometry_tasks(
+                tasks, workers=workers, progress=lambda done, total: bar.update(done - bar.n)
+            )
+    else:
+        results = run_geometry_tasks(tasks, workers=workers, progress=progress)
     arrays = _pack(results, spec, val_fraction, np.random.default_rng([int(seed), 2**31 - 1]))
     blob = _npz_bytes(arrays)
     meta = {

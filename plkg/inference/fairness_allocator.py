@@ -8,7 +8,12 @@ P_a -> FNN -> t_hat (the max-min key rate) -> {x_{k,j}} by one of three mappings
   formulas when every subchannel is active.
 * ``"appro-paper"`` -- Eqs. (59)-(60) literally (x may be negative: status ``negative_powers``).
 * ``"exact"`` -- each UE's least-power allocation reaching C_k = t_hat on the exact Eq. (42)
-  (:func:`plkg.solvers.maxmin_exact.least_power_allocation`).
+  (:func:`plkg.solvers.maxmin_exact.least_power_allocation`). With ``spend_slack=True`` the
+  budget it leaves (t_hat below the optimum t*) is spent as in the canonical max-min optimum
+  (:func:`plkg.solvers.maxmin_lexicographic.spend_slack`: floors at t_hat, a common water level
+  over the UEs above them). Off by default: at high P_a a shortfall of t_hat of 1e-6 relative
+  frees enough power to raise the strong UEs' key rates by tens of bits, so the sum KR would
+  follow the sign of the prediction error rather than the method.
 
 If an allocation spends more than P_a it is scaled down to the budget (status
 ``scaled_to_budget``, ``extras["scaled"] = True``, ``extras["power_requested_w"]``). This module
@@ -34,6 +39,7 @@ from plkg.solvers.maxmin_highpower import (
     paper_allocation,
     paper_mu,
 )
+from plkg.solvers.maxmin_lexicographic import spend_slack_rows
 
 DEFAULT_CHECKPOINT = defaults.checkpoint_path("fairness_fig6")
 MAPPINGS = ("appro", "appro-paper", "exact")
@@ -57,6 +63,9 @@ class FairnessAllocation:
     c_bits : ndarray [B, K]
         C_k of Eq. (42) at x (NaN rows where x has negative entries, mapping ``appro-paper``).
     mapping : str
+    slack_spent : ndarray [B] bool or None
+        Mapping ``exact`` with ``spend_slack``: True where budget left by the least-power
+        allocation was spent by the canonical floored water-filling.
     """
 
     pa_w: np.ndarray
@@ -66,6 +75,7 @@ class FairnessAllocation:
     power_requested_w: np.ndarray
     c_bits: np.ndarray
     mapping: str
+    slack_spent: np.ndarray | None = None
 
     @property
     def min_c_bits(self) -> np.ndarray:
@@ -124,10 +134,14 @@ class FairnessAllocator(CheckedBoundAllocator):
         """mu_k [B, K] of Eq. (60) at the predicted t (1/W)."""
         return paper_mu(self.predict(pa_w), self.m_b, self.user, self.n_users)
 
-    def allocation(self, pa_w, mapping: str = "appro") -> FairnessAllocation:
+    def allocation(
+        self, pa_w, mapping: str = "appro", spend_slack: bool = False
+    ) -> FairnessAllocation:
         """Batched t_hat -> x (``mapping``) -> budget scaling -> C_k (Eq. (42)).
 
-        ``pa_w``: scalar or [B] budgets (W, finite, > 0); ``mapping``: one of :data:`MAPPINGS`.
+        ``pa_w``: scalar or [B] budgets (W, finite, > 0); ``mapping``: one of :data:`MAPPINGS`;
+        ``spend_slack`` (mapping ``exact``): spend the budget the least-power allocation leaves
+        by the canonical floored water-filling (module docstring).
         """
         check_choice(mapping, MAPPINGS, "mapping")
         pa = self._powers(pa_w)
@@ -137,6 +151,9 @@ class FairnessAllocator(CheckedBoundAllocator):
         x = mapping_allocation(
             t, self.m_a, self.m_b, self.user, self.n_users, mapping, solver=self._exact
         )
+        spent = None
+        if mapping == "exact" and spend_slack:
+            x, spent = spend_slack_rows(self._exact, t, pa, np.atleast_2d(x))
         x, scaled, total = scale_to_budget(x, pa)
         valid = np.all(x >= 0, axis=-1)
         c = np.full((pa.size, self.n_users), np.nan)
@@ -150,18 +167,20 @@ class FairnessAllocator(CheckedBoundAllocator):
             power_requested_w=total,
             c_bits=c,
             mapping=mapping,
+            slack_spent=spent,
         )
 
 
 def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
     """FNNPAKF for the method registry (``plkg keyrate --method fnnpakf``).
 
-    Options: ``checkpoint`` (default ``checkpoints/fairness_fig6.safetensors``), ``mapping``
-    (``appro`` default, ``appro-paper``, ``exact``), ``scenario`` (fingerprint check),
-    ``allow_extrapolation``; others are ignored here (:func:`plkg.inference.methods.allocate`
-    refuses them). ``extras``: ``t`` (predicted, bits), ``mapping``,
-    ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings), ``checkpoint``.
-    ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
+        Options: ``checkpoint`` (default ``checkpoints/fairness_fig6.safetensors``), ``mapping``
+        (``appro`` default, ``appro-paper``, ``exact``), ``scenario`` (fingerprint check),
+        ``allow_extrapolation``; others are ignored here (:func:`plkg.inference.methods.allocate`
+        refuses them). ``extras``: ``t`` (predicted, bits), ``mapping``,
+        ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings), ``slack_spent``
+    (mapping ``exact``), ``checkpoint``.
+        ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
     """
     mapping = options.get("mapping") or "appro"
     check_choice(mapping, MAPPINGS, "mapping")
@@ -173,7 +192,7 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
         allow_extrapolation=bool(options.get("allow_extrapolation", False)),
         backend=options.get("backend", "torch"),
     )
-    batch = alloc.allocation(pa_w, mapping)
+    batch = alloc.allocation(pa_w, mapping, bool(options.get("spend_slack", False)))
     x = batch.x_w[0]
     t = float(batch.t_bits[0])
     if np.any(x < 0):
@@ -189,6 +208,8 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
         "power_requested_w": float(batch.power_requested_w[0]),
         "checkpoint": str(path),
     }
+    if batch.slack_spent is not None:
+        extras["slack_spent"] = bool(batch.slack_spent[0])
     if mapping != "exact":
         levels = corrected_levels(t, alloc.m_b, alloc.user, alloc.n_users)
         extras["mu"] = (

@@ -133,19 +133,30 @@ def allocate_interp(design, pa_w: float, **options) -> AllocationResult:
 
 
 def allocate_interpkf(design, pa_w: float, **options) -> AllocationResult:
-    """``--method interpkf``: PCHIP t(P_a) -> exact least power -> scaled down to the budget.
+    """``--method interpkf``: PCHIP t(P_a) -> exact least power -> budget.
 
-    Options: ``dataset`` (default the committed ``fig6_fairness``), ``allow_extrapolation``.
+    A least-power allocation above P_a is scaled down to it. With ``spend_slack=True`` budget it
+    leaves (t below the optimum t*) is spent as in the canonical max-min optimum
+    (:func:`plkg.solvers.maxmin_lexicographic.spend_slack`; ``extras["slack_spent"]``); off by
+    default (see :mod:`plkg.inference.fairness_allocator`).
+
+    Options: ``dataset`` (default the committed ``fig6_fairness``), ``allow_extrapolation``,
+    ``spend_slack``.
     """
     from plkg.solvers.maxmin_exact import ExactMaxMin
+    from plkg.solvers.maxmin_lexicographic import spend_slack
 
     interp = Interpolator.from_dataset(options.get("dataset"), "t")
     interp.check_design(design)
     t = float(interp.predict(pa_w, bool(options.get("allow_extrapolation", False)))[0])
-    lp = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users).least_power(t)
+    solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
+    lp = solver.least_power(t)
     if lp.status != "converged":
         raise ValueError("least-power allocation for the interpolated t did not converge")
     x, scaled = _scaled(np.asarray(lp.x_w), float(pa_w))
+    spent = False
+    if not scaled and bool(options.get("spend_slack", False)):
+        x, spent = spend_slack(solver, t, float(pa_w), least_power=lp)
     c = user_key_rates_bits(x, design.m_a, design.m_b, design.user, design.n_users)
     return AllocationResult(
         method="interpkf",
@@ -154,5 +165,5 @@ def allocate_interpkf(design, pa_w: float, **options) -> AllocationResult:
         status="scaled_to_budget" if scaled else "predicted",
         iterations=0,
         objective=float(np.min(c)),
-        extras={"t": t},
+        extras={"t": t, "slack_spent": spent},
     )

@@ -134,6 +134,83 @@ _OPTION_CHECKS: dict[str, Callable] = {
 }
 
 
+# The methods that read a checkpoint, and what their checkpoint predicts: a label of
+# plkg.inference.checkpoint (bound to one scenario) or a set-allocator target (any scenario).
+CHECKPOINT_LABELS: dict[str, tuple[str, str]] = {
+    "fnnpa": ("bound", "mu"),
+    "fnnpakf": ("bound", "t"),
+    "fnnpa-general": ("set", "mu"),
+    "fnnpakf-general": ("set", "t"),
+}
+
+
+def check_checkpoint(method: str, path, fingerprints=()) -> str:
+    """Check that ``path`` is a checkpoint ``method`` can use on scenarios of ``fingerprints``.
+
+    The checkpoint is loaded by its safe reader (weights and sidecar verified by SHA-256, no
+    pickle): a KGLM-Net (``fnnpa``, label ``mu``) or fairness FNN (``fnnpakf``, label ``t``) is
+    bound to the scenario it was trained for, so every fingerprint must be its own; a
+    set-allocator checkpoint (``fnnpa-general`` / ``fnnpakf-general``) serves any scenario and
+    must predict the method's target.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`CHECKPOINT_LABELS`.
+    path : str or os.PathLike
+        The checkpoint's ``.safetensors`` file (its ``.json`` sidecar beside it).
+    fingerprints : iterable of str
+        :meth:`plkg.channels.nearfield_scenario.NearFieldScenario.fingerprint` of every scenario
+        the checkpoint will serve.
+
+    Returns
+    -------
+    str
+        SHA-256 (hex) of the weights file, which identifies the checkpoint.
+
+    Raises
+    ------
+    PlkgInputError
+        A method without a checkpoint, a missing or damaged file, a checkpoint of another label
+        or scenario: one line naming the method and the checkpoint.
+    """
+    check_method(method)
+    if method not in CHECKPOINT_LABELS:
+        takes = ", ".join(CHECKPOINT_LABELS)
+        raise PlkgInputError(
+            f"method {method!r} takes no checkpoint (methods with a checkpoint: {takes})"
+        )
+    kind, label = CHECKPOINT_LABELS[method]
+    shown = f"checkpoint {str(path)!r} of method {method}"
+    try:
+        if kind == "bound":
+            from plkg.inference.checkpoint import load_checkpoint
+
+            ck = load_checkpoint(path, expected_label=label, backend="numpy")
+            wrong = sorted(set(fingerprints) - {ck.fingerprint})
+            if wrong:
+                raise PlkgInputError(
+                    f"{shown} was trained for scenario {ck.meta.get('scenario_name')!r} "
+                    f"(fingerprint {ck.fingerprint}), not for a scenario of fingerprint "
+                    f"{wrong[0]}; a {method} checkpoint serves its own scenario only"
+                )
+            meta = ck.meta
+        else:
+            from plkg.inference.general_allocator import load_set_allocator
+
+            _, meta = load_set_allocator(path)
+            target = meta.get("architecture", {}).get("target")
+            if target != label:
+                raise PlkgInputError(f"{shown} predicts {target!r}, {method} needs {label!r}")
+    except PlkgInputError as exc:
+        text = " ".join(str(exc).split())
+        raise PlkgInputError(text if text.startswith(shown) else f"{shown}: {text}") from exc
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise PlkgInputError(f"{shown}: {' '.join(str(exc).split())}") from exc
+    # the sidecar records the weights' SHA-256, verified against the bytes by the reader
+    return str(meta["safetensors_sha256"])
+
+
 def check_method(method) -> str:
     """``method`` if it names an entry of :data:`ALLOCATION_METHODS`; the message lists them."""
     if not isinstance(method, str):

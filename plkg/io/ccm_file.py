@@ -69,7 +69,7 @@ def read_ccm(path, *, expected_shape: tuple[int, int, int], what: str = "--ccm")
         max_abs=CCM_MAX_ABS,
     ).astype(np.complex128)
     for ue in range(k):  # one UE at a time: Ctrl-C / SIGTERM are seen between the O(N^3) steps
-        ccm[ue] = _checked_covariance(ccm[ue], f"{source}: 'ccm' of UE {ue}")
+        ccm[ue] = _checked_covariance(ccm[ue], f"{source}: 'ccm' of UE {ue + 1}")
     return ccm
 
 

@@ -186,7 +186,7 @@ def _refuse_constant_links(arr: np.ndarray, key: str, source: str) -> None:
         x = arr[:, k, :]
         if not np.any(x != x[:1]):
             raise PlkgInputError(
-                f"{source}: {key!r} of link {k} is the same in every round (value "
+                f"{source}: {key!r} of link {k + 1} is the same in every round (value "
                 f"{x.flat[0]:.3g}); there is no randomness to quantise"
             )
 
@@ -218,12 +218,13 @@ def measurement_key_generation(
 
     Links and blocks are processed one at a time in Python, so Ctrl-C / SIGTERM are seen
     between blocks. ``progress("link k")``, when given, is called after every block (e.g. a
-    progress bar's tick).
+    progress bar's tick). Links are numbered from 1 in labels, messages and ``link``.
 
     Returns
     -------
     dict with ``system = "measurements"``, ``rounds`` (the file's rounds) and per link
-    (``users``) the aggregate of :func:`plkg.keygen.pipeline.aggregate`, ``analytic_kr_bits`` /
+    (``users``, in link order) ``user`` (0-based index into the file's link axis), ``link``
+    (its number from 1), the aggregate of :func:`plkg.keygen.pipeline.aggregate`, ``analytic_kr_bits`` /
     ``efficiency`` when given, and the per-block results under ``"blocks"``.
 
     Raises
@@ -262,8 +263,10 @@ def measurement_key_generation(
     users = []
     for k in range(n_users):
         rho = None if data.get("correlation") is None else data["correlation"][k]
-        blocks = key_blocks(alice[:, k], bob[:, k], rng, config, block, rho, progress, f"link {k}")
-        entry = {"user": k, **aggregate(blocks)}
+        blocks = key_blocks(
+            alice[:, k], bob[:, k], rng, config, block, rho, progress, f"link {k + 1}"
+        )
+        entry = {"user": k, "link": k + 1, **aggregate(blocks)}
         kr = data.get("analytic_kr_bits")
         if kr is not None:
             entry["analytic_kr_bits"] = float(kr[k])

@@ -119,11 +119,13 @@ def nearfield_key_generation(
         Subchannel selection threshold, see :func:`active_subchannels`.
     progress : callable or None
         ``progress("UE k")`` after every block of every UE (also for the blocks of a UE without
-        key bits), e.g. a progress bar's tick.
+        key bits), e.g. a progress bar's tick; UEs are numbered from 1 in the label.
 
     Returns
     -------
-    dict with ``method_used``, ``pa_w``, and per UE (list ``users``): the aggregate of
+    dict with ``method_used``, ``pa_w``, and per UE (list ``users``, in UE order): ``user``
+    (the UE's 0-based index into the scenario's arrays), ``ue`` (its number as users see it,
+    from 1), the aggregate of
     :func:`plkg.keygen.pipeline.aggregate`, ``analytic_kr_bits`` (Eq. (17), bits per round),
     ``active_subchannels`` and the per-block results under ``"blocks"`` (objects).
     """
@@ -164,10 +166,11 @@ def nearfield_key_generation(
     for k, active in enumerate(active_subchannels(design, alloc.x_w, min_subchannel_kr_bits)):
         if active.size == 0:
             for _ in range(int(n_rounds) // block if progress is not None else 0):
-                progress(f"UE {k}")
+                progress(f"UE {k + 1}")
             users.append(
                 {
                     "user": k,
+                    "ue": k + 1,
                     "analytic_kr_bits": float(report.kr_bits[k]),
                     "active_subchannels": 0,
                     "bdr_before": float("nan"),
@@ -183,8 +186,8 @@ def nearfield_key_generation(
         za = samples.z_a[:, k, active]
         zb = samples.z_b[:, k, active]
         rho = subchannel_correlations[k][active]
-        blocks = key_blocks(za, zb, rng, config, block, rho, progress, f"UE {k}")
-        entry = {"user": k, **aggregate(blocks)}
+        blocks = key_blocks(za, zb, rng, config, block, rho, progress, f"UE {k + 1}")
+        entry = {"user": k, "ue": k + 1, **aggregate(blocks)}
         entry["analytic_kr_bits"] = float(report.kr_bits[k])
         entry["efficiency"] = _efficiency(entry["final_bits_per_round"], entry["analytic_kr_bits"])
         entry["active_subchannels"] = int(active.size)

@@ -85,11 +85,12 @@ def ris_key_generation(
     fading : {"gaussian", "cascaded"}
         Channel draw of :func:`plkg.channels.ris_probing.simulate_ris_probing`.
     progress : callable or None
-        ``progress("cell k")`` after every block of every cell.
+        ``progress("cell k")`` after every block of every cell (cells numbered from 1).
 
     Returns
     -------
-    dict with per-cell aggregates (``cells``), ``analytic_kr_bits`` (Theorem 1, bits per
+    dict with per-cell aggregates (``cells``, in cell order, each with its number ``cell``
+    counted from 1), ``analytic_kr_bits`` (Theorem 1, bits per
     round), ``wskr_bits`` and the solver status.
     """
     if int(n_rounds) != n_rounds or n_rounds < 8:
@@ -102,10 +103,10 @@ def ris_key_generation(
     cells = []
     for k in range(alice.shape[1]):
         blocks = key_blocks(
-            alice[:, k], bob[:, k], rng, config, block, progress=progress, label=f"cell {k}"
+            alice[:, k], bob[:, k], rng, config, block, progress=progress, label=f"cell {k + 1}"
         )
         entry = {
-            "cell": k,
+            "cell": k + 1,
             **aggregate(blocks),
             "analytic_kr_bits": float(result.kgr_bits[k]),
             "blocks": blocks,

@@ -1,5 +1,5 @@
 """Permutation-invariant set network that predicts the water level (sum KR) or the max-min rate
-from a design's subchannel constants: the generalising allocator of issue 15.
+from a design's subchannel constants: the generalising allocator (docs/general_allocator.md).
 
 Input: the subchannels of one design (m_a, m_b, user of Eq. (42) of the near-field paper) and the
 budget P_a. Eq. (42) is unchanged when x, m_b and P_a are scaled by the same factor, so the

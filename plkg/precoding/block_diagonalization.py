@@ -24,6 +24,7 @@ from plkg.checks import (
     describe,
 )
 from plkg.errors import NoSubchannelError, PlkgInputError
+from plkg.progress import STAGE_LINES_FROM_N, step
 
 # Version of the design algorithm below; part of the design-cache key, so a change here (or in the
 # scenario defaults it reads) can never be answered from an old cache entry.
@@ -132,7 +133,7 @@ def null_space_basis(
     rank = spectral_cut(sv, rtol, window)
     if rank >= n_antennas:
         raise ValueError(
-            f"empty null space for UE {k}: the other UEs' CCMs have full rank {rank} = N "
+            f"empty null space for UE {k + 1}: the other UEs' CCMs have full rank {rank} = N "
             f"(N = {n_antennas} antennas is too small for K = {n_users} UEs, or the UEs overlap); "
             "raise N or null_space_rtol"
         )
@@ -369,7 +370,12 @@ def design_subchannels(
     check_number(cut_window, "cut_window", low=1.0, high=1e6, low_open=True, high_open=True)
     check_choice(subchannel_count, SUBCHANNEL_COUNTS, "subchannel_count")
     null_bases, directions, lambdas, users = [], [], [], []
-    for k in range(ccm.shape[0]):
+    n_users, n_antennas = ccm.shape[0], ccm.shape[1]
+    for k in range(n_users):
+        if n_antennas >= STAGE_LINES_FROM_N:  # one SVD of [(K-1) N, N] per UE: seconds each
+            step(
+                f"[design] null space and subchannels of UE {k + 1}/{n_users} (N = {n_antennas}) ..."
+            )
         v0 = null_space_basis(ccm, k, null_space_rtol, cut_window)
         r_hk = v0.conj().T @ ccm[k] @ v0  # Eq. (19)
         lam, vec = np.linalg.eigh(0.5 * (r_hk + r_hk.conj().T))  # Eq. (20)
@@ -381,7 +387,7 @@ def design_subchannels(
         keep = np.arange(lam.size) < n_keep
         if not np.any(keep):
             raise NoSubchannelError(
-                f"UE {k} has no subchannel: its channel has no energy in the null space of the other "
+                f"UE {k + 1} has no subchannel: its channel has no energy in the null space of the other "
                 "UEs' CCMs (D_k = 0); move the UEs apart or increase N",
                 user=k,
             )

@@ -13,15 +13,20 @@ at worst compute the same design twice.
 
 Folder: ``$PLKG_CACHE_DIR`` if set, else the user cache folder (``platformdirs``). A cache that
 cannot be written (read-only home, full disk) is skipped with a warning: the design is still
-returned.
+returned. An entry records the scenario's name, N and K (``meta``), and its modification time is
+its last use (set on every hit), which ``plkg cache`` (:func:`list_entries`,
+:func:`clear_entries`) shows and clears by.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +42,12 @@ from plkg.precoding.block_diagonalization import (
 CACHE_ENV = "PLKG_CACHE_DIR"
 NO_CACHE_ENV = "PLKG_NO_CACHE"
 _SCALARS = ("sigma2_a_hat_w", "sigma2_b_hat_w", "downlink_pilot_len", "uplink_pilot_len")
+ENTRY_GLOB = "design-*.npz"
+# Temporary names of entries being written (plkg.data.atomic): ".design-KEY.npz.RANDOM.tmp".
+TEMP_GLOB = ".design-*.npz.*.tmp"
+# A temporary entry file older than this is left by a killed process (a live write takes seconds
+# to minutes), so clear_entries removes it.
+STRAY_TEMP_S = 3600.0
 
 
 def default_cache_dir() -> Path:
@@ -85,9 +96,25 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def save_design(path, design: SubchannelDesign) -> Path:
-    """Write a design to a cache entry atomically."""
+META_FIELDS = ("scenario", "n_antennas", "n_users", "fingerprint", "design_version")
+
+
+def _meta(scenario) -> dict:
+    """What ``plkg cache list`` shows of an entry's scenario."""
+    return {
+        "scenario": str(scenario.name),
+        "n_antennas": int(scenario.n_antennas),
+        "n_users": int(scenario.n_users),
+        "fingerprint": scenario.fingerprint(),
+        "design_version": DESIGN_VERSION,
+    }
+
+
+def save_design(path, design: SubchannelDesign, scenario=None) -> Path:
+    """Write a design to a cache entry atomically (with the scenario's name, N and K if given)."""
     arrays = _design_arrays(design)
+    if scenario is not None:
+        arrays["meta"] = np.asarray(json.dumps(_meta(scenario), sort_keys=True))
     buf = io.BytesIO()
     np.savez(buf, checksum=np.asarray(_checksum(arrays)), **arrays)
     return write_bytes_atomic(path, buf.getvalue())
@@ -102,6 +129,7 @@ def load_design(path) -> SubchannelDesign | None:
     stored = arrays.pop("checksum", None)
     if stored is None or str(stored) != _checksum(arrays):
         return None
+    arrays.pop("meta", None)
     try:
         n_users = sum(1 for name in arrays if name.startswith("directions_"))
         return SubchannelDesign(
@@ -150,10 +178,151 @@ def cached_design(scenario, cache=None, cache_dir=None) -> SubchannelDesign:
     path = entry_path(scenario, cache_dir)
     design = load_design(path) if path.is_file() else None
     if design is not None:
+        _touch(path)
         return design
     design = compute_design(scenario)
     try:
-        save_design(path, design)
+        save_design(path, design, scenario)
     except OSError as exc:
         warnings.warn(f"design cache {str(path.parent)!r} is not writable ({exc})", stacklevel=2)
     return design
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry as used now (its modification time); a read-only cache keeps the old time."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+# ----------------------------------------------------------------------------- management
+@dataclass(frozen=True)
+class CacheEntry:
+    """One design cache entry, as ``plkg cache list`` shows it.
+
+    Attributes
+    ----------
+    key : str
+        The entry's key (:func:`cache_key`): ``design-KEY.npz``.
+    path : Path
+    size_bytes : int
+    last_used : float
+        Modification time (POSIX seconds): written, or last answered from.
+    meta : dict
+        ``scenario``, ``n_antennas``, ``n_users``, ``fingerprint``, ``design_version``; empty for
+        entries that do not record them.
+    """
+
+    key: str
+    path: Path
+    size_bytes: int
+    last_used: float
+    meta: dict
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "path": str(self.path),
+            "size_bytes": self.size_bytes,
+            "last_used": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.last_used)),
+            **dict.fromkeys(META_FIELDS),
+            **self.meta,
+        }
+
+
+def _entry_meta(path: Path) -> dict:
+    """The ``meta`` record of an entry, read alone (the arrays stay on disk); {} if absent."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "meta" not in npz.files:
+                return {}
+            meta = json.loads(str(npz["meta"]))
+    except (OSError, ValueError, KeyError, EOFError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _cache_folder(cache_dir) -> Path:
+    return default_cache_dir() if cache_dir is None else Path(cache_dir)
+
+
+def list_entries(cache_dir=None) -> list[CacheEntry]:
+    """The entries (``design-*.npz``) of the cache folder, most recently used first.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        Default :func:`default_cache_dir`; a folder that does not exist holds no entry.
+    """
+    folder = _cache_folder(cache_dir)
+    out = []
+    for path in folder.glob(ENTRY_GLOB) if folder.is_dir() else ():
+        try:
+            stat = path.stat()
+        except OSError:  # removed meanwhile
+            continue
+        key = path.name[len("design-") : -len(".npz")]
+        out.append(CacheEntry(key, path, stat.st_size, stat.st_mtime, _entry_meta(path)))
+    return sorted(out, key=lambda e: (-e.last_used, e.key))
+
+
+def cache_size(cache_dir=None) -> dict:
+    """``{"folder", "entries", "bytes"}`` of the cache (entries only; other files not counted)."""
+    entries = list_entries(cache_dir)
+    return {
+        "folder": str(_cache_folder(cache_dir)),
+        "entries": len(entries),
+        "bytes": sum(e.size_bytes for e in entries),
+    }
+
+
+def _stray_temporaries(folder: Path, now: float) -> list[Path]:
+    out = []
+    for path in folder.glob(TEMP_GLOB) if folder.is_dir() else ():
+        try:
+            if now - path.stat().st_mtime > STRAY_TEMP_S:
+                out.append(path)
+        except OSError:
+            continue
+    return sorted(out)
+
+
+def clear_entries(cache_dir=None, older_than_days=None, dry_run: bool = False) -> list[Path]:
+    """Remove design entries (and stray temporary entry files); returns what was (or would be)
+    removed.
+
+    Only plkg's own files go: ``design-*.npz`` entries and temporary entry files of a killed
+    write older than :data:`STRAY_TEMP_S`. Every other file in the folder stays.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        Default :func:`default_cache_dir`.
+    older_than_days : float, optional
+        Remove only entries not used for more than this many days (>= 0); default: all.
+    dry_run : bool
+        List what would be removed, remove nothing.
+    """
+    from plkg.checks import check_number
+
+    now = time.time()
+    if older_than_days is not None:
+        older_than_days = check_number(older_than_days, "--older-than", low=0.0)
+    folder = _cache_folder(cache_dir)
+    chosen = [
+        e.path
+        for e in list_entries(folder)
+        if older_than_days is None or now - e.last_used > older_than_days * 86400.0
+    ]
+    chosen += _stray_temporaries(folder, now)
+    if dry_run:
+        return chosen
+    removed = []
+    for path in chosen:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+    return removed

@@ -2,9 +2,11 @@
 
 Every module in this package defines ``FIGURES``: a mapping from a figure name (``nf-fig6-sum``,
 ``ris-fig4``, ...) to a function ``make(out_dir: Path, quick: bool = False) -> list[Path]`` that
-writes PNG + CSV files into ``out_dir`` and returns their paths. ``quick`` trades resolution for
-time (fewer points or draws) and is what the tests use. Modules are discovered, not listed, so
-figures can be added without touching this file.
+writes the figure (in the house style of :mod:`plkg.plotting`, in the formats of
+:func:`plkg.reproduce._output.output_options`) and its CSV into ``out_dir`` and returns their
+paths. ``quick`` computes a subset of the full run's points with the same scenarios, seeds and
+draws, so each quick value equals the full run's value at that point; it is what the tests use.
+Modules are discovered, not listed, so figures can be added without touching this file.
 """
 
 from __future__ import annotations

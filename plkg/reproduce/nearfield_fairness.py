@@ -1,8 +1,9 @@
 """Key-rate fairness figures of the near-field paper: Figs. 6 (fairness curves), 7, 8, 9 and 10.
 
-Schemes in every figure (Section VII-B): EPA, WFPA, FNNPA (sum KR) and CVXPAKF, WFPAKF, FNNPAKF
-("Appro": t_hat -> Eqs. (60), (59); "exact": t_hat -> least-power allocation on Eq. (42)) and our
-exact max-min solver. Key rates are C_k of Eq. (42), which equals I_k of Eq. (17) for the designed
+Schemes in every figure (Section VII-B), named as the CLI names them: ``epa``, ``wfpa``,
+``fnnpa`` (sum KR) and ``cvxpakf``, ``wfpakf``, ``fnnpakf`` (the "Appro" mapping: t_hat -> Eqs. (60),
+(59)), ``fnnpakf --mapping exact`` (t_hat -> least-power allocation on Eq. (42)) and
+``exact-maxmin``. Key rates are C_k of Eq. (42), which equals I_k of Eq. (17) for the designed
 precoders of Eq. (39) (the Foundation's ``evaluate_allocation`` checks this identity).
 
 * ``nf-fig6-fair``: sum KR and min KR vs P_a on the Fig. 6 scenario with the committed KGLM-Net
@@ -16,6 +17,9 @@ precoders of Eq. (39) (the Foundation's ``evaluate_allocation`` checks this iden
   from the exact max-min solver, followed by the paper's mapping (Eq. (48), resp. Eqs. (59)-(60)
   or the exact mapping). They isolate the mapping error from the (tiny, see Fig. 6) regression
   error; the CSV says so in its ``fnn_label`` column.
+
+``quick`` computes a subset of the full run's points (same scenario, design, seeds and draws), so
+every quick value equals the full run's value at that point.
 
 CVXPAKF points where CVXPY does not return ``optimal`` are left empty (NaN) and flagged in the CSV
 (``cvxpakf_status``); they are never replaced silently.
@@ -32,24 +36,24 @@ from pathlib import Path
 import numpy as np
 
 from plkg import defaults, units
-from plkg.reproduce._output import save_png, subplots, write_csv
+from plkg.reproduce._output import (
+    house_styled,
+    map_points,
+    points_progress,
+    save_figure,
+    subplots,
+    write_csv,
+)
 from plkg.reproduce.nearfield_sumrate import fit_budget, sum_rate_allocations
 
 DATASET = defaults.dataset_path("fig6_fairness")
-SUM_METHODS = ("EPA", "WFPA", "FNNPA")
-FAIR_METHODS = ("CVXPAKF", "WFPAKF", "FNNPAKF (Appro)", "FNNPAKF (exact)", "Exact max-min")
-STYLES = {
-    "EPA": ("C7", ":", "o"),
-    "WFPA": ("C0", "-", "s"),
-    "FNNPA": ("C9", "--", "x"),
-    "CVXPAKF": ("C3", "-", "^"),
-    "WFPAKF": ("C1", "-.", "v"),
-    "FNNPAKF (Appro)": ("C2", "--", "d"),
-    "FNNPAKF (exact)": ("C4", ":", "+"),
-    "Exact max-min": ("k", "", "."),
-}
-FNNPAKF_MAPPINGS = (("appro", "FNNPAKF (Appro)"), ("exact", "FNNPAKF (exact)"))
-QUICK_PA_DBM = np.array([0.5, 5.0, 9.5])  # quick mode: three powers inside one CVXPY band
+SUM_METHODS = ("epa", "wfpa", "fnnpa")
+FNNPAKF_MAPPINGS = (("appro", "fnnpakf"), ("exact", "fnnpakf --mapping exact"))
+FAIR_METHODS = ("cvxpakf", "wfpakf", *(name for _, name in FNNPAKF_MAPPINGS), "exact-maxmin")
+METHODS = SUM_METHODS + FAIR_METHODS  # curve order: each takes the next style of the cycle
+# Quick mode: these points of the full P_a grid (linspace over the training range, 17 points of
+# 2.5 dB: 0, 5 and 10 dBm), which lie in one CVXPY band.
+QUICK_PA_INDEX = [4, 6, 8]
 
 
 def _design(scenario):
@@ -113,15 +117,18 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     banded = BandedMaxMin(m_a, m_b, user, k)
     x_cvx = np.full((pa.size, design.n_total), np.nan)
     status = []
-    for i, p in enumerate(pa):
-        try:
-            res = banded.solve(float(p))
-            x_cvx[i] = res.x_w
-            status.append(res.status)
-        except SolverError as exc:
-            status.append("failed: " + str(exc).split(":")[-1].strip()[:60])
-    out["CVXPAKF"] = x_cvx
-    out["WFPAKF"] = np.asarray(solve_highpower(m_b, user, k, pa, "corrected").x_w)
+    # a curve's CVXPY solves take seconds: progress, but none for a one-point sweep task
+    with points_progress(pa.size, desc="cvxpakf", unit="power") as bar:
+        for i, p in enumerate(pa):
+            try:
+                res = banded.solve(float(p))
+                x_cvx[i] = res.x_w
+                status.append(res.status)
+            except SolverError as exc:
+                status.append("failed: " + str(exc).split(":")[-1].strip()[:60])
+            bar.update(1)
+    out["cvxpakf"] = x_cvx
+    out["wfpakf"] = np.asarray(solve_highpower(m_b, user, k, pa, "corrected").x_w)
     if fnn_fair is not None:
         t_fnn = fnn_fair.predict(pa)
         label = "checkpoint"
@@ -131,7 +138,7 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     for mapping, name in FNNPAKF_MAPPINGS:
         x = mapping_allocation(t_fnn, m_a, m_b, user, k, mapping, solver=exact_solver)
         out[name] = fit_budget(x, pa)
-    out["Exact max-min"] = np.asarray(exact.x_w)
+    out["exact-maxmin"] = np.asarray(exact.x_w)
     info = {
         "cvx_status": status,
         "t_exact": t_exact,
@@ -152,19 +159,29 @@ def _rates(design, x):
     return out
 
 
-def _plot_lines(ax, xs, series: dict, methods, logx=False):
-    for m in methods:
+def _plot_lines(ax, xs, series: dict, methods):
+    """One curve per method in ``methods`` order; a method's style is fixed by its position, so
+    it is the same in every panel (a method absent from ``series`` keeps its style slot)."""
+    n = len(xs)
+    for i, m in enumerate(methods):
         if m not in series:
+            ax.plot([], [])  # advance the style cycle
             continue
-        color, ls, marker = STYLES[m]
         y = np.asarray(series[m], dtype=float)
-        ax.plot(xs, y, linestyle=ls or "none", marker=marker, color=color, label=m, ms=5)
-    if logx:
-        ax.set_xscale("log")
-    ax.grid(True, alpha=0.3)
+        # coinciding curves: markers on every 2nd/3rd point, staggered per curve, so that each
+        # curve's markers stay visible
+        stride = max(1, min(3, n // 6))
+        ax.plot(xs, y, label=m, markevery=(i % stride, stride))
+
+
+def _figure_legend(fig, ax) -> None:
+    """One legend for the whole figure, outside the panels (on the right)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center")
 
 
 # ----------------------------------------------------------------------------- Fig. 6 (fair)
+@house_styled
 def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.data.dataset import load_dataset
@@ -176,12 +193,13 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
     fnn_fair, design = _fairness_fnn(scenario, quick)
     if quick:
         fnn_sum = Allocator.from_checkpoint(SUM_CKPT, scenario=scenario)
-        pa_dbm = QUICK_PA_DBM
     else:
         fnn_sum = Allocator.from_checkpoint(SUM_CKPT, scenario=scenario, design=design)
-        lo, hi = fnn_fair.checkpoint.training_range
-        lo_s, hi_s = fnn_sum.training_range_dbm
-        pa_dbm = np.linspace(max(lo, lo_s), min(hi, hi_s), 17)
+    lo, hi = fnn_fair.checkpoint.training_range
+    lo_s, hi_s = fnn_sum.training_range_dbm
+    pa_dbm = np.linspace(max(lo, lo_s), min(hi, hi_s), 17)
+    if quick:
+        pa_dbm = pa_dbm[QUICK_PA_INDEX]
     pa = units.dbm_to_w(pa_dbm)
     allocs, info = scheme_allocations(design, pa, fnn_sum, fnn_fair)
     rates = {m: _rates(design, x) for m, x in allocs.items()}
@@ -194,8 +212,8 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
                     m,
                     float(np.sum(r[i])),
                     float(np.min(r[i])),
-                    info["cvx_status"][i] if m == "CVXPAKF" else "",
-                    float(info["t_fnn"][i]) if m.startswith("FNNPAKF") else float("nan"),
+                    info["cvx_status"][i] if m == "cvxpakf" else "",
+                    float(info["t_fnn"][i]) if m.startswith("fnnpakf") else float("nan"),
                 )
             )
     csv_path = write_csv(
@@ -225,29 +243,24 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
         ["pa_dbm", "method", "relative_min_kr_gap_vs_cvxpakf"],
         gap_rows + [("test-mean", n, g[0]) for n, g in gaps.items()],
     )
-    fig, axes = subplots(2, 6.0, 4.6)
+    fig, axes = subplots(2, 5.2, 4.2)
     axes = axes[0]
-    _plot_lines(axes[0], pa_dbm, {m: r.sum(-1) for m, r in rates.items()}, STYLES)
-    axes[0].set_ylabel("sum key rate (bits / probing round)")
-    axes[0].set_title("(a) sum KR of 4 UEs")
-    _plot_lines(axes[1], pa_dbm, {m: r.min(-1) for m, r in rates.items()}, STYLES)
-    axes[1].set_ylabel("minimum key rate (bits / probing round)")
-    axes[1].set_title(
-        "(b) min KR; FNNPAKF gap vs CVXPAKF (test mean): "
-        f"Appro {100 * gaps['FNNPAKF (Appro)'][0]:.2f} %, exact {100 * gaps['FNNPAKF (exact)'][0]:.3f} %",
-        fontsize=9,
-    )
+    _plot_lines(axes[0], pa_dbm, {m: r.sum(-1) for m, r in rates.items()}, METHODS)
+    axes[0].set_ylabel("sum KR (bits)")
+    axes[0].set_title(f"(a) sum KR of {design.n_users} UEs")
+    _plot_lines(axes[1], pa_dbm, {m: r.min(-1) for m, r in rates.items()}, METHODS)
+    axes[1].set_ylabel("min KR (bits)")
+    axes[1].set_title("(b) minimum KR over the UEs")
     for ax in axes:
         ax.set_xlabel("P_a (dBm)")
-        ax.legend(fontsize=8)
-    fig.suptitle(
-        "Fig. 6 (fairness): KR vs transmit power, P_b = 20 dBm, N = 256 (Eq. (42) = Eq. (17))"
-    )
-    png = save_png(fig, out_dir / "nf-fig6-fair.png")
-    return [png, csv_path, gap_csv]
+    _figure_legend(fig, axes[0])
+    fig.suptitle(f"Near-field Fig. 6 (fairness), scenario {scenario.name}")
+    figs = save_figure(fig, out_dir / "nf-fig6-fair")
+    return [*figs, csv_path, gap_csv]
 
 
 # ----------------------------------------------------------------------------- Fig. 7
+@house_styled
 def make_fig7(out_dir, quick: bool = False) -> list[Path]:
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.solvers.maxmin_exact import solve_maxmin
@@ -255,25 +268,25 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
     out_dir = Path(out_dir)
     scenario = load_scenario("fig7")
     fnn, design = _fairness_fnn(scenario, quick)
-    if quick:
-        pa_dbm = QUICK_PA_DBM
-    else:
-        lo, hi = fnn.checkpoint.training_range
-        pa_dbm = np.linspace(lo, hi, 21)
+    lo, hi = fnn.checkpoint.training_range
+    pa_dbm = np.linspace(lo, hi, 21)
+    if quick:  # 0, 4 and 8 dBm of the full grid (2 dB steps)
+        pa_dbm = pa_dbm[[5, 7, 9]]
     pa = units.dbm_to_w(pa_dbm)
-    from plkg.solvers.maxmin_cvxpy import BandedMaxMin
+    from plkg.solvers import maxmin_cvxpy
     from plkg.solvers.maxmin_exact import SolverError
 
     exact = np.asarray(solve_maxmin(design.m_a, design.m_b, design.user, 4, pa).x_w)
-    banded = BandedMaxMin(design.m_a, design.m_b, design.user, design.n_users)
     target = exact.copy()
     source = []
     for i, p in enumerate(pa):
+        # cvxpakf's canonical allocation (docs/assumptions.md, "canonical max-min optimum"):
+        # CVXPY's own point moves ~1e-7 P_a between UEs from run to run at high P_a
         try:
-            target[i] = banded.solve(float(p)).x_w
+            target[i] = maxmin_cvxpy.allocate(design, float(p)).x_w
             source.append("cvxpakf")
         except SolverError:
-            source.append("exact (cvxpy not optimal)")
+            source.append("exact-maxmin (cvxpy not optimal)")
     appro = fnn.allocation(pa, "appro").x_w
     exm = fnn.allocation(pa, "exact").x_w
     # Three subchannels: the strongest subchannel of UE 1, UE 2 and UE 4 (1-based flat index).
@@ -310,39 +323,40 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
         ],
         rows,
     )
-    fig, axes = subplots(1, 7.2, 4.8)
+    fig, axes = subplots(1, 6.4, 4.4)
     ax = axes[0, 0]
     for c, j in enumerate(picks):
+        # one colour per subchannel; the target is a line, the predictions are markers
         col = f"C{c}"
         ax.semilogy(
             pa_dbm,
             target[:, j],
             "-",
+            marker="none",
             color=col,
-            label=f"subchannel {j + 1} (UE {design.user[j] + 1}): target",
+            label=f"subchannel {j + 1} (UE {design.user[j] + 1}): cvxpakf",
         )
         ax.semilogy(
             pa_dbm,
             np.where(appro[:, j] > 0, appro[:, j], np.nan),
             "o",
-            mfc="none",
             color=col,
-            label=f"  FNNPAKF Appro (avg rel. err {100 * errs[(j, 'Appro')]:.1f} %)",
+            label=f"  fnnpakf (mean rel. error {100 * errs[(j, 'Appro')]:.1f} %)",
         )
         ax.semilogy(
             pa_dbm,
             exm[:, j],
             "x",
             color=col,
-            label=f"  FNNPAKF exact (avg rel. err {100 * errs[(j, 'exact')]:.2f} %)",
+            label=f"  fnnpakf --mapping exact ({100 * errs[(j, 'exact')]:.2f} %)",
         )
     ax.set_xlabel("P_a (dBm)")
     ax.set_ylabel("x_{k,j} (W)")
-    ax.set_title("Fig. 7: predicted power allocation vs P_a (target: CVXPAKF)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    png = save_png(fig, out_dir / "nf-fig7.png")
-    return [png, csv_path]
+    ax.set_title(f"Near-field Fig. 7: power allocation vs P_a, scenario {scenario.name}")
+    ax.grid(True, which="both")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
+    figs = save_figure(fig, out_dir / "nf-fig7")
+    return [*figs, csv_path]
 
 
 # ----------------------------------------------------------------------------- Figs. 8-10
@@ -365,7 +379,7 @@ def sweep_point(task: dict) -> dict:
             "fingerprint": sc.fingerprint(),
             "n_subchannels": 0,
             "cvx_status": f"no subchannel for UE {exc.user + 1}",
-            "rates": {m: list(rates) for m in STYLES},
+            "rates": {m: list(rates) for m in METHODS},
         }
     allocs, info = scheme_allocations(design, np.array([units.dbm_to_w(task["pa_dbm"])]))
     return {
@@ -376,12 +390,10 @@ def sweep_point(task: dict) -> dict:
     }
 
 
-def _sweep(scenarios, pa_dbm: float) -> list[dict]:
-    """Per scenario (one engine task each): :func:`sweep_point` at P_a (dBm)."""
-    from plkg.sweep.runner import map_tasks
-
+def _sweep(scenarios, pa_dbm: float, desc: str) -> list[dict]:
+    """Per scenario (one engine task each, with progress): :func:`sweep_point` at P_a (dBm)."""
     tasks = [{"scenario": sc.to_dict(), "pa_dbm": float(pa_dbm)} for sc in scenarios]
-    points = map_tasks(sweep_point, tasks)
+    points = map_points(sweep_point, tasks, desc=desc)
     for p in points:
         p["rates"] = {m: np.asarray(r) for m, r in p["rates"].items()}
     return points
@@ -399,8 +411,8 @@ def _sweep_rows(points, xname, xs, metric):
                     float(np.sum(r)),
                     float(np.min(r)),
                     point["n_subchannels"],
-                    point["cvx_status"] if m == "CVXPAKF" else "",
-                    "oracle" if m.startswith("FNN") else "",
+                    point["cvx_status"] if m == "cvxpakf" else "",
+                    "oracle" if m.startswith("fnn") else "",
                     point["fingerprint"],
                 )
             )
@@ -419,107 +431,131 @@ def _sweep_rows(points, xname, xs, metric):
 
 
 def _sweep_figure(out_dir, stem, xname, xs, scenarios, metric, xlabel, ylabel, title, symlog=None):
-    """CSV + PNG of one Figs. 8-10 sweep (one scenario per x, P_a = 5 dBm); returns [png, csv]."""
-    points = _sweep(scenarios, pa_dbm=5.0)
+    """CSV + figure of one Figs. 8-10 sweep (one scenario per x, P_a = 5 dBm); returns the
+    figure files and the CSV."""
+    points = _sweep(scenarios, pa_dbm=5.0, desc=stem)
     header, rows = _sweep_rows(points, xname, xs, metric)
     csv_path = write_csv(Path(out_dir) / f"{stem}.csv", header, rows)
-    fig, axes = subplots(1, 7.2, 4.8)
+    fig, axes = subplots(1, 6.4, 4.4)
     ax = axes[0, 0]
     series = {m: [metric(p["rates"][m]) for p in points] for m in points[0]["rates"]}
-    _plot_lines(ax, xs, series, STYLES)
-    if symlog is not None:  # zero (WFPA gives UE 4 nothing) and 1e-5..1e-2 bits on one axis
+    _plot_lines(ax, xs, series, METHODS)
+    if symlog is not None:  # zero (wfpa gives UE 4 nothing) and 1e-5..1e-2 bits on one axis
         ax.set_yscale("symlog", linthresh=symlog)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, title="FNN curves: oracle labels", title_fontsize=7)
-    png = save_png(fig, Path(out_dir) / f"{stem}.png")
-    return [png, csv_path]
+    ax.set_title(title)
+    _figure_legend(fig, ax)
+    figs = save_figure(fig, Path(out_dir) / stem)
+    return [*figs, csv_path]
 
 
 def _ue4_rate(r):
     return r[3]
 
 
-def make_fig8(out_dir, quick: bool = False) -> list[Path]:
+def _quick_subset(xs, quick_xs, quick: bool):
+    """The full grid ``xs``, or in quick mode its points ``quick_xs`` (which must belong to it)."""
+    if not quick:
+        return tuple(xs)
+    assert set(quick_xs) <= set(xs), "a quick point must be a point of the full run"
+    return tuple(quick_xs)
+
+
+FIG8_N = (64, 96, 128, 160, 192, 224, 256)
+FIG9_DELTA_R_M = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 120.0, 160.0, 200.0)
+FIG10_DELTA_PSI_RAD = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.2)
+
+
+def fig8_points(quick: bool = False):
+    """(N values, scenarios) of Fig. 8: ``configs/fig8.yaml`` with N antennas."""
     from plkg.channels.nearfield_scenario import load_scenario
 
     base = load_scenario("fig8")
-    if quick:
-        ns = (48, 64)
-        base = base.replace(ccm_draws=4)
-    else:
-        ns = (64, 96, 128, 160, 192, 224, 256)
+    ns = _quick_subset(FIG8_N, (64, 96), quick)
+    return ns, [base.replace(n_antennas=n) for n in ns]
+
+
+@house_styled
+def make_fig8(out_dir, quick: bool = False) -> list[Path]:
+    ns, scenarios = fig8_points(quick)
     return _sweep_figure(
         out_dir,
         "nf-fig8",
         "n_antennas",
         ns,
-        [base.replace(n_antennas=n) for n in ns],
+        scenarios,
         np.sum,
         "number of BS antennas N",
-        "sum key rate (bits / probing round)",
-        "Fig. 8: sum KR vs N (P_a = 5 dBm, P_b = 20 dBm)",
+        "sum KR (bits)",
+        f"Near-field Fig. 8: sum KR vs N, scenario {scenarios[0].name}",
     )
 
 
-def make_fig9(out_dir, quick: bool = False) -> list[Path]:
-    return fig9_sweep(
-        out_dir,
-        "fig9",
-        "nf-fig9",
-        "Fig. 9: KR of UE 4 vs its distance (P_a = P_b = 5 dBm, psi_b4 = psi_b1)",
-        quick,
-        quick_changes={"n_antennas": 64, "ccm_draws": 4},
-        symlog=1e-6,
-    )
-
-
-def fig9_sweep(out_dir, config, stem, title, quick, quick_changes, symlog=None) -> list[Path]:
-    """Fig. 9 on scenario ``config``: I_4 vs r_b4 = r_b1 + Delta r on UE 1's ray (PNG + CSV)."""
+def fig9_points(config: str = "fig9", quick: bool = False):
+    """(Delta r values, scenarios) of Fig. 9 on ``config``: UE 4 at r_b4 = r_b1 + Delta r on
+    UE 1's ray; quick mode takes two of the full run's points, nothing else changes."""
     from plkg.channels.nearfield_scenario import load_scenario
 
     base = load_scenario(config)
     r1 = base.ue_distance_m[0]
-    if quick:
-        deltas = (10.0, 60.0)
-        base = base.replace(**quick_changes)
-    else:
-        deltas = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 120.0, 160.0, 200.0)
+    deltas = _quick_subset(FIG9_DELTA_R_M, (10.0, 60.0), quick)
+    scenarios = [
+        base.replace(ue_distance_m=tuple(base.ue_distance_m[:3]) + (r1 + d,)) for d in deltas
+    ]
+    return deltas, scenarios
+
+
+@house_styled
+def make_fig9(out_dir, quick: bool = False) -> list[Path]:
+    return fig9_sweep(out_dir, "fig9", "nf-fig9", "Near-field Fig. 9", quick, symlog=1e-6)
+
+
+def fig9_sweep(out_dir, config, stem, title, quick, symlog=None) -> list[Path]:
+    """Fig. 9 on scenario ``config``: I_4 vs r_b4 = r_b1 + Delta r on UE 1's ray."""
+    deltas, scenarios = fig9_points(config, quick)
+    r1 = scenarios[0].ue_distance_m[0]
     return _sweep_figure(
         out_dir,
         stem,
         "delta_r_m",
         deltas,
-        [base.replace(ue_distance_m=tuple(base.ue_distance_m[:3]) + (r1 + d,)) for d in deltas],
+        scenarios,
         _ue4_rate,
         f"Delta r (m), r_b4 = r_b1 + Delta r, r_b1 = {r1:g} m",
-        "I_4 (bits / probing round)",
-        title,
+        "I_4 (bits)",
+        f"{title}: KR of UE 4 vs its distance, scenario {config}",
         symlog=symlog,
     )
 
 
-def make_fig10(out_dir, quick: bool = False) -> list[Path]:
+def fig10_points(quick: bool = False):
+    """(Delta psi values, scenarios) of Fig. 10: UE 4 at psi_b4 = psi_b1 + Delta psi."""
     from plkg.channels.nearfield_scenario import load_scenario
 
     base = load_scenario("fig10")
     psi1 = base.ue_angle_rad[0]
-    if quick:
-        deltas = (0.1, 0.5)
-        base = base.replace(n_antennas=64, ccm_draws=4)
-    else:
-        deltas = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.2)
+    deltas = _quick_subset(FIG10_DELTA_PSI_RAD, (0.1, 0.5), quick)
+    scenarios = [
+        base.replace(ue_angle_rad=tuple(base.ue_angle_rad[:3]) + (psi1 + d,)) for d in deltas
+    ]
+    return deltas, scenarios
+
+
+@house_styled
+def make_fig10(out_dir, quick: bool = False) -> list[Path]:
+    deltas, scenarios = fig10_points(quick)
+    psi1 = scenarios[0].ue_angle_rad[0]
     return _sweep_figure(
         out_dir,
         "nf-fig10",
         "delta_psi_rad",
         deltas,
-        [base.replace(ue_angle_rad=tuple(base.ue_angle_rad[:3]) + (psi1 + d,)) for d in deltas],
+        scenarios,
         _ue4_rate,
         f"Delta psi (rad), psi_b4 = psi_b1 + Delta psi, psi_b1 = {psi1:g} rad",
-        "I_4 (bits / probing round)",
-        "Fig. 10: KR of UE 4 vs its angle (P_a = P_b = 5 dBm, r_b4 = r_b1)",
+        "I_4 (bits)",
+        "Near-field Fig. 10: KR of UE 4 vs its angle, scenario fig10",
     )
 
 

@@ -1,4 +1,4 @@
-"""Near-field figures under the closest paper reading (issue 12): ``nf-fig7-paper``, ``nf-fig9-paper``.
+"""Near-field figures under the closest paper reading: ``nf-fig7-paper``, ``nf-fig9-paper``.
 
 ``configs/fig7-paper.yaml`` / ``fig9-paper.yaml`` switch on the literal subchannel count
 (D_k = N - r_k, text after Eq. (16) of the near-field paper) and the narrow angular-wedge
@@ -9,6 +9,8 @@ scatterer model (Eq. (5)); see docs/assumptions.md and docs/reproduction.md.
   oracle labels t (Eq. (57)-(60) mapping "appro" and the exact mapping): the committed FNN
   checkpoint belongs to the default design, so only the mapping error is shown here.
 * ``nf-fig9-paper``: I_4 vs r_b4 as ``nf-fig9`` (same sweep engine and CSV columns).
+
+``quick`` computes a subset of the full run's points on the same scenario.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from plkg import units
-from plkg.reproduce._output import save_png, subplots, write_csv
+from plkg.reproduce._output import house_styled, save_figure, subplots, write_csv
 
 PAPER_FIG7_INDICES = (270, 121, 1)  # 1-based flat subchannel indices of the paper's Fig. 7
 
 
+@house_styled
 def make_fig7_paper(out_dir, quick: bool = False) -> list[Path]:
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.inference.fairness_allocator import mapping_allocation
@@ -30,10 +33,10 @@ def make_fig7_paper(out_dir, quick: bool = False) -> list[Path]:
     from plkg.solvers.maxmin_exact import ExactMaxMin
 
     scenario = load_scenario("fig7-paper")
-    if quick:
-        scenario = scenario.replace(n_antennas=96)
     design = design_for_scenario(scenario)
-    pa_dbm = np.array([0.0, 10.0, 20.0]) if quick else np.linspace(0.0, 20.0, 21)
+    pa_dbm = np.linspace(0.0, 20.0, 21)
+    if quick:  # 0, 10 and 20 dBm of the full grid
+        pa_dbm = pa_dbm[[0, 10, 20]]
     pa = units.dbm_to_w(pa_dbm)
     solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
     exact = solver.solve(pa)
@@ -54,42 +57,39 @@ def make_fig7_paper(out_dir, quick: bool = False) -> list[Path]:
         ["subchannel", "ue", "pa_dbm", "x_target_w", "x_fnnpakf_appro_oracle_w"],
         rows,
     )
-    fig, axes = subplots(1, 7.2, 4.8)
+    fig, axes = subplots(1, 6.4, 4.4)
     ax = axes[0, 0]
     for c, j in enumerate(picks):
+        # one colour per subchannel; the target is a line, the mapping's allocation markers
         ax.semilogy(
             pa_dbm,
             np.where(target[:, j] > 0, target[:, j], np.nan),
             "-",
+            marker="none",
             color=f"C{c}",
-            label=f"subchannel {j + 1} (UE {design.user[j] + 1}): exact max-min",
+            label=f"subchannel {j + 1} (UE {design.user[j] + 1}): exact-maxmin",
         )
         ax.semilogy(
             pa_dbm,
             np.where(appro[:, j] > 0, appro[:, j], np.nan),
             "o",
-            mfc="none",
             color=f"C{c}",
-            label=f"  Appro, oracle t (avg rel. err {100 * errs[j]:.1f} %)",
+            label=f"  fnnpakf, oracle t (mean rel. error {100 * errs[j]:.1f} %)",
         )
     ax.set_xlabel("P_a (dBm)")
     ax.set_ylabel("x_{k,j} (W)")
-    ax.set_title(f"Fig. 7, paper reading (literal D_k, wedge): N_D = {design.n_total}", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return [save_png(fig, Path(out_dir) / "nf-fig7-paper.png"), csv]
+    ax.set_title(f"Near-field Fig. 7 (paper reading), scenario {scenario.name}")
+    ax.grid(True, which="both")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
+    return [*save_figure(fig, Path(out_dir) / "nf-fig7-paper"), csv]
 
 
+@house_styled
 def make_fig9_paper(out_dir, quick: bool = False) -> list[Path]:
     from plkg.reproduce.nearfield_fairness import fig9_sweep
 
     return fig9_sweep(
-        out_dir,
-        "fig9-paper",
-        "nf-fig9-paper",
-        "Fig. 9, paper reading (literal D_k, wedge scatterers), P_a = P_b = 5 dBm",
-        quick,
-        quick_changes={"n_antennas": 64},
+        out_dir, "fig9-paper", "nf-fig9-paper", "Near-field Fig. 9 (paper reading)", quick
     )
 
 

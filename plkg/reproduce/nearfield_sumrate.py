@@ -4,11 +4,13 @@
   (``configs/fig4-k{K}.yaml``).
 * ``nf-fig5``: mu_hat vs mu on the training (140) and test (30) samples with Pearson r, from the
   committed dataset and checkpoint.
-* ``nf-fig6-sum``: sum KR of EPA / WFPA / FNNPA vs P_a (Fig. 6 scenario), I_k of Eq. (17) with the
-  Eq. (39) precoders (``quick``: C_k of Eq. (42) from the stored subchannel constants, which is equal
-  for these precoders, on fewer powers).
+* ``nf-fig6-sum``: sum KR of ``epa`` / ``wfpa`` / ``fnnpa`` vs P_a (Fig. 6 scenario), I_k of
+  Eq. (17) with the Eq. (39) precoders (``quick``: C_k of Eq. (42) from the stored subchannel
+  constants, which is equal for these precoders, on every fourth power of the full grid).
 
-Each writes PNG + CSV into ``out_dir`` atomically and returns their paths.
+``quick`` computes a subset of the full run's points (Fig. 4: K = 2 only) with the same settings.
+Each writes the figure (formats of :func:`plkg.reproduce._output.output_options`) + CSV into
+``out_dir`` atomically and returns their paths.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from plkg import defaults, units
-from plkg.reproduce._output import save_png as _save_png
-from plkg.reproduce._output import subplots
+from plkg.reproduce._output import house_styled, map_points, points_progress, save_figure, subplots
 from plkg.reproduce._output import write_csv as _write_csv
 
 DATASET = defaults.dataset_path("fig6_sumrate")
@@ -29,29 +30,25 @@ FIG4_K = (2, 4, 6, 8)
 
 # ----------------------------------------------------------------------------- Fig. 4
 def fig4_history(task: dict) -> list[dict]:
-    """One Fig. 4 curve, a sweep-engine task ``{"k": K, "quick": bool}``: the per-epoch train/val
-    MSE of KGLM-Net trained on a fresh (P_a, mu) dataset of ``configs/fig4-k{K}.yaml``."""
+    """One Fig. 4 curve, a sweep-engine task ``{"k": K}``: the per-epoch train/val MSE of
+    KGLM-Net trained on a fresh (P_a, mu) dataset of ``configs/fig4-k{K}.yaml``."""
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.data.sumrate_dataset import generate_sumrate_dataset
     from plkg.precoding.block_diagonalization import design_for_scenario
     from plkg.training.train import train_regressor
 
-    k, quick = int(task["k"]), bool(task["quick"])
+    k = int(task["k"])
     with tempfile.TemporaryDirectory() as tmp:
         sc = load_scenario(f"fig4-k{k}")
-        if quick:  # a coarse array and few draws: same pipeline, seconds instead of minutes
-            sc = sc.replace(n_antennas=64, ccm_draws=2, n_scatterers=16)
         design = design_for_scenario(sc)
         path = Path(tmp) / f"k{k}.npz"
-        generate_sumrate_dataset(
-            sc, n_samples=60 if quick else 200, seed=0, out_path=path, design=design
-        )
+        generate_sumrate_dataset(sc, n_samples=200, seed=0, out_path=path, design=design)
         res = train_regressor(
             path,
             f"fig4_k{k}",
             out_dir=tmp,
             label_norm="log_minmax",
-            max_epochs=20 if quick else 1000,
+            max_epochs=1000,
             log_dir=None,
             export=False,
         )
@@ -60,13 +57,13 @@ def fig4_history(task: dict) -> list[dict]:
 
 def fig4_histories(quick: bool = False) -> dict[int, list[dict]]:
     """Per K: the per-epoch train/val MSE of KGLM-Net (one sweep-engine task per K: serial
-    in-process by default, on Dask workers under ``plkg reproduce --workers N``)."""
-    from plkg.sweep.runner import map_tasks
+    in-process by default, on Dask workers under ``plkg reproduce --workers N``); quick: K = 2."""
+    ks = FIG4_K[:1] if quick else FIG4_K
+    histories = map_points(fig4_history, [{"k": k} for k in ks], desc="nf-fig4", unit="network")
+    return dict(zip(ks, histories, strict=True))
 
-    histories = map_tasks(fig4_history, [{"k": k, "quick": quick} for k in FIG4_K])
-    return dict(zip(FIG4_K, histories, strict=True))
 
-
+@house_styled
 def make_fig4(out_dir, quick: bool = False) -> list[Path]:
     out_dir = Path(out_dir)
     hist = fig4_histories(quick)
@@ -76,21 +73,22 @@ def make_fig4(out_dir, quick: bool = False) -> list[Path]:
     ax = axes[0, 0]
     for i, k in enumerate(hist):
         ep = [h["epoch"] + 1 for h in hist[k]]
-        color = f"C{i}"
-        ax.semilogy(
-            ep, [h["train_mse"] for h in hist[k]], "-", color=color, label=f"K = {k}, train"
-        )
-        ax.semilogy(ep, [h["val_mse"] for h in hist[k]], "--", color=color, label=f"K = {k}, val")
+        color = f"C{i}"  # one colour per K; training solid, validation dashed
+        train = [h["train_mse"] for h in hist[k]]
+        ax.semilogy(ep, train, "-", marker="none", color=color, label=f"K = {k}, train")
+        val = [h["val_mse"] for h in hist[k]]
+        ax.semilogy(ep, val, "--", marker="none", color=color, label=f"K = {k}, validation")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE of normalised log mu (Eq. (51))")
-    ax.set_title("Fig. 4: KGLM-Net MSE vs epochs (LM, early stopping 6)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(ncol=2, fontsize=8)
-    png = _save_png(fig, out_dir / "nf-fig4.png")
-    return [png, csv_path]
+    ax.set_title("Near-field Fig. 4: KGLM-Net MSE vs epoch, scenarios fig4-k*")
+    ax.grid(True, which="both")
+    ax.legend(ncol=2)
+    figs = save_figure(fig, out_dir / "nf-fig4")
+    return [*figs, csv_path]
 
 
 # ----------------------------------------------------------------------------- Fig. 5
+@house_styled
 def make_fig5(out_dir, quick: bool = False) -> list[Path]:
     from plkg.data.dataset import load_dataset
     from plkg.inference.allocator import DEFAULT_CHECKPOINT
@@ -113,19 +111,19 @@ def make_fig5(out_dir, quick: bool = False) -> list[Path]:
             (split, float(a), float(b), float(c)) for a, b, c in zip(x, mu, mu_hat, strict=True)
         ]
     csv_path = _write_csv(out_dir / "nf-fig5.csv", ["split", "pa_dbm", "mu", "mu_hat"], rows)
-    fig, axes = subplots(2, 5.0, 4.4)
+    fig, axes = subplots(2, 4.6, 4.2)
     for ax, (split, (mu, mu_hat, r)), tag in zip(axes[0], panels.items(), "ab", strict=True):
         lim = [mu.min() / 1.5, mu.max() * 1.5]
-        ax.loglog(lim, lim, "k-", lw=1, label="ideal mu_hat = mu")
-        ax.loglog(mu, mu_hat, "o", ms=4, mfc="none", label=f"{split} ({len(mu)} samples)")
-        ax.set_xlabel("target mu (bit/W)")
-        ax.set_ylabel("predicted mu_hat (bit/W)")
+        ax.loglog(lim, lim, "k-", lw=1, marker="none", label="mu_hat = mu")
+        ax.loglog(mu, mu_hat, "o", ms=4, label=f"{split} ({len(mu)} samples)")
+        ax.set_xlabel("target mu (bits/W)")
+        ax.set_ylabel("predicted mu_hat (bits/W)")
         ax.set_title(f"({tag}) {split}: Pearson r = {r:.7f}")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, which="both")
         ax.legend()
-    fig.suptitle("Fig. 5: KGLM-Net prediction (checkpoints/kglm_fig6)")
-    png = _save_png(fig, out_dir / "nf-fig5.png")
-    return [png, csv_path]
+    fig.suptitle("Near-field Fig. 5: KGLM-Net prediction, scenario fig6")
+    figs = save_figure(fig, out_dir / "nf-fig5")
+    return [*figs, csv_path]
 
 
 # ----------------------------------------------------------------------------- Fig. 6 (sum)
@@ -148,21 +146,24 @@ def sum_rate_allocations(pa, m_a, m_b, fnn_sum=None) -> dict:
     else:
         fnnpa = fit_budget(np.asarray(x_from_mu(np.asarray(wf.mu)[:, None], m_a, m_b)), pa)
     return {
-        "EPA": np.repeat(pa[:, None] / m_a.size, m_a.size, axis=1),
-        "WFPA": np.asarray(wf.x_w),
-        "FNNPA": fnnpa,
+        "epa": np.repeat(pa[:, None] / m_a.size, m_a.size, axis=1),
+        "wfpa": np.asarray(wf.x_w),
+        "fnnpa": fnnpa,
     }
 
 
 def fig6_sum_rows(quick: bool = False) -> list[tuple]:
-    """(pa_dbm, method, sum KR bits) rows for EPA / WFPA / FNNPA."""
+    """(pa_dbm, method, sum KR Eq. (17), sum C Eq. (42)) rows for ``epa`` / ``wfpa`` / ``fnnpa``
+    (quick: Eq. (17) is NaN, every fourth power of the full grid)."""
     from plkg.data.dataset import load_dataset
     from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
     from plkg.keyrate.subchannel import subchannel_key_rate_bits
 
     ds = load_dataset(DATASET)
     lo, hi = ds.meta["input_range"]
-    pa_dbm = np.linspace(lo, hi, 5 if quick else 17)
+    pa_dbm = np.linspace(lo, hi, 17)
+    if quick:
+        pa_dbm = pa_dbm[::4]
     pa = units.dbm_to_w(pa_dbm)
     if quick:
         alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT)
@@ -176,21 +177,25 @@ def fig6_sum_rows(quick: bool = False) -> list[tuple]:
         design = design_for_scenario(scenario)
         alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario, design=design)
         m_a, m_b = design.m_a, design.m_b
+    from plkg.keyrate.evaluate import evaluate_allocation
+
     allocations = sum_rate_allocations(pa, m_a, m_b, alloc)
     rows = []
-    for method, x in allocations.items():
-        eq42 = np.sum(subchannel_key_rate_bits(x, m_a, m_b), axis=-1)
-        for i, p in enumerate(pa_dbm):
-            if design is not None:
-                from plkg.keyrate.evaluate import evaluate_allocation
-
-                eq17 = evaluate_allocation(design, x[i]).sum_kr_bits
-            else:
+    # Eq. (17) takes ~0.3 s per point at N = 256: a progress bar over the points
+    total = len(allocations) * len(pa_dbm) if design is not None else 0
+    with points_progress(total, desc="nf-fig6-sum Eq. (17)") as bar:
+        for method, x in allocations.items():
+            eq42 = np.sum(subchannel_key_rate_bits(x, m_a, m_b), axis=-1)
+            for i, p in enumerate(pa_dbm):
                 eq17 = float("nan")
-            rows.append((float(p), method, float(eq17), float(eq42[i])))
+                if design is not None:
+                    eq17 = evaluate_allocation(design, x[i]).sum_kr_bits
+                    bar.update(1, note=method)
+                rows.append((float(p), method, float(eq17), float(eq42[i])))
     return rows
 
 
+@house_styled
 def make_fig6_sum(out_dir, quick: bool = False) -> list[Path]:
     out_dir = Path(out_dir)
     rows = fig6_sum_rows(quick)
@@ -201,19 +206,17 @@ def make_fig6_sum(out_dir, quick: bool = False) -> list[Path]:
     )
     fig, axes = subplots(1, 6.4, 4.4)
     ax = axes[0, 0]
-    styles = {"EPA": ("s-", "C0"), "WFPA": ("o-", "C1"), "FNNPA": ("x--", "C2")}
     col = 3 if quick else 2
-    for method, (style, color) in styles.items():
+    for i, method in enumerate(("epa", "wfpa", "fnnpa")):
         pts = [(r[0], r[col]) for r in rows if r[1] == method]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, label=method, ms=6)
-    ax.set_xlabel("transmit power P_a (dBm)")
-    ax.set_ylabel("sum key rate (bits per probing round)")
-    eq = "Eq. (42)" if quick else "Eq. (17)"
-    ax.set_title(f"Fig. 6: sum KR of 4 UEs vs P_a ({eq}; P_b = 20 dBm, N = 256)")
-    ax.grid(True, alpha=0.3)
+        # wfpa and fnnpa coincide: staggered markers keep both visible
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=method, markevery=(i % 2, 2))
+    ax.set_xlabel("P_a (dBm)")
+    ax.set_ylabel("sum KR (bits)")
+    ax.set_title("Near-field Fig. 6: sum KR vs P_a, scenario fig6")
     ax.legend()
-    png = _save_png(fig, out_dir / "nf-fig6-sum.png")
-    return [png, csv_path]
+    figs = save_figure(fig, out_dir / "nf-fig6-sum")
+    return [*figs, csv_path]
 
 
 FIGURES = {"nf-fig4": make_fig4, "nf-fig5": make_fig5, "nf-fig6-sum": make_fig6_sum}

@@ -1,4 +1,4 @@
-"""Calibration of the RIS paper's open link budget (zeta_0, p_u) and its headline numbers (issue 12).
+"""Calibration of the RIS paper's open link budget (zeta_0, p_u) and its headline numbers.
 
 The RIS paper states neither the path loss at 1 m, zeta_0, nor the UT pilot power p_u. Two stated
 results pin them down: the baselines' WSKR at x_u = 280 m (Fig. 10: "0.49 bits/channel use") and
@@ -158,7 +158,7 @@ def calibrate(
 
 def _markdown(result: dict) -> str:
     lines = [
-        "# RIS link-budget calibration (issue 12)",
+        "# RIS link-budget calibration",
         "",
         f"Reading: `{dumps_strict(result['reading'])}`. Targets: No-RIS = RandPhase = "
         f"{PAPER_NO_RIS_BITS} bits, proposed = {PAPER_PROPOSED_BITS} bits at x_u = 280 m (Fig. 10); "
@@ -209,22 +209,25 @@ PAPER_READING = {"los_angles": "random", "los_seed": 3}
 
 
 def make_calibration(out_dir, quick: bool = False) -> list[Path]:
-    """``plkg reproduce ris-calibration``: the (zeta_0, p_u) fit under the closest paper reading."""
-    grid = (-30.0, -26.0) if quick else (-30.0, -28.0, -27.0, -26.0, -25.5, -25.0, -24.0, -22.0)
-    return write_calibration(out_dir, calibrate(grid, PAPER_READING, quick=quick))
+    """``plkg reproduce ris-calibration``: the (zeta_0, p_u) fit under the closest paper reading.
+
+    ``quick``: one grid point (zeta_0 = -26 dB) with the full run's settings, so its row equals
+    the full run's row for that zeta_0.
+    """
+    grid = (-30.0, -28.0, -27.0, -26.0, -25.5, -25.0, -24.0, -22.0)
+    if quick:
+        grid = (-26.0,)
+    return write_calibration(out_dir, calibrate(grid, PAPER_READING))
 
 
 def make_headline(out_dir, quick: bool = False) -> list[Path]:
-    """``plkg reproduce ris-fig10-paper``: Fig. 10 at x_u = 280 m, default vs paper reading."""
+    """``plkg reproduce ris-fig10-paper``: Fig. 10 at x_u = 280 m, default vs paper reading
+    (``quick``: the paper reading alone, same settings)."""
     rows = []
-    names = ("ris-two-cell", "ris-two-cell-paper")
+    names = ("ris-two-cell-paper",) if quick else ("ris-two-cell", "ris-two-cell-paper")
     for name in names:
         sc = load_ris_scenario(name)
-        h = headline(
-            sc,
-            n_starts=2 if quick else HEADLINE_STARTS,
-            rand_draws=2 if quick else RAND_PHASE_DRAWS,
-        )
+        h = headline(sc, n_starts=HEADLINE_STARTS, rand_draws=RAND_PHASE_DRAWS)
         rows.append([name] + [h[k] for k in sorted(h)])
     header = ["scenario"] + sorted(h)
     return [write_csv(Path(out_dir) / "ris-fig10-paper.csv", header, rows)]

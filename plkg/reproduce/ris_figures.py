@@ -1,7 +1,9 @@
-"""Figures 4-6 and 8-12 of the RIS paper (Section V), as PNG + CSV.
+"""Figures 4-6 and 8-12 of the RIS paper (Section V), as figure files + CSV.
 
 Every function has the signature ``fn(out_dir: Path, quick: bool = False) -> list[Path]``;
-``quick`` uses fewer points, initialisations and random draws. All randomness comes from
+``quick`` computes a subset of the full run's points with the same per-point seeds and draws
+(Fig. 4: the first iterations; Fig. 5: N = 80 alone), so a quick value equals the full run's
+value at that point. Method names are those of ``plkg ris --method``. All randomness comes from
 ``numpy.random.default_rng`` seeded per figure and point, so reruns are identical. Settings not
 given by the paper (UT power, zeta_0, N of Fig. 12, inner iteration limits) are those of
 ``docs/assumptions.md``.
@@ -28,14 +30,12 @@ from plkg.channels.ris_scenario import (
     two_cell,
     two_cell_ut_position,
 )
-from plkg.reproduce._output import save_png as _save_png
-from plkg.reproduce._output import subplots
+from plkg.reproduce._output import house_styled, map_points, save_figure, subplots
 from plkg.reproduce._output import write_csv as _write_csv
 from plkg.solvers.ris_alternating import solve_ris_batched
 from plkg.solvers.ris_phase_pga import optimize_phases_pga, random_phases
 from plkg.solvers.ris_precoder_kkt import optimize_precoders_kkt, uniform_precoders
 from plkg.solvers.torch_threads import torch_threads
-from plkg.sweep.runner import map_tasks
 from plkg.sweep.tasks import run_task
 
 
@@ -44,11 +44,17 @@ def _figure(ncols: int = 1, width: float = 6.0):
     return fig, axes[0]
 
 
-METHOD_STYLE = {
-    "proposed": ("Proposed (AO)", "-o"),
-    "rand-phase": ("RandPhase", "--s"),
-    "no-ris": ("No-RIS", ":^"),
-}
+RIS_METHODS = ("proposed", "rand-phase", "no-ris")
+RAND_PHASE_DRAWS = 5  # RandPhase: mean WSKR over this many seeded phase draws per point
+
+
+def _grid_index(full: list, quick_points: list, quick: bool) -> list[tuple[int, float]]:
+    """(index in the full grid, value) of the points to compute: all, or in quick mode those of
+    ``quick_points`` (each a point of ``full``); the index seeds the point, so a quick point
+    gets the same seed as in the full run."""
+    if not quick:
+        return list(enumerate(full))
+    return [(full.index(x), x) for x in quick_points]
 
 
 def point_task(index: int, scenario, evaluations: list[dict], options=None) -> dict:
@@ -66,9 +72,10 @@ def point_task(index: int, scenario, evaluations: list[dict], options=None) -> d
     }
 
 
-def run_points(tasks: list[dict]) -> list[list[dict]]:
-    """Rows of every task (engine of the enclosing session); a failed point raises."""
-    results = map_tasks(run_task, tasks)
+def run_points(tasks: list[dict], desc: str = "ris") -> list[list[dict]]:
+    """Rows of every task (engine of the enclosing session, with progress); a failed point
+    raises."""
+    results = map_points(run_task, tasks, desc=desc)
     for rows in results:
         for row in rows:
             if row["status"] == "error":
@@ -78,12 +85,13 @@ def run_points(tasks: list[dict]) -> list[list[dict]]:
 
 def _methods_sweep(
     scenarios: list,
-    xs: list[float],
+    indices: list[int],
     seed: int,
-    n_draws: int,
-    methods=("proposed", "rand-phase", "no-ris"),
+    desc: str,
+    methods=RIS_METHODS,
 ) -> dict[str, list[float]]:
-    """WSKR (bits) of each method at each scenario; RandPhase averaged over ``n_draws`` draws."""
+    """WSKR (bits) of each method at each scenario (``indices``: their places in the full grid,
+    which seed them); RandPhase averaged over :data:`RAND_PHASE_DRAWS` draws."""
     tasks = [
         point_task(
             idx,
@@ -92,12 +100,12 @@ def _methods_sweep(
                 {"pa_dbm": None, "method": method, "rng": [seed, idx, m_idx]}
                 for m_idx, method in enumerate(methods)
             ],
-            {"rand_phase_draws": n_draws},
+            {"rand_phase_draws": RAND_PHASE_DRAWS},
         )
-        for idx, scenario in enumerate(scenarios)
+        for idx, scenario in zip(indices, scenarios, strict=True)
     ]
     out: dict[str, list[float]] = {m: [] for m in methods}
-    for rows in run_points(tasks):
+    for rows in run_points(tasks, desc):
         for row in rows:
             out[row["method"]].append(row["wskr_bits"])
     return out
@@ -105,13 +113,12 @@ def _methods_sweep(
 
 def _plot_methods(ax, xs, results: dict[str, list[float]]) -> None:
     for method, ys in results.items():
-        label, style = METHOD_STYLE[method]
-        ax.plot(xs, ys, style, label=label, markersize=4)
+        ax.plot(xs, ys, label=method)
     ax.set_ylabel("WSKR (bits/channel use)")
-    ax.grid(True, alpha=0.3)
     ax.legend()
 
 
+@house_styled
 def fig4(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 4: convergence of Algorithm 1 (left, several M = M_e) and Algorithm 2 (right, several N)."""
     out_dir = Path(out_dir)
@@ -129,28 +136,32 @@ def fig4(out_dir: Path, quick: bool = False) -> list[Path]:
                 cov, model.weights, model.bs_power_w, model.ut_power_w, m, tol=1e-12, max_iter=iters
             )
             rows += [["alg1", m, 60, t, h] for t, h in enumerate(res.history)]
-            ax1.plot(range(len(res.history)), res.history, label=f"M = M_e = {m}, N = 60")
+            ax1.plot(
+                range(len(res.history)), res.history, markevery=5, label=f"M = M_e = {m}, N = 60"
+            )
         for n in ns:
             model = build_channel_model(two_cell(n_ris_elements=n))
             p = uniform_precoders(2, 4, 4, model.bs_power_w)
             v0 = random_phases(n, np.random.default_rng([4, 100 + n]))
             res = optimize_phases_pga(model, p, v0, tol=1e-12, max_iter=iters)
             rows += [["alg2", 4, n, t, h] for t, h in enumerate(res.history)]
-            ax2.plot(range(len(res.history)), res.history, label=f"M = M_e = 4, N = {n}")
+            ax2.plot(
+                range(len(res.history)), res.history, markevery=5, label=f"M = M_e = 4, N = {n}"
+            )
     ax1.set_title("Algorithm 1 (KKT precoders), random fixed phases")
     ax2.set_title("Algorithm 2 (PGA phases), fixed uniform precoders")
     for ax in (ax1, ax2):
         ax.set_xlabel("iteration")
         ax.set_ylabel("sum_k w_k R_k^ub (bits/channel use)")
-        ax.grid(True, alpha=0.3)
         ax.legend()
-    fig.suptitle("RIS Fig. 4: convergence, P_A = 30 dBm")
+    fig.suptitle("RIS Fig. 4: convergence of Algorithms 1 and 2, scenario two-cell")
     csv = _write_csv(
         out_dir / "ris-fig4.csv", ["algorithm", "M", "N", "iteration", "objective_bits"], rows
     )
-    return [_save_png(fig, out_dir / "ris-fig4.png"), csv]
+    return [*save_figure(fig, out_dir / "ris-fig4"), csv]
 
 
+@house_styled
 def fig5(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 5: AO convergence for N = 80 and 100 (M = M_e = 4, P_A = 30 dBm), mean over random starts.
 
@@ -158,11 +169,11 @@ def fig5(out_dir: Path, quick: bool = False) -> list[Path]:
     and one iteration of each per AO iteration (closest to the paper's iteration counts).
     """
     out_dir = Path(out_dir)
-    n_init = 2 if quick else 10
+    n_init = 10
     rows, fig, (ax,) = [], *_figure(1, width=7.0)
-    for c, n in enumerate((80, 100)):
+    for c, n in enumerate((80,) if quick else (80, 100)):  # quick: N = 80 alone
         model = build_channel_model(two_cell(n_ris_elements=n))
-        for inner, style in ((30, "-o"), (1, "--s")):
+        for inner, style in ((30, "-"), (1, "--")):
             runs = solve_ris_batched(
                 model,
                 "proposed",
@@ -183,14 +194,14 @@ def fig5(out_dir: Path, quick: bool = False) -> list[Path]:
                 padded.mean(0),
                 style,
                 color=f"C{c}",
-                markersize=3,
+                marker="o" if inner > 1 else "s",
+                markevery=max(1, length // 12),
                 label=f"N = {n}, {inner} inner it.: mean {np.mean(iterations):.1f} AO iterations",
             )
     ax.set_xlabel("AO iteration")
     ax.set_ylabel("WSKR (bits/channel use)")
-    ax.set_title(f"RIS Fig. 5: AO convergence, M = M_e = 4, P_A = 30 dBm ({n_init} random starts)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.set_title("RIS Fig. 5: AO convergence, scenario two-cell")
+    ax.legend()
     csv = _write_csv(
         out_dir / "ris-fig5.csv",
         [
@@ -203,16 +214,18 @@ def fig5(out_dir: Path, quick: bool = False) -> list[Path]:
         ],
         rows,
     )
-    return [_save_png(fig, out_dir / "ris-fig5.png"), csv]
+    return [*save_figure(fig, out_dir / "ris-fig5"), csv]
 
 
+@house_styled
 def fig6(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 6: WSKR (Theorem 1) and upper bound (Theorem 2) vs P_A for several M_e; M = 10, N = 20."""
     out_dir = Path(out_dir)
-    powers = [10.0, 30.0] if quick else [0.0, 10.0, 20.0, 30.0, 40.0]
+    power_grid = _grid_index([0.0, 10.0, 20.0, 30.0, 40.0], [10.0, 30.0], quick)
+    powers = [p for _, p in power_grid]
     mes = [2, 10] if quick else [1, 2, 4, 10]
     rows, fig, (ax,) = [], *_figure(1)
-    points = [(me, p_idx, p_a) for me in mes for p_idx, p_a in enumerate(powers)]
+    points = [(me, p_idx, p_a) for me in mes for p_idx, p_a in power_grid]
     tasks = [
         point_task(
             i,
@@ -221,12 +234,11 @@ def fig6(out_dir: Path, quick: bool = False) -> list[Path]:
         )
         for i, (me, p_idx, p_a) in enumerate(points)
     ]
-    table = {
-        (me, p_idx): res for (me, p_idx, _), (res,) in zip(points, run_points(tasks), strict=True)
-    }
+    results = run_points(tasks, "ris-fig6")
+    table = {(me, p_idx): res for (me, p_idx, _), (res,) in zip(points, results, strict=True)}
     for c, me in enumerate(mes):
         wskr, ub = [], []
-        for p_idx, p_a in enumerate(powers):
+        for p_idx, p_a in power_grid:
             res = table[(me, p_idx)]
             wskr.append(res["wskr_bits"])
             ub.append(res["ub_bits"])
@@ -236,76 +248,75 @@ def fig6(out_dir: Path, quick: bool = False) -> list[Path]:
         ax.plot(powers, ub, "--x", color=color, label=f"upper bound, M_e = {me}")
     ax.set_xlabel("P_A (dBm)")
     ax.set_ylabel("WSKR (bits/channel use)")
-    ax.set_title("RIS Fig. 6: WSKR and upper bound vs P_A, M = 10, N = 20")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.set_title("RIS Fig. 6: WSKR and upper bound vs P_A, scenario two-cell")
+    ax.legend()
     csv = _write_csv(
         out_dir / "ris-fig6.csv", ["M_e", "P_A_dbm", "wskr_bits", "ub_bits", "ao_iterations"], rows
     )
-    return [_save_png(fig, out_dir / "ris-fig6.png"), csv]
+    return [*save_figure(fig, out_dir / "ris-fig6"), csv]
 
 
-def _methods_figure(out_dir, stem, xname, xs, scenarios, seed, quick, xlabel, title) -> list[Path]:
-    """Figs. 8-10: WSKR of every method vs ``xs`` (one scenario each) as PNG + CSV."""
+def _methods_figure(out_dir, stem, xname, grid, make, seed, xlabel, title) -> list[Path]:
+    """Figs. 8-10: WSKR of every method vs x (``grid``: (full-grid index, x) pairs, ``make(x)``
+    the scenario) as figure + CSV."""
     out_dir = Path(out_dir)
-    results = _methods_sweep(scenarios, xs, seed, 1 if quick else 5)
+    xs = [x for _, x in grid]
+    results = _methods_sweep([make(x) for x in xs], [i for i, _ in grid], seed, stem)
     fig, (ax,) = _figure(1)
     _plot_methods(ax, xs, results)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     rows = [[x] + [results[m][i] for m in results] for i, x in enumerate(xs)]
     csv = _write_csv(out_dir / f"{stem}.csv", [xname] + [f"{m}_wskr_bits" for m in results], rows)
-    return [_save_png(fig, out_dir / f"{stem}.png"), csv]
+    return [*save_figure(fig, out_dir / stem), csv]
 
 
+@house_styled
 def fig8(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 8: WSKR vs the number of RIS elements N (P_A = 30 dBm, M = M_e = 4)."""
-    ns = [20, 60] if quick else list(range(20, 201, 20))
     return _methods_figure(
         out_dir,
         "ris-fig8",
         "N",
-        ns,
-        [two_cell(n_ris_elements=n) for n in ns],
+        _grid_index(list(range(20, 201, 20)), [20, 60], quick),
+        lambda n: two_cell(n_ris_elements=n),
         8,
-        quick,
         "number of RIS elements N",
-        "RIS Fig. 8: WSKR vs N, P_A = 30 dBm, M = M_e = 4",
+        "RIS Fig. 8: WSKR vs N, scenario two-cell",
     )
 
 
+@house_styled
 def fig9(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 9: WSKR vs RIS position (x_RIS, 0), N = 60, M = M_e = 4, P_A = 30 dBm."""
-    xs = [20.0, 140.0, 280.0] if quick else [float(x) for x in range(20, 301, 20)]
     return _methods_figure(
         out_dir,
         "ris-fig9",
         "x_ris_m",
-        xs,
-        [two_cell(ris_xy_m=((x, 0.0),)) for x in xs],
+        _grid_index([float(x) for x in range(20, 301, 20)], [20.0, 140.0, 280.0], quick),
+        lambda x: two_cell(ris_xy_m=((x, 0.0),)),
         9,
-        quick,
         "x_RIS (m)",
-        "RIS Fig. 9: WSKR vs RIS location, N = 60, M = M_e = 4",
+        "RIS Fig. 9: WSKR vs RIS location, scenario two-cell",
     )
 
 
+@house_styled
 def fig10(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 10: WSKR vs UT position, UT 1 at x_u and UT 2 at 600 - x_u, N = 60."""
-    xs = [100.0, 280.0] if quick else [float(x) for x in range(100, 281, 20)]
     return _methods_figure(
         out_dir,
         "ris-fig10",
         "x_u_m",
-        xs,
-        [two_cell_ut_position(x) for x in xs],
+        _grid_index([float(x) for x in range(100, 281, 20)], [100.0, 280.0], quick),
+        two_cell_ut_position,
         10,
-        quick,
         "x_u (m)",
-        "RIS Fig. 10: WSKR vs UT location, N = 60, M = M_e = 4",
+        "RIS Fig. 10: WSKR vs UT location, scenario two-cell",
     )
 
 
+@house_styled
 def fig11(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 11: the four-cell layout with the RIS movement paths of Fig. 12."""
     out_dir = Path(out_dir)
@@ -353,9 +364,9 @@ def fig11(out_dir: Path, quick: bool = False) -> list[Path]:
                     "ls": "-" if n_ris == 1 else "--",
                 },
             )
-    ax.plot([], [], "-", color="C0", label="Scheme-1 (solid: 1 RIS, dashed: 2 RISs)")
-    ax.plot([], [], "-", color="C1", label="Scheme-2")
-    ax.plot([], [], "-", color="C2", label="Scheme-3")
+    ax.plot([], [], "-", marker="none", color="C0", label="Scheme-1 (solid: 1 RIS, dashed: 2 RISs)")
+    ax.plot([], [], "-", marker="none", color="C1", label="Scheme-2")
+    ax.plot([], [], "-", marker="none", color="C2", label="Scheme-3")
     ax.set_xlim(-60, 680)
     ax.set_ylim(-60, 680)
     ax.set_aspect("equal")
@@ -363,27 +374,21 @@ def fig11(out_dir: Path, quick: bool = False) -> list[Path]:
     ax.set_ylabel("y (m)")
     ax.set_title("RIS Fig. 11: four-cell layout and RIS movement schemes")
     # below the axes: inside, it hid point D and the paths at x = 600 m
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13))
-    ax.grid(True, alpha=0.3)
+    fig.legend(loc="outside lower center")
     csv = _write_csv(out_dir / "ris-fig11.csv", ["node", "x_m", "y_m"], rows)
-    return [_save_png(fig, out_dir / "ris-fig11.png"), csv]
+    return [*save_figure(fig, out_dir / "ris-fig11"), csv]
 
 
+@house_styled
 def fig12(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 12: four-cell WSKR vs RIS position, single RIS and two RISs, schemes 1-3 (N = 60 per RIS)."""
     out_dir = Path(out_dir)
     # positions along each path as the x_RIS of Scheme-1 (path length 600 m)
-    pos = (
-        [280.0, 320.0]
-        if quick
-        else [40.0, 120.0, 200.0, 240.0, 280.0, 300.0, 320.0, 360.0, 400.0, 480.0, 560.0]
-    )
+    full = [40.0, 120.0, 200.0, 240.0, 280.0, 300.0, 320.0, 360.0, 400.0, 480.0, 560.0]
+    grid = _grid_index(full, [280.0, 320.0], quick)
+    pos = [x for _, x in grid]
     rows, fig, (ax,) = [], *_figure(1, width=7.0)
-    points = [
-        (n_ris, scheme, p_idx, x)
-        for n_ris, scheme in FOUR_CELL_SCHEMES
-        for p_idx, x in enumerate(pos)
-    ]
+    points = [(n_ris, scheme, p_idx, x) for n_ris, scheme in FOUR_CELL_SCHEMES for p_idx, x in grid]
     tasks = [
         point_task(
             i,
@@ -392,10 +397,11 @@ def fig12(out_dir: Path, quick: bool = False) -> list[Path]:
         )
         for i, (n_ris, scheme, p_idx, x) in enumerate(points)
     ]
-    table = {p[:3]: res for p, (res,) in zip(points, run_points(tasks), strict=True)}
+    results = run_points(tasks, "ris-fig12")
+    table = {p[:3]: res for p, (res,) in zip(points, results, strict=True)}
     for n_ris, scheme in FOUR_CELL_SCHEMES:
         ys = []
-        for p_idx, x in enumerate(pos):
+        for p_idx, x in grid:
             res = table[(n_ris, scheme, p_idx)]
             ys.append(res["wskr_bits"])
             rows.append([n_ris, scheme, x / 600.0, x, res["wskr_bits"], res["iterations"]])
@@ -405,20 +411,18 @@ def fig12(out_dir: Path, quick: bool = False) -> list[Path]:
             ys,
             style,
             color=f"C{scheme - 1}",
-            markersize=4,
             label=f"{n_ris} RIS{'s' if n_ris > 1 else ''}, Scheme-{scheme}",
         )
     ax.set_xlabel("RIS position along its path, 600 m x fraction (= x_RIS for Scheme-1)")
     ax.set_ylabel("WSKR (bits/channel use)")
-    ax.set_title("RIS Fig. 12: four cells, M = M_e = 4, P_A = 30 dBm, N = 60 per RIS")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.set_title("RIS Fig. 12: WSKR vs RIS position, scenario four-cell")
+    ax.legend()
     csv = _write_csv(
         out_dir / "ris-fig12.csv",
         ["n_ris", "scheme", "fraction", "position_m", "wskr_bits", "ao_iterations"],
         rows,
     )
-    return [_save_png(fig, out_dir / "ris-fig12.png"), csv]
+    return [*save_figure(fig, out_dir / "ris-fig12"), csv]
 
 
 FIGURES: dict[str, Callable[..., list[Path]]] = {

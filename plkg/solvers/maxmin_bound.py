@@ -15,6 +15,9 @@ lies more than a decade outside the table, the cold start is used.
 The solvable power domain (:func:`plkg.solvers.water_level.check_power_domain`) is an interval of
 P_a for one design, cached at bind time: a budget inside it costs two comparisons, any other is
 checked by ``check_power_domain`` (which raises :class:`PowerDomainError` naming it).
+
+:meth:`BoundMaxMin.canonical` reports the canonical max-min optimum
+(:mod:`plkg.solvers.maxmin_lexicographic`), as ``exact-maxmin`` and ``cvxpakf`` do.
 """
 
 from __future__ import annotations
@@ -154,6 +157,15 @@ class BoundMaxMin:
                 "(float64 overflow or underflow for these m_a, m_b)"
             )
         return sol
+
+    def canonical(self, pa_w: float):
+        """The canonical max-min optimum for one budget (W): :meth:`__call__`'s optimum with the
+        second stage of :mod:`plkg.solvers.maxmin_lexicographic` (the same allocation, to
+        round-off, when every UE binds). Returns a
+        :class:`plkg.solvers.maxmin_lexicographic.LexicographicMaxMin`."""
+        from plkg.solvers.maxmin_lexicographic import canonical_from_maxmin
+
+        return canonical_from_maxmin(self.exact, float(pa_w), self(pa_w))
 
 
 __all__ = ["BoundMaxMin"]

@@ -356,13 +356,7 @@ class MaxMinProblem:
         from plkg.solvers.maxmin_exact import solve_maxmin
 
         exact = solve_maxmin(self.m_a, self.m_b, self.user, self.n_users, pa)
-        t = float(exact.t_bits)
-        if exact.status != "optimal" or abs(objective - t) > EXACT_CHECK_RTOL * t:
-            raise SolverError(
-                f"CVXPAKF (P3) at P_a = {pa:.6g} W: CVXPY's optimum {objective:.6g} bits differs "
-                f"from the exact max-min {t:.6g} bits (status {exact.status}) by more than "
-                f"{EXACT_CHECK_RTOL:g} relative: refused"
-            )
+        refute_against_exact(pa, objective, float(exact.t_bits), exact.status)
 
     def _result(self, pa, status, solver, attempts) -> CvxSolveResult:
         from plkg.keyrate.subchannel import user_key_rates_bits
@@ -384,6 +378,17 @@ class MaxMinProblem:
             objective=float(np.min(rates)),
             attempts=tuple(attempts),
             solve_time_s=float(solve_time) if solve_time is not None else float("nan"),
+        )
+
+
+def refute_against_exact(pa: float, objective: float, t_exact: float, status: str) -> None:
+    """SolverError when CVXPY's min_k C_k ``objective`` is more than ``EXACT_CHECK_RTOL`` off the
+    exact max-min t* (``t_exact``, bits) or the exact solve is not ``optimal``."""
+    if status != "optimal" or abs(objective - t_exact) > EXACT_CHECK_RTOL * t_exact:
+        raise SolverError(
+            f"CVXPAKF (P3) at P_a = {pa:.6g} W: CVXPY's optimum {objective:.6g} bits differs "
+            f"from the exact max-min {t_exact:.6g} bits (status {status}) by more than "
+            f"{EXACT_CHECK_RTOL:g} relative: refused"
         )
 
 
@@ -439,35 +444,74 @@ def allocate(design, pa_w: float, **options) -> AllocationResult:
     -------
     solvers : sequence of str, default ("CLARABEL", "SCS")
     accept_inaccurate : bool, default False
+    canonical : bool, default True
+        Report the canonical max-min optimum (:mod:`plkg.solvers.maxmin_lexicographic`), as
+        ``exact-maxmin`` does: CVXPY solves (P3) independently and its optimum is checked against
+        the exact t* (``EXACT_CHECK_RTOL``, else SolverError); the reported allocation is the
+        canonical one at the exact t*. CVXPY's own point, stopped at its tolerance on t, has the
+        same min KR but not a reproducible sum KR (at high P_a a UE near its rate plateau gives
+        up power at a rate change below that tolerance). ``False`` reports CVXPY's point.
 
     The compiled problems are cached per design and 10 dB band (:class:`BandedMaxMin`), so a
     sweep compiles once per band.
 
-    ``extras`` holds ``t`` (bits), the solver name, the attempts and the solve time.
+    ``extras`` holds ``t`` (bits, CVXPY's optimal value), the solver name, the attempts, the solve
+    time, ``cvxpy_min_kr_bits`` / ``cvxpy_sum_kr_bits`` (at CVXPY's point) and, when canonical,
+    the canonical optimum's ``min_kr_bits``, ``sum_kr_bits``, ``stage2``, ``slack_w``,
+    ``optimum``.
     """
+    from plkg.keyrate.subchannel import user_key_rates_bits
+
     pa = check_power_budget(pa_w)
     if pa <= 0:
         raise ValueError(
             "power budget P_a must be > 0 W for max-min allocation (P_a = 0 gives every UE key rate 0)"
         )
-    prob = _banded_for(design).problem_for(pa)
+    canonical = bool(options.get("canonical", True))
+    banded = _banded_for(design)
+    prob = banded.problem_for(pa)
     res = prob.solve(
         pa,
         solvers=tuple(options.get("solvers", DEFAULT_SOLVERS)),
         accept_inaccurate=bool(options.get("accept_inaccurate", False)),
+        check_exact=not canonical,
     )
+    rates = user_key_rates_bits(res.x_w, design.m_a, design.m_b, design.user, design.n_users)
+    extras = {
+        "t": res.t_bits,
+        "solver": res.solver,
+        "attempts": [list(a) for a in res.attempts],
+        "solve_time_s": res.solve_time_s,
+        "n_pruned": int((~prob.keep).sum()),
+        "cvxpy_min_kr_bits": float(np.min(rates)),
+        "cvxpy_sum_kr_bits": float(np.sum(rates)),
+    }
+    x, objective = res.x_w, res.objective
+    if canonical:
+        canon = _canonical(banded, pa, res)
+        x, objective = canon.x_w, canon.min_kr_bits
+        extras.update(canon.summary())
     return AllocationResult(
         method="cvxpakf",
-        x_w=res.x_w,
+        x_w=x,
         pa_w=pa,
         status=res.status,
         iterations=res.iterations,
-        objective=res.objective,
-        extras={
-            "t": res.t_bits,
-            "solver": res.solver,
-            "attempts": [list(a) for a in res.attempts],
-            "solve_time_s": res.solve_time_s,
-            "n_pruned": int((~prob.keep).sum()),
-        },
+        objective=objective,
+        extras=extras,
     )
+
+
+def _canonical(banded: BandedMaxMin, pa: float, res: CvxSolveResult):
+    """The canonical optimum at the exact t*, after checking CVXPY's optimum against t*."""
+    from plkg.solvers.maxmin_exact import ExactMaxMin
+    from plkg.solvers.maxmin_lexicographic import canonical_from_maxmin
+
+    solver = getattr(banded, "_exact", None)
+    if solver is None:
+        solver = banded._exact = ExactMaxMin(*banded._args)
+    sol = solver.solve(pa)
+    if res.status == "optimal":
+        # an accepted optimal_inaccurate point is reported as such, not refuted
+        refute_against_exact(pa, res.objective, float(sol.t_bits), sol.status)
+    return canonical_from_maxmin(solver, pa, sol)

@@ -1932,38 +1932,50 @@ def solve_maxmin(
 def allocate(design, pa_w: float, **options) -> AllocationResult:
     """Exact max-min allocation (method ``exact-maxmin``) for a subchannel design.
 
+    Reports the canonical max-min optimum (:mod:`plkg.solvers.maxmin_lexicographic`: the
+    max-min key rate t*, then the largest sum key rate with every C_k >= t*); when every UE binds
+    (the usual case) that is the optimum of (P2) itself.
+
     Parameters
     ----------
     design : :class:`plkg.precoding.block_diagonalization.SubchannelDesign`
     pa_w : float, W, > 0
     **options
-        ``rtol``, ``max_iter`` forwarded to :func:`solve_maxmin`; others ignored.
+        ``rtol``, ``max_iter``, ``max_joint_iter`` forwarded to :func:`solve_maxmin`; others
+        ignored.
+
+    Returns
+    -------
+    AllocationResult
+        ``objective`` = t* (bits); ``extras``: ``t``, ``water_level_w``, ``rate_spread_bits``,
+        ``inner_iterations``, and the canonical optimum's ``min_kr_bits``, ``sum_kr_bits``,
+        ``stage2``, ``slack_w``, ``optimum``.
 
     Raises
     ------
     SolverError
         If the iteration does not converge (never returned silently).
     """
+    from plkg.solvers.maxmin_lexicographic import canonical_from_maxmin
+
     pa = check_power_budget(pa_w)
-    sol = solve_maxmin(
-        design.m_a,
-        design.m_b,
-        design.user,
-        design.n_users,
-        pa,
-        rtol=float(options.get("rtol", 1e-12)),
-        max_iter=int(options.get("max_iter", 100)),
-        max_joint_iter=int(options.get("max_joint_iter", 60)),
-    )
+    rtol = float(options.get("rtol", 1e-12))
+    max_iter = int(options.get("max_iter", 100))
+    max_joint_iter = int(options.get("max_joint_iter", 60))
+    check_rtol(rtol, "rtol")
+    check_max_iter(max_iter, "max_iter")
+    check_max_iter(max_joint_iter, "max_joint_iter")
+    solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
+    sol = solver.solve(pa, rtol=rtol, max_iter=max_iter, max_joint_iter=max_joint_iter)
     if sol.status != "optimal":
         raise SolverError(
             f"exact max-min did not converge in {sol.iterations} iterations at P_a = {pa:.6g} W"
         )
-    x = np.asarray(sol.x_w, dtype=np.float64)
-    rates = np.asarray(sol.rate_bits)
+    canon = canonical_from_maxmin(solver, pa, sol)
+    rates = canon.rate_bits
     return AllocationResult(
         method="exact-maxmin",
-        x_w=x,
+        x_w=canon.x_w,
         pa_w=pa,
         status="optimal",
         iterations=sol.iterations,
@@ -1973,5 +1985,6 @@ def allocate(design, pa_w: float, **options) -> AllocationResult:
             "water_level_w": np.asarray(sol.water_level_w).tolist(),
             "rate_spread_bits": float(rates.max() - rates.min()),
             "inner_iterations": sol.inner_iterations,
+            **canon.summary(),
         },
     )

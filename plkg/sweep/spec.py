@@ -12,7 +12,10 @@ A spec (``docs/sweeps.md``)::
       n: 20
       seed: 1
       ue_distance_m: {low: 10, high: 100}
-    methods: [epa, wfpa, exact-maxmin]
+    methods:                   # the names of plkg keyrate --method / plkg ris --methods
+      - wfpa
+      - exact-maxmin
+      - {method: fnnpa, checkpoint: my_checkpoints/kglm.safetensors}   # relative: to the spec
     options: {}                # optional, RIS only: solve_ris settings, rand_phase_draws
 
 A field name may index one entry of a per-UE / per-cell tuple: ``ue_distance_m[3]`` sweeps the
@@ -23,13 +26,16 @@ every grid axis (one type per axis, the type of its scenario field; every value 
 field), every random range, method and option (the domains of ``plkg ris`` / ``plkg keyrate``,
 :mod:`plkg.solvers.options`), and the size of the sweep (:data:`MAX_TASKS`, :data:`MAX_ROWS`).
 Every refusal is one :class:`plkg.errors.PlkgInputError` line naming the spec, the key and the
-value.
+value. A checkpoint is loaded by its safe reader and must suit its method and every task's
+scenario (:func:`plkg.inference.methods.check_checkpoint`); its SHA-256 enters the spec record.
 
 One *task* is one scenario (one point of the scenario-field grid times one random draw): its CCM
 and subchannel design (near-field) or channel statistics (RIS) are computed once and shared by
 every P_a and method of that scenario. A task is a plain dict, so it runs the same serially, on a
 local cluster, on a remote cluster and in a test. Its seed is a hash of the spec seed, the base
 scenario and the task's parameters: the same spec gives the same tasks on 1 worker and on 100.
+A task's id hashes its scenario point, not its list of (P_a, method) evaluations, so a spec that
+adds P_a values or methods keeps the ids of the existing points (:func:`extension_problem`).
 """
 
 from __future__ import annotations
@@ -49,10 +55,20 @@ import numpy as np
 from plkg.errors import PlkgInputError
 
 SYSTEMS = ("nearfield", "ris")
-# Spec method name -> method name of the solver registries (aliases from the issue's spec).
-NEARFIELD_ALIASES = {"cvx-maxmin": "cvxpakf", "maxmin": "exact-maxmin"}
+# RIS methods: the names of plkg ris --methods (plkg.solvers.ris_alternating.METHODS).
 RIS_METHODS = ("proposed", "no-ris", "rand-phase")
-RIS_ALIASES = {"ao": "proposed", "randphase": "rand-phase", "noris": "no-ris"}
+# Other names of a method: refused with the canonical name, so that a table, the CLI and the API
+# always show one name per method (plkg.inference.methods and plkg ris).
+OTHER_NAMES = {
+    "cvx-maxmin": "cvxpakf",
+    "maxmin": "exact-maxmin",
+    "ao": "proposed",
+    "randphase": "rand-phase",
+    "noris": "no-ris",
+}
+# How tasks are identified (stored in the spec record): a task id hashes the scenario point
+# (seed, system, parameters, scenario, options), and a row is one (task id, method, P_a) of it.
+TASK_IDS = "plkg-sweep-tasks-2"
 # Keyword arguments of plkg.solvers.ris_alternating.solve_ris, plus the RandPhase draws: "rtol" is
 # a tolerance in (0, 1) (plkg ris --tol), "count" an integer >= 1 (plkg ris --max-iter, --starts).
 RIS_OPTIONS = {
@@ -64,6 +80,7 @@ RIS_OPTIONS = {
     "rand_phase_draws": "count",
 }
 TOP_LEVEL_KEYS = {"system", "base", "seed", "grid", "random", "methods", "options", "description"}
+METHOD_KEYS = {"method", "checkpoint"}
 # The largest sweep one spec may describe. Every task is held in memory as a plain dict by the
 # client (a few kB each) and every row lands in the table: beyond these, split the study into
 # several specs (or several --out tables).
@@ -102,7 +119,7 @@ class SweepSpec:
     random : dict
         ``{"n": int, "seed": int, "ranges": {column: (low, high)}}``; ``n = 0`` without draws.
     methods : tuple of str
-        Canonical method names.
+        Method names (those of ``plkg keyrate --method`` / ``plkg ris --methods``).
     options : dict
         RIS method options: :func:`plkg.solvers.ris_alternating.solve_ris` settings (``tol``,
         ``max_iter``, ``kkt_max_iter``, ``pga_max_iter``, ``baseline_kkt_max_iter``) and
@@ -110,6 +127,9 @@ class SweepSpec:
     kinds : dict of str -> str
         Kind of every swept column (``integer``, ``real``, ``bool``, ``string``, ``vector``,
         ``points``): the Arrow type of its table column.
+    checkpoints : dict of str -> dict
+        ``{method: {"path": absolute path, "sha256": SHA-256 of the weights}}`` of the methods
+        given a checkpoint in the spec.
     """
 
     system: str
@@ -121,6 +141,7 @@ class SweepSpec:
     methods: tuple[str, ...]
     options: dict
     kinds: dict = field(default_factory=dict, compare=False)
+    checkpoints: dict = field(default_factory=dict)
 
     @property
     def param_columns(self) -> list[str]:
@@ -139,8 +160,10 @@ class SweepSpec:
         return self.n_tasks * len(self.grid.get("pa_dbm", [None])) * len(self.methods)
 
     def record(self) -> dict:
-        """Canonical JSON-able form; identifies the spec in a result folder (resume check)."""
+        """Canonical JSON-able form; identifies the spec in a result folder (resume and extension
+        check, :func:`extension_problem`) and records which checkpoint each method used."""
         return {
+            "tasks": TASK_IDS,
             "system": self.system,
             "base": self.base,
             "base_scenario": self.base_scenario,
@@ -152,10 +175,16 @@ class SweepSpec:
             },
             "methods": list(self.methods),
             "options": self.options,
+            "kinds": dict(self.kinds),
+            "checkpoints": {m: dict(c) for m, c in self.checkpoints.items()},
         }
 
     def fingerprint(self) -> str:
-        return _hash(self.record())[:16]
+        """16 hex digits of the record's SHA-256; checkpoints count by their SHA-256 only (the
+        same checkpoint in another folder gives the same fingerprint)."""
+        record = self.record()
+        record["checkpoints"] = {m: c["sha256"] for m, c in self.checkpoints.items()}
+        return _hash(record)[:16]
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -206,7 +235,7 @@ def load_spec(path_or_mapping) -> SweepSpec:
         if column in random["ranges"]:
             raise PlkgInputError(f"{where}: {column!r} is both in grid and random")
     _check_overlaps(list(grid) + list(random["ranges"]), where)
-    methods = _methods(data.get("methods"), system, where)
+    methods, checkpoint_paths = _methods(data.get("methods"), system, where, folder)
     options = _options(data.get("options", {}), system, where)
     if system == "nearfield" and "pa_dbm" not in grid and "pa_dbm" not in random["ranges"]:
         raise PlkgInputError(
@@ -215,6 +244,8 @@ def load_spec(path_or_mapping) -> SweepSpec:
     spec = SweepSpec(system, base, base_scenario, seed, grid, random, methods, options, kinds)
     _check_size(spec, where)
     _check_domains(spec, where)
+    if checkpoint_paths:
+        spec = _with_checkpoints(spec, checkpoint_paths, where)
     return spec
 
 
@@ -508,25 +539,99 @@ def _random(block, base: dict, system: str, where: str, kinds: dict) -> dict:
     return {"n": n, "seed": seed, "ranges": ranges}
 
 
-def _methods(methods, system: str, where: str) -> tuple[str, ...]:
+def _methods(methods, system: str, where: str, folder: Path | None) -> tuple[tuple, dict]:
+    """(method names, {method: checkpoint path}) of the spec's ``methods`` list."""
     if not isinstance(methods, list) or not methods:
         raise PlkgInputError(f"{where}: 'methods' must be a non-empty list, got {methods!r}")
     if system == "nearfield":
         from plkg.inference.methods import ALLOCATION_METHODS
 
-        known, aliases = tuple(ALLOCATION_METHODS), NEARFIELD_ALIASES
+        known = tuple(ALLOCATION_METHODS)
     else:
-        known, aliases = RIS_METHODS, RIS_ALIASES
-    out = []
-    for m in methods:
-        name = aliases.get(m, m) if isinstance(m, str) else m
+        known = RIS_METHODS
+    out, checkpoints = [], {}
+    for entry in methods:
+        name, checkpoint = _method_entry(entry, where)
+        if isinstance(name, str) and OTHER_NAMES.get(name) in known:
+            canonical = OTHER_NAMES[name]
+            raise PlkgInputError(
+                f"{where}: method {name!r} is called {canonical!r} in plkg (tables, CLI, API): "
+                f"write {canonical}"
+            )
         if name not in known:
-            choices = ", ".join(list(known) + list(aliases))
-            raise PlkgInputError(f"{where}: unknown {system} method {m!r}; choose from {choices}")
+            raise PlkgInputError(
+                f"{where}: unknown {system} method {name!r}; choose from {', '.join(known)}"
+            )
         if name in out:
-            raise PlkgInputError(f"{where}: method {m!r} is listed twice")
+            raise PlkgInputError(f"{where}: method {name!r} is listed twice")
         out.append(name)
-    return tuple(out)
+        if checkpoint is not None:
+            checkpoints[name] = _checkpoint_path(checkpoint, name, system, folder, where)
+    return tuple(out), checkpoints
+
+
+def _method_entry(entry, where: str) -> tuple[object, object]:
+    """(name, checkpoint or None) of one entry: a name, or ``{method: name, checkpoint: path}``."""
+    if not isinstance(entry, dict):
+        return entry, None
+    unknown = sorted(str(k) for k in set(entry) - METHOD_KEYS)
+    if unknown or "method" not in entry:
+        raise PlkgInputError(
+            f"{where}: a method entry must be a name or {{method: NAME, checkpoint: PATH}}, "
+            f"got {entry!r}"
+        )
+    return entry["method"], entry.get("checkpoint")
+
+
+def _checkpoint_path(value, method: str, system: str, folder: Path | None, where: str) -> str:
+    """Absolute path of a method's checkpoint (relative: to the spec's folder)."""
+    from plkg.inference.methods import CHECKPOINT_LABELS
+
+    if system != "nearfield" or method not in CHECKPOINT_LABELS:
+        takes = ", ".join(CHECKPOINT_LABELS)
+        raise PlkgInputError(
+            f"{where}: method {method} takes no checkpoint (methods with one: {takes})"
+        )
+    if not isinstance(value, str) or not value.strip():
+        raise PlkgInputError(
+            f"{where}: checkpoint of method {method} must be a file name, got {value!r}"
+        )
+    path = Path(value).expanduser()
+    if not path.is_absolute() and folder is not None:
+        path = folder / path
+    return str(path.resolve())
+
+
+def _scenario_fingerprints(spec: SweepSpec) -> set[str]:
+    """Fingerprints of every task's scenario (scenarios the class refuses become error rows)."""
+    from plkg.channels.nearfield_scenario import NearFieldScenario
+
+    out = set()
+    for task in expand(spec):
+        try:
+            out.add(NearFieldScenario.from_dict(task["scenario"]).fingerprint())
+        except (ValueError, TypeError, KeyError, OverflowError):
+            continue
+    return out
+
+
+def _with_checkpoints(spec: SweepSpec, paths: dict, where: str) -> SweepSpec:
+    """``spec`` with its checkpoints loaded, checked against every task scenario and hashed."""
+    import dataclasses
+
+    from plkg.inference.methods import CHECKPOINT_LABELS, check_checkpoint
+
+    # only a checkpoint bound to one scenario needs the fingerprint of every task's scenario
+    bound = any(CHECKPOINT_LABELS[m][0] == "bound" for m in paths)
+    fingerprints = _scenario_fingerprints(spec) if bound else set()
+    checkpoints = {}
+    for method, path in paths.items():
+        try:
+            sha = check_checkpoint(method, path, fingerprints)
+        except PlkgInputError as exc:
+            raise PlkgInputError(f"{where}: {exc}") from exc
+        checkpoints[method] = {"path": path, "sha256": sha}
+    return dataclasses.replace(spec, checkpoints=checkpoints)
 
 
 def _options(options, system: str, where: str) -> dict:
@@ -766,9 +871,9 @@ def _task(spec: SweepSpec, base_id: str, index: int, params: dict, powers: list)
     scenario_params = {k: v for k, v in params.items() if k != "draw"}
     seed = derive_seed(spec.seed, spec.system, base_id, params)
     evaluations = [
-        {"pa_dbm": pa, "method": method, "rng": [seed, m_idx, p_idx]}
-        for p_idx, pa in enumerate(powers)
-        for m_idx, method in enumerate(spec.methods)
+        {"pa_dbm": pa, "method": method, "rng": [seed, derive_seed(method, pa)]}
+        for pa in powers
+        for method in spec.methods
     ]
     task = {
         "index": index,
@@ -778,6 +883,77 @@ def _task(spec: SweepSpec, base_id: str, index: int, params: dict, powers: list)
         "scenario": apply_params(spec.base_scenario, scenario_params),
         "evaluations": evaluations,
         "options": dict(spec.options),
+        "checkpoints": {m: c["path"] for m, c in spec.checkpoints.items()},
     }
-    task["task_id"] = _hash({k: v for k, v in task.items() if k != "index"})[:20]
+    # the scenario point alone: a spec that adds P_a values or methods keeps every id
+    point = {k: task[k] for k in ("seed", "system", "params", "scenario", "options")}
+    task["task_id"] = _hash(point)[:20]
     return task
+
+
+# ----------------------------------------------------------------------------- extension
+def _shown(values) -> str:
+    text = ", ".join(json.dumps(v) for v in values[:3])
+    return text + (", ..." if len(values) > 3 else "")
+
+
+def _dropped(old: list, new: list) -> list:
+    kept = {json.dumps(v, sort_keys=True) for v in new}
+    return [v for v in old if json.dumps(v, sort_keys=True) not in kept]
+
+
+def extension_problem(stored: dict, new: dict) -> str | None:
+    """Why the spec of record ``new`` cannot extend a table of the spec of record ``stored``.
+
+    A spec extends a table when every finished row stays a row of the new spec, computed the same
+    way: the same system, base scenario, seed, options, swept columns (with their types), random
+    seed and ranges, and the same checkpoint (by SHA-256) for every method that had one; it may
+    add grid values, methods and random draws (``random.n`` grows: the first draws stay the same).
+    Identical records extend trivially.
+
+    Parameters
+    ----------
+    stored, new : dict
+        :meth:`SweepSpec.record` of the table's spec and of the new one (JSON round-tripped).
+
+    Returns
+    -------
+    str or None
+        One phrase naming the first difference, or None if ``new`` extends ``stored``.
+    """
+    if stored.get("tasks") != new.get("tasks"):
+        return "its tasks are identified differently (written by another version of plkg)"
+    for key in ("system", "base_scenario", "seed", "options"):
+        if stored.get(key) != new.get(key):
+            if key == "base_scenario":
+                changed = sorted(
+                    k
+                    for k in set(stored[key]) | set(new[key])
+                    if stored[key].get(k) != new[key].get(k)
+                )
+                return f"the base scenario differs in {', '.join(changed)}"
+            return f"{key} {json.dumps(stored.get(key))} is {json.dumps(new.get(key))} now"
+    old_grid, new_grid = stored["grid"], new["grid"]
+    if list(old_grid) != list(new_grid):
+        return f"grid columns {list(old_grid)} are {list(new_grid)} now"
+    if stored.get("kinds") != new.get("kinds"):
+        return "a swept column holds values of another type"
+    for column, values in old_grid.items():
+        dropped = _dropped(values, new_grid[column])
+        if dropped:
+            return f"grid {column} drops {_shown(dropped)} (an extension may only add values)"
+    old_random, new_random = stored["random"], new["random"]
+    for key in ("seed", "ranges"):
+        if old_random[key] != new_random[key]:
+            return f"random {key} differs"
+    if new_random["n"] < old_random["n"]:
+        return f"random n {old_random['n']} is {new_random['n']} now (draws may only be added)"
+    dropped = _dropped(stored["methods"], new["methods"])
+    if dropped:
+        return f"methods drop {_shown(dropped)} (an extension may only add methods)"
+    for method in stored["methods"]:
+        old_ck = stored["checkpoints"].get(method, {}).get("sha256")
+        new_ck = new["checkpoints"].get(method, {}).get("sha256")
+        if old_ck != new_ck:
+            return f"the checkpoint of method {method} differs (SHA-256 {old_ck} -> {new_ck})"
+    return None

@@ -2,7 +2,8 @@
 
 ``results.parquet/`` holds
 
-* ``_spec.json``: the spec the table belongs to (a folder holding rows of another spec is refused);
+* ``_spec.json``: the spec the table belongs to (a folder holding rows of another spec is refused,
+  unless that spec extends this one: :func:`plkg.sweep.spec.extension_problem`);
 * ``_parts.json``: the SHA-256, row count and size of every part, recorded when the part is
   written (before it gets its final name);
 * ``part-*.parquet``: whole tasks each, written under a temporary dot-name and renamed, so the
@@ -12,7 +13,8 @@
 * ``_rejected-part-*.parquet``: parts that failed verification, kept for inspection.
 
 Readers (pyarrow, pandas, DuckDB, Dask) ignore names starting with ``.`` or ``_``. Resuming
-verifies every part against ``_parts.json`` before reading its ``task_id`` column: a damaged,
+verifies every part against ``_parts.json`` before reading its ``task_id``, ``method`` and
+``pa_dbm`` columns (the finished evaluations of each task): a damaged,
 truncated or unlisted part is moved aside (one warning line naming it) and its tasks recomputed;
 a listed part that is missing has its tasks recomputed too. :func:`read_results` reads the folder
 back as one table in task order, refusing parts that do not verify.
@@ -47,6 +49,8 @@ FLUSH_SECONDS = 5.0
 FLUSH_SECONDS_PER_PART = 0.05
 FLUSH_SECONDS_MAX = 300.0
 _OWN_NAMES = {SPEC_FILE, PARTS_FILE, LOCK_FILE}
+# The columns that identify a row: its task and evaluation (plkg.sweep.spec.TASK_IDS).
+_KEY_COLUMNS = ("task_id", "method", "pa_dbm")
 
 
 def warn_stderr(message: str) -> None:
@@ -279,8 +283,10 @@ class ResultTable:
     """Writer of one sweep's result folder, used as a context manager.
 
     Entering it creates the folder (and missing parents), takes the folder's exclusive owner lock,
-    removes temporary files of an earlier killed run, checks ``_spec.json``, and verifies every
-    part against ``_parts.json`` (:meth:`done_task_ids` then lists the tasks of verified parts).
+    removes temporary files of an earlier killed run, checks ``_spec.json`` (a spec that extends
+    the table's replaces it, :attr:`extended` is then True), and verifies every part against
+    ``_parts.json`` (:meth:`done_task_ids` and :meth:`missing_evaluations` then follow the rows of
+    verified parts).
     Leaving it writes the buffered rows and releases the lock. If the table then holds no part at
     all (the run failed or was interrupted before its first task finished), everything this run
     created is removed again: ``_spec.json``, ``_parts.json``, the lock and the folders.
@@ -290,7 +296,8 @@ class ResultTable:
     path : path
         The folder (conventionally ``*.parquet``), checked by :func:`check_table_path`.
     spec_record : dict
-        :meth:`plkg.sweep.spec.SweepSpec.record`; a folder holding rows of another spec is refused.
+        :meth:`plkg.sweep.spec.SweepSpec.record`; a folder holding rows of another spec is refused
+        unless this spec extends it (:func:`plkg.sweep.spec.extension_problem`).
     schema : pyarrow.Schema
         From :func:`result_schema`.
     warn : callable(str), optional
@@ -310,6 +317,10 @@ class ResultTable:
         self._last_flush = time.monotonic()
         self._parts: dict[str, dict] = {}
         self._done: set[str] = set()
+        self._done_evaluations: set[tuple] = set()
+        self._whole: set[str] = set()  # tasks with a scenario-level (error) row: nothing to add
+        self.extended = False
+        self.kept_rows = 0
         self._created_dirs: list[Path] = []
         self._wrote_spec = False
         self._adopting = False
@@ -363,6 +374,8 @@ class ResultTable:
         return any(self.path.glob(PART_GLOB)) or bool(self._parts)
 
     def _check_spec(self) -> None:
+        from plkg.sweep.spec import extension_problem
+
         spec_path = self.path / SPEC_FILE
         text = json.dumps(self.spec_record, indent=1, sort_keys=True)
         stored = _read_json(spec_path, "spec record", self.shown)
@@ -375,10 +388,21 @@ class ResultTable:
         if stored is None and any(self.path.glob(PART_GLOB)):
             raise PlkgInputError(f"{self.shown} holds parts without {SPEC_FILE}")
         if stored is not None and self._has_parts():
-            raise PlkgInputError(
-                f"{self.shown} holds results of a different spec; "
-                "choose another --out or delete that folder"
+            problem = (
+                extension_problem(stored, json.loads(text))
+                if isinstance(stored, dict)
+                else "its spec record is not a mapping"
             )
+            if problem is not None:
+                raise PlkgInputError(
+                    f"{self.shown} holds results of a different spec ({problem}); "
+                    "choose another --out or delete that folder"
+                )
+            # the new spec adds points: its record replaces the old one, finished rows stay
+            write_text_atomic(spec_path, text)
+            self._adopting = listed is None
+            self.extended = True
+            return
         # a new table, or one whose earlier run wrote no rows: (re)write the spec record
         write_text_atomic(spec_path, text)
         self._parts = {}
@@ -394,7 +418,7 @@ class ResultTable:
         for name, part in sorted(files.items()):
             entry = self._parts.get(name)
             ids, problem = None, None
-            digest, table = _read_part(part, columns=["task_id"])
+            digest, table = _read_part(part, columns=list(_KEY_COLUMNS))
             if entry is None and not self._adopting:
                 problem = f"is not listed in {PARTS_FILE}"
             elif entry is not None and digest != entry["sha256"]:
@@ -402,7 +426,7 @@ class ResultTable:
             elif isinstance(table, str):
                 problem = f"cannot be read ({table})"
             else:
-                ids = table.column(0).to_pylist()
+                ids = table.column("task_id").to_pylist()
                 if entry is None:  # adopted from a table of an older plkg
                     self._parts[name] = {
                         "sha256": digest,
@@ -416,6 +440,7 @@ class ResultTable:
                 self._reject(part, problem)
                 continue
             done.update(ids)
+            self._note_evaluations(table)
         if adopted:
             self.warn(
                 f"{self.shown}: adopted {adopted} part(s) written without a recorded checksum "
@@ -425,6 +450,18 @@ class ResultTable:
             if not _is_table_name(p.name):
                 self.warn(f"{self.shown}: ignoring {p.name} (not a file of the sweep table)")
         return done
+
+    def _note_evaluations(self, table) -> None:
+        """Record the finished (task id, method, P_a) of a verified part's rows."""
+        self.kept_rows += table.num_rows
+        columns = [table.column(c).to_pylist() for c in _KEY_COLUMNS]
+        for task_id, method, pa_dbm in zip(*columns, strict=True):
+            if method is None:  # the scenario failed: the task's one row stands for all of it
+                self._whole.add(task_id)
+                continue
+            self._done_evaluations.add((task_id, method, pa_dbm))
+            # an evaluation at the scenario's own power (RIS without P_a) is listed with None
+            self._done_evaluations.add((task_id, method, None))
 
     def _reject(self, part: Path, problem: str) -> None:
         target = self.path / f"{REJECTED_PREFIX}{part.name}"
@@ -446,8 +483,23 @@ class ResultTable:
 
     # -- writing
     def done_task_ids(self) -> set[str]:
-        """Task ids of the verified parts (their rows are complete)."""
+        """Task ids of the verified parts (at least one row of each is finished)."""
         return set(self._done)
+
+    def missing_evaluations(self, task: dict) -> dict | None:
+        """``task`` with only the evaluations that have no row yet (each keeps its ``index``), or
+        None when it has nothing left to run."""
+        task_id = task["task_id"]
+        if task_id in self._whole:
+            return None
+        if task_id not in self._done:
+            return task
+        missing = [
+            {**ev, "index": i}
+            for i, ev in enumerate(task["evaluations"])
+            if (task_id, ev["method"], ev["pa_dbm"]) not in self._done_evaluations
+        ]
+        return {**task, "evaluations": missing} if missing else None
 
     def _flush_interval(self) -> float:
         return min(FLUSH_SECONDS_MAX, max(FLUSH_SECONDS, FLUSH_SECONDS_PER_PART * len(self._parts)))

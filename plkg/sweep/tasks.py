@@ -77,7 +77,9 @@ def error_row(task: dict, evaluation: dict | None, exc: BaseException, **fields)
 
 
 def _evaluations(task: dict) -> list[dict]:
-    return [{**ev, "index": i} for i, ev in enumerate(task["evaluations"])]
+    """The task's evaluations with their ``index`` (kept where given: a task that completes an
+    extended table runs only its missing evaluations, under their positions in the spec)."""
+    return [{**ev, "index": ev.get("index", i)} for i, ev in enumerate(task["evaluations"])]
 
 
 def ris_fingerprint(scenario) -> str:
@@ -92,7 +94,7 @@ def ris_fingerprint(scenario) -> str:
 def nearfield_rows(task: dict) -> list[dict]:
     """Rows of a near-field task: per (P_a, method), I_k of Eq. (17) of the near-field paper for
     the method's allocation on the scenario's subchannel design (Eq. (39) precoders), as
-    ``plkg keyrate`` computes it."""
+    ``plkg keyrate`` computes it (with the spec's checkpoint of a learned method, if given)."""
     from plkg.channels.nearfield_scenario import NearFieldScenario
     from plkg.precoding.block_diagonalization import design_for_scenario
 
@@ -119,7 +121,12 @@ def _nearfield_row(task, ev, scenario, design, shared) -> dict:
     t0 = time.perf_counter()
     try:
         pa_w = float(units.dbm_to_w(ev["pa_dbm"]))
-        result = allocate(ev["method"], design, pa_w, scenario=scenario)
+        # the NumPy forward of the learned methods, as plkg keyrate (no torch import per worker)
+        options = {"scenario": scenario, "backend": "numpy"}
+        checkpoint = (task.get("checkpoints") or {}).get(ev["method"])
+        if checkpoint is not None:  # the spec's checkpoint of this method
+            options["checkpoint"] = checkpoint
+        result = allocate(ev["method"], design, pa_w, **options)
         report = evaluate_allocation(design, result.x_w)
     except Exception as exc:
         return error_row(task, ev, exc, **shared, seconds=time.perf_counter() - t0)

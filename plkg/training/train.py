@@ -28,7 +28,7 @@ from plkg.io.json_text import dumps_strict
 from plkg.models.fnn import FNN
 from plkg.models.kglm_net import KGLMNet
 
-# Version 2 adds sidecar_sha256 (plkg.data.sidecar_hash): any edit of the JSON is detected.
+# Format 2 carries sidecar_sha256 (plkg.data.sidecar_hash): any edit of the JSON is detected.
 CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-2"
 DESIGN_ARRAYS = ("m_a", "m_b", "user")
 
@@ -111,8 +111,9 @@ def train_regressor(
     expected_fingerprint: str | None = None,
     lm_options: dict | None = None,
     export: bool = True,
-    progress_bar: bool = False,
+    progress_bar: bool | str = False,
     accelerator: str = "auto",
+    progress_desc: str | None = None,
 ) -> TrainingOutcome:
     """Fit ``network`` to a dataset with Lightning and export a checkpoint.
 
@@ -137,12 +138,17 @@ def train_regressor(
         TensorBoard folder (None: no logging).
     expected_fingerprint : str, optional
         Refuse a dataset made for another scenario.
-    progress_bar : bool
-        Lightning's progress bar (``plkg train`` shows it unless ``--quiet``/``--json``).
+    progress_bar : bool or str
+        ``True``/``"auto"``: Lightning's bar when stdout is a terminal, otherwise a compact
+        epoch line on stderr at most every few seconds and one final line
+        (:mod:`plkg.training._progress`); ``"bar"``, ``"lines"`` force one of them;
+        ``False``/``"none"`` (default) and quiet mode (:func:`plkg.progress.is_quiet`): nothing.
     accelerator : str
         Lightning's ``accelerator`` (``auto``: a GPU when present, else the CPU; ``cpu`` forces
         the CPU). The committed checkpoints were trained on the CPU; float64 arithmetic on a
         GPU may differ in the last bits, so "same seed, same bytes" is a per-device promise.
+    progress_desc : str or None
+        Name in the epoch lines' brackets (default ``train <name>``).
 
     Returns
     -------
@@ -167,7 +173,8 @@ def train_regressor(
         x, y = ds.part(split)
         parts[split] = (_as_column(in_norm.forward(x)), _as_column(out_norm.forward(y)), y)
     # seed_everything seeds any global RNG Lightning or a callback may draw from; the weights
-    # come from their own generator below, so the numbers are those of earlier versions.
+    # come from their own generator below (seeded by ``seed`` alone), so the same seed gives
+    # the same weights whatever else draws from the global RNG.
     L.seed_everything(int(seed), verbose=False)
     generator = torch.Generator().manual_seed(int(seed))
     net = build_net(network, hidden, activation, generator)
@@ -201,8 +208,12 @@ def train_regressor(
         dirpath=tmp.name, monitor="val_mse", mode="min", save_top_k=1, save_weights_only=True
     )
     from plkg.training._fit import fit, interrupt_recorder
+    from plkg.training._progress import progress_settings
 
     recorder = interrupt_recorder()  # Ctrl-C/SIGTERM inside fit: re-raised, nothing exported
+    bar, lines = progress_settings(
+        progress_bar, progress_desc or f"train {name}", "train_mse", "val_mse"
+    )
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -215,8 +226,8 @@ def train_regressor(
                 accelerator=accelerator,
                 devices=1,
                 logger=logger,
-                callbacks=[early, best, recorder],
-                enable_progress_bar=bool(progress_bar),
+                callbacks=[early, best, recorder, *lines],
+                enable_progress_bar=bar,
                 enable_model_summary=False,
                 num_sanity_val_steps=0,
                 log_every_n_steps=1,

@@ -3,7 +3,8 @@
 ``seed_everything``, a :class:`GeneralDataModule`, ``ModelCheckpoint`` on ``val_loss`` (the best
 epoch's weights are exported to ``<out_dir>/<name>.safetensors`` + ``<name>.json``),
 ``EarlyStopping``, TensorBoard with the hyper-parameters (hparams tab) and the model graph,
-``accelerator="auto"`` and a progress bar that ``quiet`` turns off. The JSON holds the
+``accelerator="auto"`` and progress (Lightning's bar in a terminal, compact epoch lines on
+stderr otherwise, :mod:`plkg.training._progress`) that ``quiet`` turns off. The JSON holds the
 architecture, the feature/label standardisation, the dataset hash and spec, metrics and hashes
 (:mod:`plkg.data.sidecar_hash`).
 """
@@ -53,6 +54,8 @@ def train_general(
     export: bool = True,
     proxy: bool | None = None,
     accelerator: str = "auto",
+    progress: bool | str = "auto",
+    progress_desc: str | None = None,
 ) -> GeneralTrainingOutcome:
     """Fit a :class:`SetAllocator` for ``target`` (``mu`` or ``t``) on a general dataset.
 
@@ -71,13 +74,19 @@ def train_general(
     log_dir : path or None
         TensorBoard folder (None: no logging).
     quiet : bool
-        No progress bar.
+        No progress output and no Lightning summary (same as ``progress="none"``).
     proxy : bool or None
         Residual max-min network on the low-SNR split (:mod:`plkg.solvers.maxmin_proxy`);
         None (default): True for target ``t``, False for ``mu`` (which has no proxy).
     accelerator : str
         Lightning's ``accelerator``: ``auto`` (default) takes a GPU when there is one; ``cpu``
         forces the CPU (the committed checkpoints were trained there).
+    progress : bool or str
+        ``"auto"`` (default): Lightning's bar when stdout is a terminal, otherwise a compact
+        epoch line on stderr at most every few seconds and one final line; ``"bar"``,
+        ``"lines"``, ``"none"`` force one of them.
+    progress_desc : str or None
+        Name in the epoch lines' brackets (default ``train <name>``).
     """
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -111,14 +120,18 @@ def train_general(
             save_dir=str(log_dir), name=name, default_hp_metric=False, log_graph=True
         )
     from plkg.training._fit import fit, interrupt_recorder
+    from plkg.training._progress import progress_settings
 
     recorder = interrupt_recorder()  # Ctrl-C/SIGTERM inside fit: re-raised, nothing exported
+    bar, lines = progress_settings(
+        "none" if quiet else progress, progress_desc or f"train {name}", "train_loss", "val_loss"
+    )
     with tempfile.TemporaryDirectory(prefix="plkg-general-") as tmp:
         best = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1)
         early = EarlyStopping(monitor="val_loss", mode="min", patience=int(patience))
         lightning_log = logging.getLogger("lightning.pytorch")
         level = lightning_log.level
-        if quiet:
+        if not bar:  # Lightning's info lines (GPU available ...) belong with its bar
             lightning_log.setLevel(logging.WARNING)
         try:
             with warnings.catch_warnings():
@@ -129,9 +142,9 @@ def train_general(
                     accelerator=accelerator,
                     devices=1,
                     logger=logger,
-                    callbacks=[best, early, recorder],
-                    enable_progress_bar=not quiet,
-                    enable_model_summary=not quiet,
+                    callbacks=[best, early, recorder, *lines],
+                    enable_progress_bar=bar,
+                    enable_model_summary=bar,
                     num_sanity_val_steps=0,
                     deterministic=True,
                 )

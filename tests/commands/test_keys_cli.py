@@ -105,7 +105,8 @@ def test_out_writes_key_files_readable_by_nist(small_yaml, tmp_path, capsys):
     out = run_json(capsys, [*argv, "--json", "--out", str(out_dir)])
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["users"] == out["users"]
-    for k, u in enumerate(out["users"]):
+    for k, u in enumerate(out["users"], start=1):  # UEs numbered from 1: ue1.txt ...
+        assert u["ue"] == k and "user" not in u
         path = out_dir / f"ue{k}.txt"
         if u["final_key_bits"]:
             assert out["key_files"][str(k)] == path.name
@@ -148,7 +149,8 @@ def test_measurements_file_runs_the_same_pipeline(suffix, tmp_path, capsys):
         savemat(path, arrays)
     out = run_json(capsys, ["keys", "--measurements", str(path), "--json", "--out", str(tmp_path)])
     assert out["system"] == "measurements" and len(out["users"]) == 2
-    for k, u in enumerate(out["users"]):
+    for k, u in enumerate(out["users"], start=1):  # links numbered from 1: link1.txt ...
+        assert u["link"] == k
         assert u["status"] == "ok" and u["residual_mismatch_bits"] == 0
         assert 0.5 < u["efficiency"] < 1.0
         assert u["training_rounds"] == 52  # basis and correlations from ceil(0.1 * 512) rounds

@@ -45,6 +45,22 @@ def test_binary_batch_mode_reports_pass_ratio_and_uniformity(tmp_path, capsys):
     assert len(out["tests"]) == 11
 
 
+def test_batch_length_drops_the_remainder_with_a_note(tmp_path, capsys):
+    f = tmp_path / "r.bin"
+    f.write_bytes(os.urandom(10 * 128 + 3))  # 10 sequences of 1024 bits and 24 bits more
+    argv = ["nist", str(f), "--binary", "--batch-length", "1024", "--tests", "frequency"]
+    assert main([*argv, "--json", "--report-only"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["n_sequences"] == 10 and out["dropped_bits"] == 24 and out["n_bits"] == 10264
+    note = captured.err.splitlines()
+    assert len(note) == 1 and "24 of 10264 bits" in note[0] and "1024" in note[0]
+    f.write_bytes(os.urandom(10 * 128))  # a whole number of sequences: nothing dropped, no note
+    assert main([*argv, "--json", "--report-only"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["dropped_bits"] == 0 and captured.err == ""
+
+
 def test_binary_bytes_are_msb_first(tmp_path, capsys):
     f = tmp_path / "b.bin"
     f.write_bytes(bytes([0b10000000]) * 16)
@@ -61,7 +77,7 @@ def test_binary_bytes_are_msb_first(tmp_path, capsys):
         (b"", [], "empty input"),
         (b"  \n ", [], "only whitespace"),
         (b"0101x01", [], "non-binary"),
-        (b"01" * 100, ["--batch-length", "30"], "odd length"),
+        (b"01" * 100, ["--batch-length", "201"], "longer than the input (200 bits)"),
         (b"01" * 100, ["--tests", "poker"], "unknown NIST test"),
         (b"01" * 100, ["--alpha", "2"], "alpha"),
     ],

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from plkg.cli import main
 
 
@@ -32,7 +34,28 @@ def test_manifest_records_configs_and_versions(tmp_path, capsys):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     fig = manifest["figures"]["ris-fig11"]
     assert fig["function"].startswith("plkg.reproduce.")
-    assert all(Path(p).exists() for p in fig["files"])
+    assert all((tmp_path / p).exists() and not Path(p).is_absolute() for p in fig["files"])
+    assert manifest["started_utc"].endswith("Z") and "CPU cores" in manifest["machine"]
     assert manifest["configs"]["fig6"]["fingerprint"]
     assert manifest["configs"]["ris-two-cell"]["parameters"]["system"] == "ris"
     assert manifest["dependencies"]["numpy"]
+
+
+def test_formats_and_dpi_are_listed_in_the_manifest(tmp_path, capsys):
+    argv = ["reproduce", "ris-fig11", "--quick", "--out", str(tmp_path)]
+    assert main(argv + ["--format", "png", "pdf", "svg", "--dpi", "72"]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    files = [Path(p) for p in manifest["figures"]["ris-fig11"]["files"]]
+    assert sorted(p.suffix for p in files) == [".csv", ".pdf", ".png", ".svg"]
+    assert manifest["formats"] == ["png", "pdf", "svg"] and manifest["dpi"] == 72
+    assert (tmp_path / "ris-fig11.pdf").read_bytes()[:4] == b"%PDF"
+    assert b"<svg" in (tmp_path / "ris-fig11.svg").read_bytes()[:400]
+
+
+def test_bad_format_and_dpi(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:  # an argparse usage error
+        main(["reproduce", "ris-fig11", "--format", "jpg", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "--format" in capsys.readouterr().err
+    assert main(["reproduce", "ris-fig11", "--dpi", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "--dpi" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -54,7 +54,7 @@ def test_exact_mapping_reaches_t_hat_and_tracks_cvxpakf(alloc, test_part):
         else:
             assert out.x_w[i].sum() == pytest.approx(pa[i], rel=1e-12)
     gap = np.abs(out.min_c_bits - t) / t
-    assert gap.mean() < 5e-3  # issue 4: within 0.5 % of CVXPAKF on average over the test powers
+    assert gap.mean() < 5e-3  # within 0.5 % of CVXPAKF on average over the test powers
 
 
 def test_appro_mapping_is_paper_eq59_60_where_all_active(alloc, test_part):
@@ -86,6 +86,27 @@ def test_overspending_prediction_is_scaled_and_reported(alloc, monkeypatch):
     out = alloc.allocation(pa, "exact")
     assert out.scaled[0] and out.power_requested_w[0] > pa[0]
     assert out.x_w[0].sum() == pytest.approx(pa[0], rel=1e-12)
+
+
+def test_underspending_prediction_can_spend_the_budget_canonically(alloc, monkeypatch):
+    """t_hat = t*: the exact-maxmin allocation; t_hat < t*: floors at t_hat, budget spent."""
+    from plkg.solvers.maxmin_exact import solve_maxmin
+
+    pa = np.array([0.01])
+    args = (alloc.m_a, alloc.m_b, alloc.user, alloc.n_users)
+    opt = solve_maxmin(*args, float(pa[0]))
+    monkeypatch.setattr(alloc, "predict", lambda p: np.atleast_1d(opt.t_bits) + 0.0 * p)
+    out = alloc.allocation(pa, "exact", spend_slack=True)
+    assert not out.slack_spent[0]
+    np.testing.assert_allclose(out.x_w[0], opt.x_w, rtol=1e-7, atol=1e-12 * pa[0])
+    low = 0.97 * float(opt.t_bits)
+    monkeypatch.setattr(alloc, "predict", lambda p: np.full(np.shape(p), low))
+    assert alloc.allocation(pa, "exact").slack_spent is None  # off by default
+    out = alloc.allocation(pa, "exact", spend_slack=True)
+    assert out.slack_spent[0] and not out.scaled[0]
+    assert out.x_w[0].sum() == pytest.approx(pa[0], rel=1e-12)
+    c = rates(out.x_w[0], *args)
+    assert c.min() >= low * (1 - 1e-9) and c.sum() > alloc.n_users * low
 
 
 def test_registry_function_and_status(alloc, monkeypatch):

@@ -112,7 +112,7 @@ def write_case(tmp_path, case: str):
     elif case == "constant-link":
         a3[:, 2] = 3.0
         np.savez(path, alice=a3, bob=b3)
-        field = "link 2"
+        field = "link 3"  # a3[:, 2] is the third link; links are numbered from 1
     elif case == "real-and-complex":
         np.savez(path, alice=a3.real, bob=b3)
         field = "bob"
@@ -316,9 +316,9 @@ def ccm_case(tmp_path, case):
         ("v73-mat", "save(..., '-v7')"),
         ("text-npz", "not an .npz"),
         ("object-array", "'ccm' holds Python objects"),
-        ("all-zero", "UE 1 is all zero"),
+        ("all-zero", "UE 2 is all zero"),
         ("huge", "above the limit"),
-        ("not-psd", "UE 0 is not positive semidefinite"),
+        ("not-psd", "UE 1 is not positive semidefinite"),
         ("wrong-shape", "[n_users=2, n_antennas=16, n_antennas=16], got [1, 16, 16]"),
     ],
 )
@@ -427,7 +427,7 @@ def test_progress_called_after_every_block(tmp_path):
     out = measurement_key_generation(
         load_measurements(path), np.random.default_rng(0), block_rounds=32, progress=ticks.append
     )
-    assert ticks == ["link 0", "link 0", "link 1", "link 1"] and out["rounds"] == 64
+    assert ticks == ["link 1", "link 1", "link 2", "link 2"] and out["rounds"] == 64
 
 
 def test_more_components_than_rounds_only_with_public_correlation(tmp_path):

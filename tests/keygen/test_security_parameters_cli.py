@@ -151,22 +151,22 @@ def _boom():
 def test_failed_or_interrupted_run_leaves_no_key_files(
     small, tmp_path, capsys, monkeypatch, action, status
 ):
-    """Blocks of UE 0 finish, then the run fails at UE 1: a new DIR is not created, a reused DIR
+    """Blocks of UE 1 finish, then the run fails at UE 2: a new DIR is not created, a reused DIR
     keeps exactly its earlier files, and nothing temporary is left behind."""
     fresh = tmp_path / "fresh"
     reused = tmp_path / "reused"
     reused.mkdir()
-    (reused / "ue0.txt").write_text("0110\n")
+    (reused / "ue1.txt").write_text("0110\n")
     (reused / "summary.json").write_text('{"old": true}\n')
     argv = [*small, "--rounds", "64", "--block-rounds", "32"]
     for out in (fresh, reused):
-        calls = _fail_on_block(monkeypatch, 3, action)  # 2 blocks per UE: fails at UE 1
+        calls = _fail_on_block(monkeypatch, 3, action)  # 2 blocks per UE: fails at UE 2
         line = one_error_line(capsys, [*argv, "--out", str(out)], status)
         assert calls["n"] == 3 and line.startswith("plkg keys:")
     assert not fresh.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reused", "small.yaml"]
-    assert sorted(p.name for p in reused.iterdir()) == ["summary.json", "ue0.txt"]
-    assert (reused / "ue0.txt").read_text() == "0110\n"
+    assert sorted(p.name for p in reused.iterdir()) == ["summary.json", "ue1.txt"]
+    assert (reused / "ue1.txt").read_text() == "0110\n"
 
 
 def test_commit_failure_leaves_folder_unchanged(tmp_path, monkeypatch):

@@ -12,7 +12,8 @@ def test_keygen_figures_registered_and_table_quick(tmp_path):
     for name in ("ris-fig7", "ris-table1", "nf-keybits"):
         assert name in registry
     paths = registry["ris-table1"](tmp_path, quick=True)
-    assert {p.suffix for p in paths} == {".png", ".csv", ".md"}
+    assert {p.suffix for p in paths} == {".csv", ".md", ".tex"}
+    assert not (tmp_path / "ris-table1.png").exists()  # a table, not an image
     rows = list(csv.DictReader(open(tmp_path / "ris-table1.csv")))
     assert len(rows) == 11
     rank = next(r for r in rows if r["test"] == "rank")

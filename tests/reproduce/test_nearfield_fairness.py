@@ -28,19 +28,19 @@ def test_fig6_fair_files_and_trends(fig6):
     by = {(r["method"], float(r["pa_dbm"])): r for r in rows}
     assert any(r["cvxpakf_status"] == "optimal" for r in rows)
     for (method, pa), r in by.items():
-        if method == "CVXPAKF" and r["cvxpakf_status"] == "optimal":
-            exact = by[("Exact max-min", pa)]
+        if method == "cvxpakf" and r["cvxpakf_status"] == "optimal":
+            exact = by[("exact-maxmin", pa)]
             assert float(r["min_kr_bits"]) == pytest.approx(float(exact["min_kr_bits"]), rel=1e-4)
             # Fig. 6: fairness costs sum KR
-            assert float(r["sum_kr_bits"]) < float(by[("WFPA", pa)]["sum_kr_bits"])
-            assert float(r["min_kr_bits"]) > float(by[("WFPA", pa)]["min_kr_bits"])
+            assert float(r["sum_kr_bits"]) < float(by[("wfpa", pa)]["sum_kr_bits"])
+            assert float(r["min_kr_bits"]) > float(by[("wfpa", pa)]["min_kr_bits"])
     gaps = {
         r["method"]: float(r["relative_min_kr_gap_vs_cvxpakf"])
         for r in read(gap_csv)
         if r["pa_dbm"] == "test-mean"
     }
-    assert gaps["FNNPAKF (exact)"] < 5e-3
-    assert gaps["FNNPAKF (exact)"] < gaps["FNNPAKF (Appro)"]
+    assert gaps["fnnpakf --mapping exact"] < 5e-3
+    assert gaps["fnnpakf --mapping exact"] < gaps["fnnpakf"]
 
 
 def test_fig7_quick(tmp_path):
@@ -53,3 +53,24 @@ def test_fig7_quick(tmp_path):
 
 def test_registry_names():
     assert set(nf.FIGURES) == {"nf-fig6-fair", "nf-fig7", "nf-fig8", "nf-fig9", "nf-fig10"}
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        nf.fig8_points,
+        nf.fig9_points,
+        nf.fig10_points,
+        lambda quick: nf.fig9_points("fig9-paper", quick),
+    ],
+)
+def test_quick_points_are_points_of_the_full_run(points):
+    """--quick computes fewer points, never other ones: each quick scenario (and so its design,
+    seeds and draws) is the full run's scenario at that x, so its values equal the full run's."""
+    xs_quick, quick = points(quick=True)
+    xs_full, full = points(quick=False)
+    assert 0 < len(xs_quick) < len(xs_full)
+    by_x = dict(zip(xs_full, full, strict=True))
+    for x, sc in zip(xs_quick, quick, strict=True):
+        assert sc.to_dict() == by_x[x].to_dict()
+        assert sc.fingerprint() == by_x[x].fingerprint()

@@ -26,8 +26,8 @@ def test_fig5_and_fig6_sum_quick(tmp_path):
     curves: dict[str, dict[float, float]] = {}
     for r in csv.DictReader(open(tmp_path / "nf-fig6-sum.csv")):
         curves.setdefault(r["method"], {})[float(r["pa_dbm"])] = float(r["sum_c_bits_eq42"])
-    for p, wf in curves["WFPA"].items():
-        assert curves["EPA"][p] <= wf * (1 + 1e-12)  # water-filling is optimal
-        assert 0.999 * wf <= curves["FNNPA"][p] <= wf * (1 + 1e-12)
-    ps = sorted(curves["WFPA"])
-    assert all(curves["WFPA"][a] < curves["WFPA"][b] for a, b in zip(ps, ps[1:], strict=False))
+    for p, wf in curves["wfpa"].items():
+        assert curves["epa"][p] <= wf * (1 + 1e-12)  # water-filling is optimal
+        assert 0.999 * wf <= curves["fnnpa"][p] <= wf * (1 + 1e-12)
+    ps = sorted(curves["wfpa"])
+    assert all(curves["wfpa"][a] < curves["wfpa"][b] for a, b in zip(ps, ps[1:], strict=False))

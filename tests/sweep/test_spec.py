@@ -25,7 +25,7 @@ def spec_dict(base_file, **changes):
         "system": "nearfield",
         "base": str(base_file),
         "grid": {"n_antennas": [16, 24], "pa_dbm": [0, 10, 20]},
-        "methods": ["epa", "wfpa", "cvx-maxmin"],
+        "methods": ["epa", "wfpa", "cvxpakf"],
     }
     data.update(changes)
     return data
@@ -33,7 +33,7 @@ def spec_dict(base_file, **changes):
 
 def test_grid_expansion_shares_one_design_per_scenario(base_file):
     spec = load_spec(spec_dict(base_file))
-    assert spec.methods == ("epa", "wfpa", "cvxpakf")  # cvx-maxmin is the CVXPAKF alias
+    assert spec.methods == ("epa", "wfpa", "cvxpakf")
     tasks = expand(spec)
     assert [t["params"] for t in tasks] == [{"n_antennas": 16}, {"n_antennas": 24}]
     for t in tasks:
@@ -96,7 +96,7 @@ def test_ris_spec_without_power_uses_the_scenario_power():
             "system": "ris",
             "base": "two-cell",
             "grid": {"n_ris_elements": [8]},
-            "methods": ["proposed", "randphase", "no-ris"],
+            "methods": ["proposed", "rand-phase", "no-ris"],
             "options": {"rand_phase_draws": 3},
         }
     )

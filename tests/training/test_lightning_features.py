@@ -60,9 +60,9 @@ def _check_tensorboard(run_dir, hparam: str, metric: str) -> None:
 def test_fnn_trainer_lightning_features(fnn_dataset, tmp_path, capfd, network):
     kw = {"network": network, "hidden": (6,), "max_epochs": 12, "seed": _seed()}
     out = train_regressor(
-        fnn_dataset, "net", out_dir=tmp_path, log_dir=tmp_path / "runs", progress_bar=True, **kw
+        fnn_dataset, "net", out_dir=tmp_path, log_dir=tmp_path / "runs", progress_bar="bar", **kw
     )
-    assert "Epoch" in _printed(capfd)  # the bar is on ...
+    assert "Epoch" in _printed(capfd)  # Lightning's bar is on (forced: stdout is no terminal) ...
     quiet = train_regressor(fnn_dataset, "q", out_dir=tmp_path, log_dir=None, **kw)
     assert "Epoch" not in _printed(capfd)  # ... and off when quiet (progress_bar=False)
     # ModelCheckpoint: the exported weights are the best-validation epoch's
@@ -83,7 +83,7 @@ def test_general_trainer_lightning_features(general_dataset, tmp_path, capfd, on
 
     kw = {"hidden": 8, "max_epochs": 6, "batch_size": 16, "seed": _seed(), "patience": 50}
     out = train_general(
-        general_dataset, "t", "g", out_dir=tmp_path, log_dir=tmp_path / "runs", **kw
+        general_dataset, "t", "g", out_dir=tmp_path, log_dir=tmp_path / "runs", progress="bar", **kw
     )
     assert "Epoch" in _printed(capfd)
     train_general(general_dataset, "t", "q", out_dir=tmp_path, log_dir=None, quiet=True, **kw)
