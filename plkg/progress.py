@@ -18,6 +18,7 @@ silences all of it. Nothing here ever writes to stdout.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -56,6 +57,21 @@ def set_quiet(quiet: bool = True) -> None:
     environment has the same effect.
     """
     _state["quiet"] = bool(quiet)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence progress output inside the block, then restore the previous setting.
+
+    Sweep tasks run under it: their rows are the output, and stage lines of many tasks
+    interleaved with the sweep's own bar would only be noise.
+    """
+    before = _state["quiet"]
+    _state["quiet"] = True
+    try:
+        yield
+    finally:
+        _state["quiet"] = before
 
 
 def is_quiet() -> bool:

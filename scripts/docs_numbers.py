@@ -386,13 +386,13 @@ def scan(doc: Path, results: Path) -> list[Finding]:
     return findings
 
 
-def rewrite(doc: Path, results: Path) -> int:
-    """Replace every annotated number of ``doc`` by its recomputed value; returns the count changed.
+def rewritten(doc: Path, results: Path) -> tuple[str, int]:
+    """``doc``'s text with every annotated number recomputed, and how many changed.
 
     Raises
     ------
     AnnotationError
-        If an annotation cannot be evaluated (nothing is written then).
+        If an annotation cannot be evaluated.
     """
     changed = 0
 
@@ -410,14 +410,24 @@ def rewrite(doc: Path, results: Path) -> int:
             expected = "−" + expected[1:]  # keep the doc's minus sign style
         return f"<!-- {match.group(1)} -->{expected}{tail}"
 
-    text = doc.read_text(encoding="utf-8")
-    new = ANNOTATION.sub(replace, text)
-    if new != text:
-        sys.path.insert(0, str(ROOT))
-        from plkg.data.atomic import write_text_atomic
+    return ANNOTATION.sub(replace, doc.read_text(encoding="utf-8")), changed
 
-        write_text_atomic(doc, new)
-    return changed
+
+def rewrite_all(docs: list[Path], results: Path) -> dict[Path, int]:
+    """Rewrite the numbers of every doc in ``docs``; nothing is written unless all evaluate."""
+    sys.path.insert(0, str(ROOT))
+    from plkg.data.atomic import write_text_atomic
+
+    new = {doc: rewritten(doc, results) for doc in docs}  # raises before any write
+    for doc, (text, _) in new.items():
+        if text != doc.read_text(encoding="utf-8"):
+            write_text_atomic(doc, text)
+    return {doc: changed for doc, (_, changed) in new.items()}
+
+
+def rewrite(doc: Path, results: Path) -> int:
+    """Rewrite one doc's annotated numbers in place; returns the count changed."""
+    return rewrite_all([doc], results)[doc]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -430,8 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.write:
         try:
-            for doc in args.doc:
-                print(f"{doc}: {rewrite(doc, args.results)} number(s) rewritten")
+            for doc, changed in rewrite_all(args.doc, args.results).items():
+                print(f"{doc}: {changed} number(s) rewritten")
         except AnnotationError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -1,4 +1,4 @@
-"""Property-based suite (issue 11): every public solver and key-rate function, fed finite random
+"""Property-based suite: every public solver and key-rate function, fed finite random
 inputs spanning many decades, returns a KKT-certified (or closed-form-checked) result or raises a
 clear ``ValueError``/``SolverError`` -- never NaN, never a degenerate result under a success status.
 

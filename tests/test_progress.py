@@ -134,3 +134,13 @@ def test_global_quiet_is_in_help(capsys):
         main(["--help"])
     text = capsys.readouterr().out
     assert "--quiet" in text and "PLKG_QUIET" in text and "numbered from 1" in text
+
+
+def test_quiet_block_restores_the_previous_setting(clock, capsys):
+    with progress.quiet():
+        progress.step("[sweep task] hidden")
+        assert progress.is_quiet()
+    assert not progress.is_quiet()
+    progress.step("[after] shown")
+    err = capsys.readouterr().err
+    assert "hidden" not in err and "[after] shown" in err

@@ -32,10 +32,7 @@ docs_numbers = _load_script()
 
 def test_reproduction_md_numbers_match_committed_run():
     """Each annotated number of docs/reproduction.md and assumptions.md equals docs/results/."""
-    if not any(RESULTS.glob("*.csv")):
-        pytest.skip(
-            "docs/results/ holds no CSVs: the committed `plkg reproduce all` run is missing"
-        )
+    assert any(RESULTS.glob("*.csv")), "docs/results/ holds no CSVs: the committed run is missing"
     findings = [f for doc in docs_numbers.DEFAULT_DOCS for f in docs_numbers.scan(doc, RESULTS)]
     assert findings, "docs/reproduction.md has no annotated numbers"
     bad = [f.describe() for f in findings if not f.ok]

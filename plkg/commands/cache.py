@@ -3,9 +3,11 @@
 The cache folder is ``$PLKG_CACHE_DIR`` if set, else the user cache folder of plkg. ``list``
 prints one line per entry (key, size, last use, and the scenario's name, N and K where the entry
 records them); ``size`` the entry count, total bytes and folder; ``--json`` prints either as
-strict JSON. ``clear`` removes design entries (``design-*.npz``; ``--older-than DAYS``: only those
-not used for that long) and temporary entry files left by killed writes, never another file, and
-prints each path removed (``--dry-run``: each path it would remove, nothing removed).
+strict JSON. An entry that cannot be read is listed as unreadable (it is recomputed when used).
+``clear`` removes design entries (regular files ``design-KEY.npz``, KEY 32 hex digits;
+``--older-than DAYS``: only those not used for that long) and temporary entry files left by killed
+writes, never another file, and prints each path removed (``--dry-run``: each path it would
+remove, nothing removed); a file it cannot remove gets one warning line on stderr.
 """
 
 from __future__ import annotations
@@ -47,11 +49,12 @@ def _size_text(n_bytes: int) -> str:
 def _entry_line(entry) -> str:
     used = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_used))
     meta = entry.meta
-    scenario = (
-        f"  {meta['scenario']} (N = {meta['n_antennas']}, K = {meta['n_users']})"
-        if {"scenario", "n_antennas", "n_users"} <= set(meta)
-        else "  (scenario not recorded)"
-    )
+    if entry.unreadable is not None:
+        scenario = f"  (unreadable: {entry.unreadable})"
+    elif {"scenario", "n_antennas", "n_users"} <= set(meta):
+        scenario = f"  {meta['scenario']} (N = {meta['n_antennas']}, K = {meta['n_users']})"
+    else:
+        scenario = "  (scenario not recorded)"
     return f"{entry.key}  {_size_text(entry.size_bytes):>9}  used {used}{scenario}"
 
 

@@ -131,7 +131,7 @@ def plot_table(rows: list[dict], path: Path, scenario_title: str) -> Path:
     """Sum KR and min KR vs P_a of every method (house style; one legend, method names as the
     CLI names them), titled with the scenario actually used."""
     from plkg.plotting import house_style, new_figure, save_figure
-    from plkg.plotting.curves import plot_curves
+    from plkg.plotting.curves import group_keys, legend_entries, plot_curves
 
     table = {
         key: [r[key] for r in rows] for key in ("method", "pa_dbm", "sum_kr_bits", "min_kr_bits")
@@ -148,7 +148,8 @@ def plot_table(rows: list[dict], path: Path, scenario_title: str) -> Path:
             ax.set_xlabel("P_a (dBm)")
             ax.set_ylabel(f"{title.split(' (')[0]} (bits)")
             ax.set_title(title)
-        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right center")
+        methods = [key[0] for key in group_keys(table, ["method"])]
+        fig.legend(*legend_entries(axes, methods), loc="outside right center")
         fig.suptitle(f"plkg demo: {scenario_title}, all allocation methods")
         return save_figure(fig, path, dpi=150)
 
@@ -195,6 +196,7 @@ def keys_demo(scenario, design, seed: int, pa_dbm: float = 10.0, n_rounds: int =
     users, keys = [], []
     for u in res["users"]:
         blocks = u.pop("blocks", [])
+        u.pop("user", None)  # 0-based internal index: the 1-based "ue" names the UE
         keys.extend(b.key_a for b in blocks if b.keys_agree and b.final_key_bits > 0)
         users.append(u)
     bits = np.concatenate(keys).astype(np.int8) if keys else np.zeros(0, dtype=np.int8)

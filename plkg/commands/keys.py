@@ -549,13 +549,6 @@ class _Progress:
             progress_bar(total, desc="keys", unit="block", summary=False)
         )
 
-    def stage(self, text: str) -> None:
-        """One stage line (``[keys] ...``) before the blocks start, unless quiet."""
-        from plkg.progress import step
-
-        if not self.quiet:
-            step(f"[keys] {text}")
-
     def tick(self, label: str) -> None:
         if self.bar is not None:
             self.bar.update(1, note=label)

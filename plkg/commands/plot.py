@@ -13,9 +13,12 @@ Two sources:
   nothing is trained. Learned methods use the committed checkpoint (trained on ``fig6``) or the
   one given with ``--checkpoint METHOD=PATH``.
 
-A figure is written with the numbers it shows next to it (``fig.pdf`` -> ``fig.csv``); ``--table csv|md|latex``
-writes the same selection as a table instead. Every figure uses the house style
-(:mod:`plkg.plotting`), and the format follows the suffix of ``--out``.
+A figure is written with the numbers it shows next to it (``fig.pdf`` -> ``fig.data.csv``, a
+name no reproduce CSV has, so plotting ``nf-fig6-sum.csv`` to ``nf-fig6-sum.pdf`` leaves the
+table alone); ``--table csv|md|latex`` writes the same selection as a table instead, to an
+``--out`` ending in ``.csv``, ``.md`` or ``.tex``. No output may be the input table. Every figure
+uses the house style (:mod:`plkg.plotting`): each curve keeps one style in every panel and one
+legend lists the curves of all panels; the format follows the suffix of ``--out``.
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ def register(sub) -> None:
         description="Plot TABLE (a plkg sweep --out folder, a Parquet file or a reproduce CSV), "
         "or with --scenario the sum and min KR vs P_a of chosen methods on a scenario (no "
         "training). The figure format follows the suffix of --out (.pdf, .svg, .png); the "
-        "plotted numbers are written next to it (for fig.pdf: fig.csv). Give TABLE first. UEs are numbered from 1.",
+        "plotted numbers are written next to it (for fig.pdf: fig.data.csv). Give TABLE first. "
+        "UEs are numbered from 1.",
     )
     p.add_argument(
         "table_arg", nargs="?", metavar="TABLE", help="sweep table folder, .parquet or .csv"
@@ -85,7 +89,8 @@ def register(sub) -> None:
         nargs="+",
         default=None,
         metavar="COL",
-        help="y columns, one panel each (default: sum_kr_bits min_kr_bits)",
+        help="y columns, one panel each (default: those of sum_kr_bits min_kr_bits wskr_bits "
+        "with a finite value)",
     )
     p.add_argument(
         "--by",
@@ -108,7 +113,8 @@ def register(sub) -> None:
         "--table",
         choices=("csv", "md", "latex"),
         default=None,
-        help="write the selection as a table in this format instead of a figure",
+        help="write the selection as a table in this format instead of a figure (--out "
+        "ending in .csv, .md or .tex respectively)",
     )
     g = p.add_argument_group("a scenario's KR vs P_a (instead of TABLE)")
     g.add_argument(
@@ -143,6 +149,10 @@ def register(sub) -> None:
 
 
 # ----------------------------------------------------------------------------- checks
+# --table FORMAT -> the suffix its file must have.
+TABLE_SUFFIX = {"csv": ".csv", "md": ".md", "latex": ".tex"}
+
+
 def _check_output(args) -> str | None:
     """Validate ``--out`` (and ``--dpi``) before any work; returns the table format or None."""
     from plkg.commands._paths import output_file
@@ -152,7 +162,37 @@ def _check_output(args) -> str | None:
     check_dpi(args.dpi)
     if args.table is None:
         figure_format(args.out, "--out")
+    else:
+        wanted = TABLE_SUFFIX[args.table]
+        if Path(args.out).suffix.lower() != wanted:
+            raise PlkgInputError(
+                f"--out {args.out!r}: --table {args.table} writes a {wanted} file; "
+                f"give --out ending in {wanted}"
+            )
     return args.table
+
+
+def data_path(out) -> Path:
+    """The CSV of a figure's numbers: ``fig.pdf`` -> ``fig.data.csv`` (next to the figure)."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.data.csv")
+
+
+def output_paths(args) -> list[Path]:
+    """Every file ``plkg plot`` writes for ``args``: the table, or the figure and its CSV."""
+    out = Path(args.out)
+    return [out] if args.table is not None else [out, data_path(out)]
+
+
+def _check_not_input(args) -> None:
+    """Refuse an output that is the input table itself (it would be overwritten)."""
+    source = Path(args.table_arg).resolve()
+    for path in output_paths(args):
+        if path.resolve() == source:
+            option = "--out" if path == Path(args.out) else "--out (the figure's data CSV)"
+            raise PlkgInputError(
+                f"{option} {str(path)!r} is the input TABLE itself; choose another --out"
+            )
 
 
 def _where_pairs(values) -> dict:
@@ -278,6 +318,17 @@ def default_selection(table: dict, kind: str, x, y, by) -> tuple[str, list, list
     return x, list(y), list(by)
 
 
+def check_numeric(table: dict, x: str, ys) -> None:
+    """Refuse an x or y column without one finite number (text, or empty after --where): it
+    would give an empty figure."""
+    for option, column in (("--x", x), *(("--y", y) for y in ys)):
+        if not _finite_any(table[column]):
+            raise PlkgInputError(
+                f"{option} {column!r}: column {column!r} is not numeric (no finite number in "
+                "the selected rows)"
+            )
+
+
 def _drop_errors(table: dict) -> dict:
     if "status" not in table:
         return table
@@ -305,7 +356,7 @@ def long_rows(table: dict, x: str, ys: list, by: list) -> tuple[list, list]:
 def draw(header: list, rows: list, x: str, ys: list, by: list, title: str, out: Path, dpi: int):
     """The figure of ``rows`` (one panel per y, one curve per ``by`` group), saved to ``out``."""
     from plkg.plotting import house_style, new_figure, save_figure
-    from plkg.plotting.curves import plot_curves
+    from plkg.plotting.curves import group_keys, group_label, legend_entries, plot_curves
 
     table = {c: [r[i] for r in rows] for i, c in enumerate(header)}
     with house_style():
@@ -316,12 +367,13 @@ def draw(header: list, rows: list, x: str, ys: list, by: list, title: str, out: 
             ax.set_ylabel(Y_LABELS.get(y, y))
             if len(ys) > 1:
                 ax.set_title(Y_LABELS.get(y, y).split(" (")[0])
-        handles, labels = axes[0, 0].get_legend_handles_labels()
+        order = [group_label(by, key) for key in group_keys(table, by)] if by else None
+        handles, labels = legend_entries(axes, order)
         if labels and by:
             if len(ys) > 1 or len(labels) > 6:
                 fig.legend(handles, labels, loc="outside right center")
             else:
-                axes[0, 0].legend()
+                axes[0, 0].legend(handles, labels)
         fig.suptitle(title)
         return save_figure(fig, out, dpi=dpi)
 
@@ -334,7 +386,7 @@ def write_output(args, header, rows, x, ys, by, title) -> list[Path]:
     if args.table is not None:
         return [write_table(out, header, rows, args.table)]
     fig = draw(header, rows, x, ys, by, title, out, args.dpi)
-    data = write_table(out.with_suffix(".csv"), header, rows, "csv")
+    data = write_table(data_path(out), header, rows, "csv")
     return [fig, data]
 
 
@@ -348,6 +400,7 @@ def run(args) -> int:
     else:
         if args.table_arg is None:
             raise PlkgInputError("give TABLE (a sweep table or reproduce CSV) or --scenario")
+        _check_not_input(args)
         paths = run_table(args)
     for p in paths:
         print(f"wrote {p}")
@@ -370,6 +423,7 @@ def run_table(args) -> list[Path]:
     if not table or not next(iter(table.values())):
         raise PlkgInputError(f"no rows left after --where {' '.join(args.where or [])}")
     x, ys, by = default_selection(table, kind, args.x, args.y, args.by)
+    check_numeric(table, x, ys)
     header, rows = long_rows(table, x, ys, by)
     title = args.title or _table_title(table, args.table_arg)
     return write_output(args, header, rows, x, ys, by, title)

@@ -25,6 +25,7 @@ from plkg.commands._paths import inside, output_folder
 from plkg.data.atomic import write_text_atomic
 from plkg.io.json_text import dumps_strict
 from plkg.plotting.figure import check_dpi
+from plkg.progress import step
 from plkg.reproduce import figure_registry
 from plkg.reproduce._output import output_options
 
@@ -173,7 +174,7 @@ def run(args) -> int:
     }
     for name in names:
         t0 = time.perf_counter()
-        print(f"[reproduce] {name} ...", flush=True)
+        step(f"[reproduce] {name} ...")
         with output_options(args.format, args.dpi):
             made = registry[name](out, quick=args.quick)
         paths = [inside(out, Path(p).resolve()) for p in made]

@@ -122,9 +122,9 @@ def run_sweep(
     schema = result_schema(tasks, spec.kinds)
     check_params_fit(tasks, schema)
     t0 = time.perf_counter()
-    with ResultTable(out, spec.record(), schema, warn=warn) as table:
+    with ResultTable(out, spec.record(), schema, warn=warn, tasks=tasks) as table:
         todo = [t for t in map(table.missing_evaluations, tasks) if t is not None]
-        extended = table.extended
+        extended = table.extended and bool(todo)  # an extension adds rows
         if extended:
             _say_extended(out, table.kept_rows, tasks, todo)
         bar = tqdm(

@@ -28,6 +28,7 @@ import numpy as np
 
 from plkg import defaults
 from plkg.checks import check_choice
+from plkg.errors import PlkgInputError
 from plkg.inference._bound import scale_to_budget
 from plkg.inference.allocator import CheckedBoundAllocator
 from plkg.keyrate.subchannel import user_key_rates_bits
@@ -174,16 +175,22 @@ class FairnessAllocator(CheckedBoundAllocator):
 def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
     """FNNPAKF for the method registry (``plkg keyrate --method fnnpakf``).
 
-        Options: ``checkpoint`` (default ``checkpoints/fairness_fig6.safetensors``), ``mapping``
-        (``appro`` default, ``appro-paper``, ``exact``), ``scenario`` (fingerprint check),
-        ``allow_extrapolation``; others are ignored here (:func:`plkg.inference.methods.allocate`
-        refuses them). ``extras``: ``t`` (predicted, bits), ``mapping``,
-        ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings), ``slack_spent``
-    (mapping ``exact``), ``checkpoint``.
+    Options: ``checkpoint`` (default ``checkpoints/fairness_fig6.safetensors``), ``mapping``
+    (``appro`` default, ``appro-paper``, ``exact``), ``spend_slack`` (mapping ``exact`` only),
+    ``scenario`` (fingerprint check), ``allow_extrapolation``; others are ignored here
+    (:func:`plkg.inference.methods.allocate` refuses them). ``extras``: ``t`` (predicted, bits),
+    ``mapping``, ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings),
+    ``slack_spent`` (mapping ``exact``), ``checkpoint``.
         ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
     """
     mapping = options.get("mapping") or "appro"
     check_choice(mapping, MAPPINGS, "mapping")
+    spend = bool(options.get("spend_slack", False))
+    if spend and mapping != "exact":
+        raise PlkgInputError(
+            f"spend_slack applies to mapping 'exact' only (the least-power allocation), "
+            f"not to mapping {mapping!r}"
+        )
     path = options.get("checkpoint") or DEFAULT_CHECKPOINT
     alloc = FairnessAllocator.from_checkpoint(
         path,
@@ -192,7 +199,7 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
         allow_extrapolation=bool(options.get("allow_extrapolation", False)),
         backend=options.get("backend", "torch"),
     )
-    batch = alloc.allocation(pa_w, mapping, bool(options.get("spend_slack", False)))
+    batch = alloc.allocation(pa_w, mapping, spend)
     x = batch.x_w[0]
     t = float(batch.t_bits[0])
     if np.any(x < 0):

@@ -1,4 +1,4 @@
-"""FNNPA-general / FNNPAKF-general: allocation on any design by the set allocator (issue 15).
+"""FNNPA-general / FNNPAKF-general: allocation on any design by the set allocator.
 
 The set network (:class:`plkg.models.set_allocator.SetAllocator`) reads a design's subchannel
 constants and P_a and predicts the water level (sum KR) or the max-min rate t; the allocation
@@ -69,7 +69,7 @@ DEFAULT_BUDGET = {"mu": "exact", "t": "slope"}
 # this fraction of the smallest one: no finite power reaches it.
 T_SATURATION_MARGIN = 0.999
 # Newton corrections of the predicted t in ``fnnpakf-general`` (see GeneralAllocator._least_power).
-# 0: the network and the closed-form mapping alone, which meet the issue's 0.5 % on held-out
+# 0: the network and the closed-form mapping alone, which meet the 0.5 % target on held-out
 # geometries since the slope budget map (docs/general_allocator.md). Each step costs one exact
 # least-power solve; CORRECTED_NEWTON_STEPS is the setting reported as "corrected".
 DEFAULT_NEWTON_STEPS = 0

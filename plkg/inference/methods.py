@@ -55,14 +55,14 @@ METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
     "epa": (),
     "wfpa": ("rtol", "max_iter"),
     "fnnpa": ("checkpoint",),
-    "cvxpakf": ("solvers", "accept_inaccurate"),
+    "cvxpakf": ("solvers", "accept_inaccurate", "canonical"),
     "wfpakf": ("variant",),
-    "fnnpakf": ("checkpoint", "mapping"),
+    "fnnpakf": ("checkpoint", "mapping", "spend_slack"),
     "exact-maxmin": ("rtol", "max_iter", "max_joint_iter"),
     "fnnpa-general": ("checkpoint", "budget", "fallback"),
     "fnnpakf-general": ("checkpoint", "budget", "newton_steps", "fallback"),
     "interp": ("dataset",),
-    "interpkf": ("dataset",),
+    "interpkf": ("dataset", "spend_slack"),
 }
 
 
@@ -118,6 +118,8 @@ def _solvers(value, name):
 _OPTION_CHECKS: dict[str, Callable] = {
     "scenario": _optional(_scenario),
     "allow_extrapolation": check_flag,
+    "canonical": check_flag,
+    "spend_slack": check_flag,
     "backend": _lazy_choice("plkg.inference.checkpoint", "BACKENDS"),
     "rtol": check_rtol,
     "max_iter": check_max_iter,

@@ -74,24 +74,64 @@ def curve_points(table: dict, x: str, y: str, by, key: tuple) -> tuple[np.ndarra
     return ux, means
 
 
+def curve_styles(count: int) -> list[dict]:
+    """The style (colour, marker, dash, marker size) of curve ``i`` for ``i < count``: the
+    ``i``-th entry of the current ``axes.prop_cycle`` (the house style's inside
+    :func:`plkg.plotting.house_style`), repeating after its end."""
+    import matplotlib
+
+    cycle = list(matplotlib.rcParams["axes.prop_cycle"]) or [{}]
+    return [dict(cycle[i % len(cycle)]) for i in range(count)]
+
+
+def marker_stride(n_points: int, n_curves: int) -> int:
+    """Every how many points a curve draws a marker: at most ~12 markers per curve, and every
+    2nd point (or sparser) when several curves share the axes, so that staggered markers of
+    coinciding curves stay apart; every point for a curve of one or two points."""
+    stride = max(1, math.ceil(n_points / 12))
+    if n_curves > 1 and n_points >= 3:
+        stride = max(2, stride)
+    return stride
+
+
 def plot_curves(ax, table: dict, x: str, y: str, by=()) -> list[str]:
     """Draw one curve of ``y`` against ``x`` per group of ``by`` on ``ax``; returns the labels.
 
-    Markers of curves that coincide are staggered (``markevery`` offsets) so that each stays
-    visible; a group with no finite point is skipped.
+    Group ``i`` (in order of first appearance in ``table``) takes style ``i`` of the cycle
+    (:func:`curve_styles`) whatever the other groups hold, so a group has the same colour,
+    marker and dash in every panel drawn from the same table. Markers of the curves are
+    staggered (curve ``i`` marks every ``stride``-th point from offset ``i % stride``, see
+    :func:`marker_stride`) so that coinciding curves stay visible; a group with no finite
+    point is not drawn.
     """
     by = list(by)
     check_columns(table, [x, y, *by], "column")
+    keys = group_keys(table, by)
+    styles = curve_styles(len(keys))
     labels = []
-    for i, key in enumerate(group_keys(table, by)):
+    for i, key in enumerate(keys):
         xs, ys = curve_points(table, x, y, by, key)
         if not np.any(np.isfinite(ys)):
             continue
         label = group_label(by, key) if by else y
-        stride = max(1, math.ceil(len(xs) / 12))  # at most ~12 markers per curve
-        ax.plot(xs, ys, label=label, markevery=(i % stride, stride))
+        stride = marker_stride(len(xs), len(keys))
+        ax.plot(xs, ys, label=label, markevery=(i % stride, stride), **styles[i])
         labels.append(label)
     return labels
+
+
+def legend_entries(axes, order=None) -> tuple[list, list[str]]:
+    """(handles, labels) of every labelled curve of ``axes`` (any iterable of Axes), one entry
+    per label (the first panel that draws it), for one legend of a whole figure: a curve
+    missing from one panel still has its entry. ``order``: labels in the wanted order (others
+    follow in order of appearance)."""
+    entries: dict[str, object] = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    rank = {label: i for i, label in enumerate(order or [])}
+    labels = sorted(entries, key=lambda lab: rank.get(lab, len(rank)))
+    return [entries[lab] for lab in labels], labels
 
 
 def filter_rows(table: dict, where: dict) -> dict:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from plkg.data.atomic import write_bytes_atomic
 from plkg.errors import PlkgInputError
-from plkg.plotting.style import pyplot
 
 #: Suffix -> matplotlib format of every figure file plkg writes.
 FIGURE_FORMATS = {".pdf": "pdf", ".svg": "svg", ".png": "png"}
@@ -45,13 +44,21 @@ def check_dpi(dpi, option: str = "--dpi") -> int:
 def new_figure(ncols: int = 1, nrows: int = 1, width: float = PANEL_WIDTH_IN, height=None):
     """A figure of ``nrows`` x ``ncols`` panels, each ``width`` x ``height`` inches.
 
+    The figure has its own Agg canvas and is not registered with ``pyplot``: making it changes
+    no backend and opens no window, and it is freed like any object once unreferenced.
+
     Returns
     -------
     (Figure, ndarray of Axes [nrows, ncols])
         Call inside :func:`plkg.plotting.house_style` so that the figure takes the house style.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     height = PANEL_HEIGHT_IN if height is None else height
-    return pyplot().subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    fig = Figure(figsize=(width * ncols, height * nrows))
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def save_figure(fig, path, dpi: int = DEFAULT_DPI, close: bool = True) -> Path:
@@ -66,7 +73,8 @@ def save_figure(fig, path, dpi: int = DEFAULT_DPI, close: bool = True) -> Path:
         Resolution of a PNG (dots per inch); vector formats ignore it except for embedded
         raster parts.
     close : bool
-        Close the figure afterwards (default); False keeps it for another format.
+        Close the figure afterwards (default); False keeps it for another format. A figure of
+        :func:`new_figure` holds no window: closing matters only for one made with ``pyplot``.
 
     Returns
     -------
@@ -82,7 +90,7 @@ def save_figure(fig, path, dpi: int = DEFAULT_DPI, close: bool = True) -> Path:
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt))
     finally:
         if close:
-            pyplot().close(fig)
+            _close(fig)
     return write_bytes_atomic(path, buf.getvalue())
 
 
@@ -93,3 +101,12 @@ def _metadata(fmt: str) -> dict:
     if fmt == "svg":
         return {"Date": None, "Creator": "plkg"}
     return {"Software": "plkg"}
+
+
+def _close(fig) -> None:
+    """Release a figure that ``pyplot`` manages (one of :func:`new_figure` needs nothing)."""
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")  # never imported here: pyplot picks a backend
+    if plt is not None:
+        plt.close(fig)

@@ -9,23 +9,23 @@ from pathlib import Path
 STYLE_FILE = Path(__file__).with_name("plkg.mplstyle")
 
 
-def pyplot():
-    """``matplotlib.pyplot`` on the non-interactive Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 @contextmanager
 def house_style():
     """Apply :data:`STYLE_FILE` inside the ``with`` block (matplotlib's settings come back after).
 
     Figures must be made *and* saved inside the block: a figure takes most settings when it is
-    drawn, and constrained layout and ``savefig.bbox`` when it is saved.
+    made and drawn, and constrained layout and ``savefig.bbox`` when it is saved. Only the
+    settings change: the backend stays as it is (plkg's figures are drawn by
+    :func:`plkg.plotting.new_figure` on their own Agg canvas, never through ``pyplot``), so a
+    notebook or GUI session keeps its own backend.
+
+    Yields
+    ------
+    module
+        :mod:`matplotlib` (its ``rcParams`` hold the house style inside the block).
     """
-    plt = pyplot()
-    with plt.style.context(str(STYLE_FILE)):
-        yield plt
+    import matplotlib
+    import matplotlib.style
+
+    with matplotlib.style.context(str(STYLE_FILE)):
+        yield matplotlib

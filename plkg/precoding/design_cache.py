@@ -15,7 +15,9 @@ Folder: ``$PLKG_CACHE_DIR`` if set, else the user cache folder (``platformdirs``
 cannot be written (read-only home, full disk) is skipped with a warning: the design is still
 returned. An entry records the scenario's name, N and K (``meta``), and its modification time is
 its last use (set on every hit), which ``plkg cache`` (:func:`list_entries`,
-:func:`clear_entries`) shows and clears by.
+:func:`clear_entries`) shows and clears by. Those see only plkg's own files: regular files named
+``design-KEY.npz`` (KEY: 32 hex digits) and their temporary names; another file in a shared cache
+folder (``design-notes.npz``, a folder) is never listed, counted or removed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import hashlib
 import io
 import json
 import os
+import re
+import stat
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -43,8 +48,12 @@ CACHE_ENV = "PLKG_CACHE_DIR"
 NO_CACHE_ENV = "PLKG_NO_CACHE"
 _SCALARS = ("sigma2_a_hat_w", "sigma2_b_hat_w", "downlink_pilot_len", "uplink_pilot_len")
 ENTRY_GLOB = "design-*.npz"
-# Temporary names of entries being written (plkg.data.atomic): ".design-KEY.npz.RANDOM.tmp".
+# The names of entries: KEY is cache_key's 32 hex digits.
+ENTRY_NAME = re.compile(r"design-[0-9a-f]{32}\.npz")
+# Temporary names of entries being written (plkg.data.atomic, tempfile.mkstemp):
+# ".design-KEY.npz.RANDOM.tmp".
 TEMP_GLOB = ".design-*.npz.*.tmp"
+TEMP_NAME = re.compile(r"\.design-[0-9a-f]{32}\.npz\.[A-Za-z0-9_]+\.tmp")
 # A temporary entry file older than this is left by a killed process (a live write takes seconds
 # to minutes), so clear_entries removes it.
 STRAY_TEMP_S = 3600.0
@@ -212,6 +221,10 @@ class CacheEntry:
     meta : dict
         ``scenario``, ``n_antennas``, ``n_users``, ``fingerprint``, ``design_version``; empty for
         entries that do not record them.
+    unreadable : str or None
+        Why the entry cannot be read (the reader's exception type, e.g. ``BadZipFile``), or None.
+        Such an entry is recomputed when its scenario is next used, and ``plkg cache clear``
+        removes it.
     """
 
     key: str
@@ -219,6 +232,7 @@ class CacheEntry:
     size_bytes: int
     last_used: float
     meta: dict
+    unreadable: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -228,19 +242,37 @@ class CacheEntry:
             "last_used": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.last_used)),
             **dict.fromkeys(META_FIELDS),
             **self.meta,
+            "unreadable": self.unreadable,
         }
 
 
-def _entry_meta(path: Path) -> dict:
-    """The ``meta`` record of an entry, read alone (the arrays stay on disk); {} if absent."""
+def _entry_meta(path: Path) -> tuple[dict, str | None]:
+    """(``meta`` record, None) of an entry, read alone (the arrays stay on disk); ({}, None) if
+    it records none, ({}, why) if the file cannot be read as an entry at all."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "meta" not in npz.files:
-                return {}
+                return {}, None
             meta = json.loads(str(npz["meta"]))
-    except (OSError, ValueError, KeyError, EOFError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
+    except Exception as exc:  # noqa: BLE001 - best effort: any damage (BadZipFile, ...) is shown
+        return {}, type(exc).__name__
+    return (meta, None) if isinstance(meta, dict) else ({}, None)
+
+
+def _own_files(folder: Path, pattern: str, name: re.Pattern) -> list[tuple[Path, os.stat_result]]:
+    """(path, stat) of the regular files of ``folder`` matching ``pattern`` whose name is of
+    ``name`` (plkg's own files); links, folders and other names are left alone."""
+    out = []
+    for path in folder.glob(pattern) if folder.is_dir() else ():
+        if not name.fullmatch(path.name):
+            continue
+        try:
+            st = path.lstat()
+        except OSError:  # removed meanwhile
+            continue
+        if stat.S_ISREG(st.st_mode):
+            out.append((path, st))
+    return out
 
 
 def _cache_folder(cache_dir) -> Path:
@@ -248,7 +280,8 @@ def _cache_folder(cache_dir) -> Path:
 
 
 def list_entries(cache_dir=None) -> list[CacheEntry]:
-    """The entries (``design-*.npz``) of the cache folder, most recently used first.
+    """The entries (regular files ``design-KEY.npz``) of the cache folder, most recently used
+    first; an entry that cannot be read is listed with :attr:`CacheEntry.unreadable` set.
 
     Parameters
     ----------
@@ -257,13 +290,10 @@ def list_entries(cache_dir=None) -> list[CacheEntry]:
     """
     folder = _cache_folder(cache_dir)
     out = []
-    for path in folder.glob(ENTRY_GLOB) if folder.is_dir() else ():
-        try:
-            stat = path.stat()
-        except OSError:  # removed meanwhile
-            continue
+    for path, st in _own_files(folder, ENTRY_GLOB, ENTRY_NAME):
         key = path.name[len("design-") : -len(".npz")]
-        out.append(CacheEntry(key, path, stat.st_size, stat.st_mtime, _entry_meta(path)))
+        meta, unreadable = _entry_meta(path)
+        out.append(CacheEntry(key, path, st.st_size, st.st_mtime, meta, unreadable))
     return sorted(out, key=lambda e: (-e.last_used, e.key))
 
 
@@ -278,22 +308,23 @@ def cache_size(cache_dir=None) -> dict:
 
 
 def _stray_temporaries(folder: Path, now: float) -> list[Path]:
-    out = []
-    for path in folder.glob(TEMP_GLOB) if folder.is_dir() else ():
-        try:
-            if now - path.stat().st_mtime > STRAY_TEMP_S:
-                out.append(path)
-        except OSError:
-            continue
-    return sorted(out)
+    own = _own_files(folder, TEMP_GLOB, TEMP_NAME)
+    return sorted(path for path, st in own if now - st.st_mtime > STRAY_TEMP_S)
 
 
-def clear_entries(cache_dir=None, older_than_days=None, dry_run: bool = False) -> list[Path]:
+def _warn_stderr(message: str) -> None:
+    print(f"plkg cache: warning: {message}", file=sys.stderr)
+
+
+def clear_entries(
+    cache_dir=None, older_than_days=None, dry_run: bool = False, warn=None
+) -> list[Path]:
     """Remove design entries (and stray temporary entry files); returns what was (or would be)
     removed.
 
-    Only plkg's own files go: ``design-*.npz`` entries and temporary entry files of a killed
-    write older than :data:`STRAY_TEMP_S`. Every other file in the folder stays.
+    Only plkg's own files go: regular files ``design-KEY.npz`` (readable or not) and temporary
+    entry files of a killed write older than :data:`STRAY_TEMP_S`. Every other file in the folder
+    stays. A file that cannot be removed (no permission) gets one warning line; the others go on.
 
     Parameters
     ----------
@@ -303,6 +334,8 @@ def clear_entries(cache_dir=None, older_than_days=None, dry_run: bool = False) -
         Remove only entries not used for more than this many days (>= 0); default: all.
     dry_run : bool
         List what would be removed, remove nothing.
+    warn : callable(str), optional
+        Where the warning of a file that cannot be removed goes; default: one line on stderr.
     """
     from plkg.checks import check_number
 
@@ -318,11 +351,15 @@ def clear_entries(cache_dir=None, older_than_days=None, dry_run: bool = False) -
     chosen += _stray_temporaries(folder, now)
     if dry_run:
         return chosen
+    warn = warn or _warn_stderr
     removed = []
     for path in chosen:
         try:
             path.unlink()
         except FileNotFoundError:
+            continue
+        except OSError as exc:
+            warn(f"cannot remove {str(path)!r} ({type(exc).__name__}: {exc.strerror or exc})")
             continue
         removed.append(path)
     return removed

@@ -162,15 +162,16 @@ def _rates(design, x):
 def _plot_lines(ax, xs, series: dict, methods):
     """One curve per method in ``methods`` order; a method's style is fixed by its position, so
     it is the same in every panel (a method absent from ``series`` keeps its style slot)."""
-    n = len(xs)
+    from plkg.plotting.curves import marker_stride
+
+    # coinciding curves: markers on every 2nd (or sparser) point, staggered per curve, so that
+    # each curve's markers stay visible
+    stride = marker_stride(len(xs), len(methods))
     for i, m in enumerate(methods):
         if m not in series:
             ax.plot([], [])  # advance the style cycle
             continue
         y = np.asarray(series[m], dtype=float)
-        # coinciding curves: markers on every 2nd/3rd point, staggered per curve, so that each
-        # curve's markers stay visible
-        stride = max(1, min(3, n // 6))
         ax.plot(xs, y, label=m, markevery=(i % stride, stride))
 
 
@@ -260,6 +261,17 @@ def make_fig6_fair(out_dir, quick: bool = False) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- Fig. 7
+def _target_label(source: list[str]) -> str:
+    """Legend name of the Fig. 7 target: ``cvxpakf``, naming ``exact-maxmin`` and the powers'
+    count where CVXPY was not optimal and the exact solver's allocation stands in."""
+    fallback = sum(s != "cvxpakf" for s in source)
+    if fallback == 0:
+        return "cvxpakf"
+    if fallback == len(source):
+        return "exact-maxmin (cvxpakf not optimal)"
+    return f"cvxpakf, exact-maxmin at {fallback} of {len(source)} P_a"
+
+
 @house_styled
 def make_fig7(out_dir, quick: bool = False) -> list[Path]:
     from plkg.channels.nearfield_scenario import load_scenario
@@ -279,14 +291,18 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
     exact = np.asarray(solve_maxmin(design.m_a, design.m_b, design.user, 4, pa).x_w)
     target = exact.copy()
     source = []
-    for i, p in enumerate(pa):
-        # cvxpakf's canonical allocation (docs/assumptions.md, "canonical max-min optimum"):
-        # CVXPY's own point moves ~1e-7 P_a between UEs from run to run at high P_a
-        try:
-            target[i] = maxmin_cvxpy.allocate(design, float(p)).x_w
-            source.append("cvxpakf")
-        except SolverError:
-            source.append("exact-maxmin (cvxpy not optimal)")
+    # one CVXPY solve per power takes about a second: a bar over the powers
+    with points_progress(pa.size, desc="nf-fig7 cvxpakf", unit="power") as bar:
+        for i, p in enumerate(pa):
+            # cvxpakf's canonical allocation (docs/assumptions.md, "canonical max-min
+            # optimum"): CVXPY's own point moves ~1e-7 P_a between UEs from run to run at high P_a
+            try:
+                target[i] = maxmin_cvxpy.allocate(design, float(p)).x_w
+                source.append("cvxpakf")
+            except SolverError:
+                source.append("exact-maxmin (cvxpy not optimal)")
+            bar.update(1)
+    target_label = _target_label(source)
     appro = fnn.allocation(pa, "appro").x_w
     exm = fnn.allocation(pa, "exact").x_w
     # Three subchannels: the strongest subchannel of UE 1, UE 2 and UE 4 (1-based flat index).
@@ -334,7 +350,7 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
             "-",
             marker="none",
             color=col,
-            label=f"subchannel {j + 1} (UE {design.user[j] + 1}): cvxpakf",
+            label=f"subchannel {j + 1} (UE {design.user[j] + 1}): {target_label}",
         )
         ax.semilogy(
             pa_dbm,

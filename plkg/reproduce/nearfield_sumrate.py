@@ -5,8 +5,8 @@
 * ``nf-fig5``: mu_hat vs mu on the training (140) and test (30) samples with Pearson r, from the
   committed dataset and checkpoint.
 * ``nf-fig6-sum``: sum KR of ``epa`` / ``wfpa`` / ``fnnpa`` vs P_a (Fig. 6 scenario), I_k of
-  Eq. (17) with the Eq. (39) precoders (``quick``: C_k of Eq. (42) from the stored subchannel
-  constants, which is equal for these precoders, on every fourth power of the full grid).
+  Eq. (17) with the Eq. (39) precoders; the CSV also lists C_k of Eq. (42), which is equal for
+  these precoders (``quick``: every fourth power of the full grid).
 
 ``quick`` computes a subset of the full run's points (Fig. 4: K = 2 only) with the same settings.
 Each writes the figure (formats of :func:`plkg.reproduce._output.output_options`) + CSV into
@@ -154,10 +154,14 @@ def sum_rate_allocations(pa, m_a, m_b, fnn_sum=None) -> dict:
 
 def fig6_sum_rows(quick: bool = False) -> list[tuple]:
     """(pa_dbm, method, sum KR Eq. (17), sum C Eq. (42)) rows for ``epa`` / ``wfpa`` / ``fnnpa``
-    (quick: Eq. (17) is NaN, every fourth power of the full grid)."""
+    on the Fig. 6 scenario's design (through the design cache); quick: every fourth power of the
+    full grid, with the same values there."""
+    from plkg.channels.nearfield_scenario import load_scenario
     from plkg.data.dataset import load_dataset
     from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
+    from plkg.keyrate.evaluate import evaluate_allocation
     from plkg.keyrate.subchannel import subchannel_key_rate_bits
+    from plkg.precoding.block_diagonalization import design_for_scenario
 
     ds = load_dataset(DATASET)
     lo, hi = ds.meta["input_range"]
@@ -165,32 +169,20 @@ def fig6_sum_rows(quick: bool = False) -> list[tuple]:
     if quick:
         pa_dbm = pa_dbm[::4]
     pa = units.dbm_to_w(pa_dbm)
-    if quick:
-        alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT)
-        m_a, m_b = alloc.m_a, alloc.m_b
-        design = None
-    else:
-        from plkg.channels.nearfield_scenario import load_scenario
-        from plkg.precoding.block_diagonalization import design_for_scenario
-
-        scenario = load_scenario("fig6")
-        design = design_for_scenario(scenario)
-        alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario, design=design)
-        m_a, m_b = design.m_a, design.m_b
-    from plkg.keyrate.evaluate import evaluate_allocation
-
+    scenario = load_scenario("fig6")
+    design = design_for_scenario(scenario)
+    alloc = Allocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario, design=design)
+    m_a, m_b = design.m_a, design.m_b
     allocations = sum_rate_allocations(pa, m_a, m_b, alloc)
     rows = []
-    # Eq. (17) takes ~0.3 s per point at N = 256: a progress bar over the points
-    total = len(allocations) * len(pa_dbm) if design is not None else 0
+    # Eq. (17) takes ~0.1-0.3 s per point at N = 256: a progress bar over the points
+    total = len(allocations) * len(pa_dbm)
     with points_progress(total, desc="nf-fig6-sum Eq. (17)") as bar:
         for method, x in allocations.items():
             eq42 = np.sum(subchannel_key_rate_bits(x, m_a, m_b), axis=-1)
             for i, p in enumerate(pa_dbm):
-                eq17 = float("nan")
-                if design is not None:
-                    eq17 = evaluate_allocation(design, x[i]).sum_kr_bits
-                    bar.update(1, note=method)
+                eq17 = evaluate_allocation(design, x[i]).sum_kr_bits
+                bar.update(1, note=method)
                 rows.append((float(p), method, float(eq17), float(eq42[i])))
     return rows
 
@@ -206,9 +198,8 @@ def make_fig6_sum(out_dir, quick: bool = False) -> list[Path]:
     )
     fig, axes = subplots(1, 6.4, 4.4)
     ax = axes[0, 0]
-    col = 3 if quick else 2
     for i, method in enumerate(("epa", "wfpa", "fnnpa")):
-        pts = [(r[0], r[col]) for r in rows if r[1] == method]
+        pts = [(r[0], r[2]) for r in rows if r[1] == method]  # I_k of Eq. (17)
         # wfpa and fnnpa coincide: staggered markers keep both visible
         ax.plot([p[0] for p in pts], [p[1] for p in pts], label=method, markevery=(i % 2, 2))
     ax.set_xlabel("P_a (dBm)")

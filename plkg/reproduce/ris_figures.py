@@ -30,7 +30,7 @@ from plkg.channels.ris_scenario import (
     two_cell,
     two_cell_ut_position,
 )
-from plkg.reproduce._output import house_styled, map_points, save_figure, subplots
+from plkg.reproduce._output import house_styled, map_points, points_progress, save_figure, subplots
 from plkg.reproduce._output import write_csv as _write_csv
 from plkg.solvers.ris_alternating import solve_ris_batched
 from plkg.solvers.ris_phase_pga import optimize_phases_pga, random_phases
@@ -161,6 +161,38 @@ def fig4(out_dir: Path, quick: bool = False) -> list[Path]:
     return [*save_figure(fig, out_dir / "ris-fig4"), csv]
 
 
+def _fig5_curves(ax, rows: list, c: int, n: int, settings, n_init: int, bar) -> None:
+    """The Fig. 5 curves of N = ``n`` RIS elements (one per inner setting) on ``ax``; appends
+    the per-start histories to ``rows``."""
+    model = build_channel_model(two_cell(n_ris_elements=n))
+    for inner, style in settings:
+        runs = solve_ris_batched(
+            model,
+            "proposed",
+            n_starts=n_init,
+            rng=np.random.default_rng([5, n, inner]),
+            kkt_max_iter=inner,
+            pga_max_iter=inner,
+            max_iter=300,
+        )
+        histories = [r.history for r in runs]
+        iterations = [r.iterations for r in runs]
+        for s, r in enumerate(runs):
+            rows += [[n, inner, s, t, h, r.iterations] for t, h in enumerate(r.history)]
+        length = max(len(h) for h in histories)
+        padded = np.array([h + [h[-1]] * (length - len(h)) for h in histories])
+        ax.plot(
+            range(length),
+            padded.mean(0),
+            style,
+            color=f"C{c}",
+            marker="o" if inner > 1 else "s",
+            markevery=max(1, length // 12),
+            label=f"N = {n}, {inner} inner it.: mean {np.mean(iterations):.1f} AO iterations",
+        )
+        bar.update(1, note=f"N = {n}, {inner} inner it.")
+
+
 @house_styled
 def fig5(out_dir: Path, quick: bool = False) -> list[Path]:
     """Fig. 5: AO convergence for N = 80 and 100 (M = M_e = 4, P_A = 30 dBm), mean over random starts.
@@ -171,33 +203,12 @@ def fig5(out_dir: Path, quick: bool = False) -> list[Path]:
     out_dir = Path(out_dir)
     n_init = 10
     rows, fig, (ax,) = [], *_figure(1, width=7.0)
-    for c, n in enumerate((80,) if quick else (80, 100)):  # quick: N = 80 alone
-        model = build_channel_model(two_cell(n_ris_elements=n))
-        for inner, style in ((30, "-"), (1, "--")):
-            runs = solve_ris_batched(
-                model,
-                "proposed",
-                n_starts=n_init,
-                rng=np.random.default_rng([5, n, inner]),
-                kkt_max_iter=inner,
-                pga_max_iter=inner,
-                max_iter=300,
-            )
-            histories = [r.history for r in runs]
-            iterations = [r.iterations for r in runs]
-            for s, r in enumerate(runs):
-                rows += [[n, inner, s, t, h, r.iterations] for t, h in enumerate(r.history)]
-            length = max(len(h) for h in histories)
-            padded = np.array([h + [h[-1]] * (length - len(h)) for h in histories])
-            ax.plot(
-                range(length),
-                padded.mean(0),
-                style,
-                color=f"C{c}",
-                marker="o" if inner > 1 else "s",
-                markevery=max(1, length // 12),
-                label=f"N = {n}, {inner} inner it.: mean {np.mean(iterations):.1f} AO iterations",
-            )
+    sizes = (80,) if quick else (80, 100)  # quick: N = 80 alone
+    settings = ((30, "-"), (1, "--"))
+    # each (N, inner) pair runs its AO from n_init starts: seconds each, so a bar over them
+    with points_progress(len(sizes) * len(settings), desc="ris-fig5", unit="setting") as bar:
+        for c, n in enumerate(sizes):
+            _fig5_curves(ax, rows, c, n, settings, n_init, bar)
     ax.set_xlabel("AO iteration")
     ax.set_ylabel("WSKR (bits/channel use)")
     ax.set_title("RIS Fig. 5: AO convergence, scenario two-cell")

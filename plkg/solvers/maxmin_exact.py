@@ -1956,7 +1956,7 @@ def allocate(design, pa_w: float, **options) -> AllocationResult:
     SolverError
         If the iteration does not converge (never returned silently).
     """
-    from plkg.solvers.maxmin_lexicographic import canonical_from_maxmin
+    from plkg.solvers.maxmin_lexicographic import T_RTOL, canonical_from_maxmin
 
     pa = check_power_budget(pa_w)
     rtol = float(options.get("rtol", 1e-12))
@@ -1971,7 +1971,8 @@ def allocate(design, pa_w: float, **options) -> AllocationResult:
         raise SolverError(
             f"exact max-min did not converge in {sol.iterations} iterations at P_a = {pa:.6g} W"
         )
-    canon = canonical_from_maxmin(solver, pa, sol)
+    # a looser stage 1 leaves a rate spread of about rtol: that is not budget to water-fill
+    canon = canonical_from_maxmin(solver, pa, sol, t_rtol=max(T_RTOL, rtol))
     rates = canon.rate_bits
     return AllocationResult(
         method="exact-maxmin",

@@ -1,4 +1,4 @@
-"""Low-SNR budget split for the max-min problem (P2): a cheap, feasible baseline (issue 15).
+"""Low-SNR budget split for the max-min problem (P2): a cheap, feasible baseline.
 
 With b = m_b (1 + m_a), the j-th term of Eq. (42) of the near-field paper is
 c(x) = log2(1 + x / (x m_a + b)) = x / (b ln 2) + O(x^2). At low power each UE spends its share on

@@ -300,7 +300,7 @@ def check_power_domain(pa_w, m_a, m_b, user=None, n_users: int | None = None) ->
             s, delta, q, hs = normalise(ma_g, mb_g)
             p = pa / s
             d_hi = offset_ceiling(np.asarray(p), delta, q, hs)
-            who = "" if k is None else f" for UE {k}"
+            who = "" if k is None else f" for UE {k + 1}"
             raise_outside_domain(pa, s, p, d_hi, q.max(-1), who)
 
 

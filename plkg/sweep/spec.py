@@ -883,7 +883,8 @@ def _task(spec: SweepSpec, base_id: str, index: int, params: dict, powers: list)
         "scenario": apply_params(spec.base_scenario, scenario_params),
         "evaluations": evaluations,
         "options": dict(spec.options),
-        "checkpoints": {m: c["path"] for m, c in spec.checkpoints.items()},
+        # path and SHA-256: the worker that loads a checkpoint checks it is the one of the spec
+        "checkpoints": {m: dict(c) for m, c in spec.checkpoints.items()},
     }
     # the scenario point alone: a spec that adds P_a values or methods keeps every id
     point = {k: task[k] for k in ("seed", "system", "params", "scenario", "options")}
@@ -891,7 +892,6 @@ def _task(spec: SweepSpec, base_id: str, index: int, params: dict, powers: list)
     return task
 
 
-# ----------------------------------------------------------------------------- extension
 def _shown(values) -> str:
     text = ", ".join(json.dumps(v) for v in values[:3])
     return text + (", ..." if len(values) > 3 else "")

@@ -7,7 +7,10 @@
 * ``_parts.json``: the SHA-256, row count and size of every part, recorded when the part is
   written (before it gets its final name);
 * ``part-*.parquet``: whole tasks each, written under a temporary dot-name and renamed, so the
-  folder is a consistent table at every instant, including after Ctrl-C or a killed job;
+  folder is a consistent table at every instant, including after Ctrl-C or a killed job; every row
+  carries the ``task_index`` and ``eval_index`` of the spec in ``_spec.json`` (parts kept by an
+  extension are rewritten with those of the new spec, so the table's order is that of a fresh run
+  of it);
 * ``_lock.json`` while a ``plkg sweep`` writes it (:func:`plkg.data.folder_lock.exclusive_owner`:
   a second writer is refused, a lock left by a dead process is taken over);
 * ``_rejected-part-*.parquet``: parts that failed verification, kept for inspection.
@@ -51,6 +54,8 @@ FLUSH_SECONDS_MAX = 300.0
 _OWN_NAMES = {SPEC_FILE, PARTS_FILE, LOCK_FILE}
 # The columns that identify a row: its task and evaluation (plkg.sweep.spec.TASK_IDS).
 _KEY_COLUMNS = ("task_id", "method", "pa_dbm")
+# The columns that place a row in the table: positions in the spec's expansion.
+_INDEX_COLUMNS = ("task_index", "eval_index")
 
 
 def warn_stderr(message: str) -> None:
@@ -305,9 +310,15 @@ class ResultTable:
         default: stderr.
     option : str
         The option that named the folder, for messages.
+    tasks : list of dict, optional
+        :func:`plkg.sweep.spec.expand` of the spec: a kept part whose ``task_index`` or
+        ``eval_index`` differ from those of these tasks (a table extended by inserted grid values)
+        is rewritten with them.
     """
 
-    def __init__(self, path, spec_record: dict, schema, warn=None, option: str = "--out"):
+    def __init__(
+        self, path, spec_record: dict, schema, warn=None, option: str = "--out", tasks=None
+    ):
         self.path = Path(path)
         self.schema = schema
         self.spec_record = spec_record
@@ -326,6 +337,7 @@ class ResultTable:
         self._adopting = False
         self._stack = contextlib.ExitStack()
         self._option = option
+        self._tasks = None if tasks is None else {t["task_id"]: t for t in tasks}
 
     # -- opening
     def __enter__(self) -> ResultTable:
@@ -381,7 +393,9 @@ class ResultTable:
         stored = _read_json(spec_path, "spec record", self.shown)
         listed = _read_parts(self.path, self.shown)
         self._parts = listed or {}
-        if stored is not None and stored == json.loads(text):
+        if stored is not None and _same_points(stored, json.loads(text)):
+            if stored != json.loads(text):  # a checkpoint moved (same SHA-256): record its path
+                write_text_atomic(spec_path, text)
             # a table of an older plkg (no part list): its readable parts are adopted
             self._adopting = listed is None
             return
@@ -418,7 +432,7 @@ class ResultTable:
         for name, part in sorted(files.items()):
             entry = self._parts.get(name)
             ids, problem = None, None
-            digest, table = _read_part(part, columns=list(_KEY_COLUMNS))
+            digest, table = _read_part(part, columns=list(_KEY_COLUMNS + _INDEX_COLUMNS))
             if entry is None and not self._adopting:
                 problem = f"is not listed in {PARTS_FILE}"
             elif entry is not None and digest != entry["sha256"]:
@@ -441,6 +455,7 @@ class ResultTable:
                 continue
             done.update(ids)
             self._note_evaluations(table)
+            self._place(part, table)
         if adopted:
             self.warn(
                 f"{self.shown}: adopted {adopted} part(s) written without a recorded checksum "
@@ -462,6 +477,26 @@ class ResultTable:
             self._done_evaluations.add((task_id, method, pa_dbm))
             # an evaluation at the scenario's own power (RIS without P_a) is listed with None
             self._done_evaluations.add((task_id, method, None))
+
+    def _place(self, part: Path, table) -> None:
+        """Rewrite a verified part whose index columns are not those of this spec's tasks."""
+        if self._tasks is None:
+            return
+        indices = _spec_indices(table, self._tasks)
+        if all(table.column(c).to_pylist() == indices[c] for c in _INDEX_COLUMNS):
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        whole = pq.read_table(part)  # verified against its SHA-256 above; we hold the lock
+        for column in _INDEX_COLUMNS:
+            i = whole.schema.get_field_index(column)
+            whole = whole.set_column(
+                i, whole.schema.field(i), pa.array(indices[column], pa.int64())
+            )
+        # the rows go to a new part (listed before it appears), then the old part goes
+        self._write_part(whole, drop=part.name)
+        part.unlink(missing_ok=True)
 
     def _reject(self, part: Path, problem: str) -> None:
         target = self.path / f"{REJECTED_PREFIX}{part.name}"
@@ -520,27 +555,35 @@ class ResultTable:
         it is renamed: every visible part is listed, and a part listed but never renamed (a kill in
         between) is recomputed on resume.
         """
-        import pyarrow.parquet as pq
-
         self._last_flush = time.monotonic()
         if not self._buffer:
             return None
-        table = rows_to_table(self._buffer, self.schema)
+        path = self._write_part(rows_to_table(self._buffer, self.schema))
+        self._buffer = []
+        return path
+
+    def _write_part(self, table, drop: str | None = None) -> Path:
+        """Write ``table`` as a new part: temporary name, SHA-256 recorded in ``_parts.json``
+        (where the part ``drop`` is unlisted in the same write), rename."""
+        import pyarrow.parquet as pq
+
         name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
         path = self.path / name
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
+            before = dict(self._parts)
             self._parts[name] = {
                 "sha256": file_sha256(tmp),
                 "rows": table.num_rows,
                 "bytes": tmp.stat().st_size,
             }
+            if drop is not None:
+                self._parts.pop(drop, None)
             try:
                 self._write_parts_list()
             except BaseException:
-                self._parts.pop(name, None)
+                self._parts = before
                 raise
-        self._buffer = []
         return path
 
     # -- closing
@@ -574,6 +617,46 @@ class ResultTable:
             return any(self.path.glob(PART_GLOB))
         except OSError:
             return False
+
+
+def _same_points(stored: dict, new: dict) -> bool:
+    """Whether two spec records describe the same rows: equal but for where a checkpoint of the
+    same SHA-256 lies (its path)."""
+
+    def points(record: dict) -> dict:
+        checkpoints = record.get("checkpoints")
+        if not isinstance(checkpoints, dict):
+            return record
+        shas = {m: c.get("sha256") if isinstance(c, dict) else c for m, c in checkpoints.items()}
+        return {**record, "checkpoints": shas}
+
+    return isinstance(stored, dict) and points(stored) == points(new)
+
+
+def _spec_indices(table, tasks: dict) -> dict[str, list]:
+    """``task_index`` and ``eval_index`` of a part's rows in the spec's tasks (by task id, and
+    (method, P_a) within the task); a row the tasks do not hold keeps its own."""
+    columns = {c: table.column(c).to_pylist() for c in _KEY_COLUMNS + _INDEX_COLUMNS}
+    positions: dict[str, dict] = {}
+    task_index, eval_index = [], []
+    for task_id, method, pa_dbm, old_task, old_eval in zip(*columns.values(), strict=True):
+        task = tasks.get(task_id)
+        if task is None:
+            task_index.append(old_task)
+            eval_index.append(old_eval)
+            continue
+        task_index.append(task["index"])
+        if method is None:  # the scenario's error row stands for the whole task
+            eval_index.append(old_eval)
+            continue
+        where = positions.get(task_id)
+        if where is None:
+            where = positions[task_id] = {
+                (ev["method"], ev["pa_dbm"]): i for i, ev in enumerate(task["evaluations"])
+            }
+        # an evaluation at the scenario's own power (RIS without P_a) is listed with None
+        eval_index.append(where.get((method, pa_dbm), where.get((method, None), old_eval)))
+    return {"task_index": task_index, "eval_index": eval_index}
 
 
 # ----------------------------------------------------------------------------- reading

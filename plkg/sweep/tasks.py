@@ -41,12 +41,18 @@ ROW_FIELDS = (
 
 
 def run_task(task: dict) -> list[dict]:
-    """All rows of one sweep task (dispatches on ``task["system"]``); never raises."""
-    if task["system"] == "nearfield":
-        return nearfield_rows(task)
-    if task["system"] == "ris":
-        return ris_rows(task)
-    return [error_row(task, None, ValueError(f"unknown system {task['system']!r}"))]
+    """All rows of one sweep task (dispatches on ``task["system"]``); never raises.
+
+    Runs with progress output off (:func:`plkg.progress.quiet`): the sweep's own bar reports it.
+    """
+    from plkg.progress import quiet
+
+    with quiet():
+        if task["system"] == "nearfield":
+            return nearfield_rows(task)
+        if task["system"] == "ris":
+            return ris_rows(task)
+        return [error_row(task, None, ValueError(f"unknown system {task['system']!r}"))]
 
 
 def _describe(exc: BaseException) -> str:
@@ -110,10 +116,48 @@ def nearfield_rows(task: dict) -> list[dict]:
         "n_subchannels": int(design.n_total),
         "design_seconds": design_s,
     }
-    return [_nearfield_row(task, ev, scenario, design, shared) for ev in _evaluations(task)]
+    checkpoints = _checked_checkpoints(task)
+    return [
+        _nearfield_row(task, ev, scenario, design, shared, checkpoints) for ev in _evaluations(task)
+    ]
 
 
-def _nearfield_row(task, ev, scenario, design, shared) -> dict:
+def _file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checked_checkpoints(task: dict) -> dict:
+    """Method -> checkpoint path, or the exception that makes the method's rows error rows.
+
+    The spec recorded each checkpoint's SHA-256 when it was read; a worker loads the file again by
+    its path, so the file is checked against that digest first: a checkpoint replaced or damaged
+    since (or another file at that path on a cluster node) gives error rows, never rows computed
+    with other weights. (The loader then verifies the sidecar against these same bytes.)
+    """
+    out = {}
+    for method, entry in (task.get("checkpoints") or {}).items():
+        path, expected = entry["path"], entry.get("sha256")
+        shown = f"checkpoint {path!r} of method {method}"
+        try:
+            found = _file_sha256(path)
+        except OSError as exc:
+            out[method] = OSError(f"{shown} cannot be read ({type(exc).__name__}: {exc})")
+            continue
+        if expected is not None and found != expected:
+            out[method] = ValueError(
+                f"{shown} has SHA-256 {found}, the spec recorded {expected} "
+                "(the file changed after the spec was read)"
+            )
+            continue
+        out[method] = path
+    return out
+
+
+def _nearfield_row(task, ev, scenario, design, shared, checkpoints) -> dict:
     from plkg import units
     from plkg.inference.methods import allocate
     from plkg.keyrate.evaluate import evaluate_allocation
@@ -123,8 +167,10 @@ def _nearfield_row(task, ev, scenario, design, shared) -> dict:
         pa_w = float(units.dbm_to_w(ev["pa_dbm"]))
         # the NumPy forward of the learned methods, as plkg keyrate (no torch import per worker)
         options = {"scenario": scenario, "backend": "numpy"}
-        checkpoint = (task.get("checkpoints") or {}).get(ev["method"])
-        if checkpoint is not None:  # the spec's checkpoint of this method
+        checkpoint = checkpoints.get(ev["method"])
+        if isinstance(checkpoint, Exception):
+            raise checkpoint
+        if checkpoint is not None:  # the spec's checkpoint of this method, checked
             options["checkpoint"] = checkpoint
         result = allocate(ev["method"], design, pa_w, **options)
         report = evaluate_allocation(design, result.x_w)

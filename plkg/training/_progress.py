@@ -1,8 +1,10 @@
-"""How a training run shows progress: Lightning's bar, compact epoch lines, or nothing.
+"""How a training run shows progress: a Lightning bar, compact epoch lines, or nothing.
 
-Lightning's per-epoch bar redraws itself on stdout; in a log file (stdout not a terminal) that
-is many kilobytes of ``\\r`` updates. There the run writes compact epoch lines on stderr instead
-(:class:`plkg.progress.Throttle`: at most one every few seconds),
+All of it goes to stderr (stdout stays for results). The bar is Lightning's tqdm bar drawn on
+stderr (:func:`stderr_bar`); it is the ``auto`` choice where stderr is a terminal. In a log
+file (stderr not a terminal) a redrawn bar would be many kilobytes of ``\\r`` updates, so the
+run writes compact epoch lines instead (:class:`plkg.progress.Throttle`: at most one every few
+seconds),
 ``[train kglm] epoch 40/200 loss 1.2e-4 val 1.5e-4, 12 s``, and one final line,
 ``[train kglm] 57 epochs in 14.2 s, loss 1.1e-4 val 1.4e-4``. Quiet mode
 (:func:`plkg.progress.is_quiet`, ``--quiet``) shows neither.
@@ -12,18 +14,10 @@ from __future__ import annotations
 
 import sys
 
-from plkg.progress import Throttle, is_quiet, step
+from plkg.progress import Throttle, is_quiet, stderr_is_terminal, step
 
 #: ``progress`` values of the trainers: ``auto`` is a bar in a terminal and lines otherwise.
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
-
-
-def stdout_is_terminal() -> bool:
-    """True when stdout is an interactive terminal (where Lightning draws its bar)."""
-    try:
-        return bool(sys.stdout.isatty())
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 def resolve_progress(progress) -> str:
@@ -32,7 +26,7 @@ def resolve_progress(progress) -> str:
     Parameters
     ----------
     progress : bool or str
-        ``True``/``"auto"``: Lightning's bar when stdout is a terminal, epoch lines otherwise;
+        ``True``/``"auto"``: the bar when stderr is a terminal, epoch lines otherwise;
         ``"bar"``, ``"lines"``; ``False``/``"none"``: nothing. Quiet mode always gives ``none``.
     """
     if progress is True:
@@ -44,7 +38,7 @@ def resolve_progress(progress) -> str:
     if is_quiet() or progress == "none":
         return "none"
     if progress == "auto":
-        return "bar" if stdout_is_terminal() else "lines"
+        return "bar" if stderr_is_terminal() else "lines"
     return progress
 
 
@@ -106,11 +100,53 @@ def epoch_lines(desc: str, loss_key: str, val_key: str):
     return EpochLines()
 
 
+def stderr_bar():
+    """Lightning's tqdm progress bar, drawn on stderr (Lightning's own draws on stdout).
+
+    Each ``init_*_tqdm`` makes the bar Lightning makes, with the same description, position,
+    ``leave`` and format, on ``sys.stderr`` at the time the bar starts.
+    """
+    from lightning.pytorch.callbacks import TQDMProgressBar
+    from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
+
+    class StderrBar(TQDMProgressBar):
+        def _bar(self, desc: str, row: int, leave: bool, **extra):
+            return Tqdm(
+                desc=desc,
+                position=2 * self.process_position + row,
+                disable=self.is_disabled,
+                leave=leave,
+                dynamic_ncols=True,
+                file=sys.stderr,
+                bar_format=self.BAR_FORMAT,
+                **extra,
+            )
+
+        def init_sanity_tqdm(self):
+            return self._bar(self.sanity_check_description, 0, False)
+
+        def init_train_tqdm(self):
+            return self._bar(self.train_description, 0, True, smoothing=0)
+
+        def init_predict_tqdm(self):
+            return self._bar(self.predict_description, 0, True, smoothing=0)
+
+        def init_validation_tqdm(self):
+            # below the training bar, and gone when done, except in trainer.validate()
+            has_main_bar = self.trainer.state.fn != "validate"
+            return self._bar(self.validation_description, int(has_main_bar), not has_main_bar)
+
+        def init_test_tqdm(self):
+            return self._bar("Testing", 0, True)
+
+    return StderrBar()
+
+
 def progress_settings(progress, desc: str, loss_key: str, val_key: str) -> tuple[bool, list]:
     """(Lightning's ``enable_progress_bar``, extra callbacks) for a trainer's ``progress``."""
     mode = resolve_progress(progress)
     if mode == "bar":
-        return True, []
+        return True, [stderr_bar()]
     if mode == "lines":
         return False, [epoch_lines(desc, loss_key, val_key)]
     return False, []

@@ -1,4 +1,4 @@
-"""Fast-path benchmark pieces (issue 14): correct answers and a rendered report; never timed."""
+"""Fast-path benchmark pieces: correct answers and a rendered report; never timed."""
 
 from __future__ import annotations
 

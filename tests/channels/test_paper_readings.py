@@ -1,4 +1,4 @@
-"""Paper-reading modelling options (issue 12), each against an independent derivation.
+"""Paper-reading modelling options, each against an independent derivation.
 
 Near field: fixed scatterers (rank <= L_k), angular wedge (quadrature vs brute-force Monte Carlo),
 literal subchannel count (D_k = N - r_k). RIS: exponential direct-link correlation, array

@@ -1,4 +1,4 @@
-"""The CLI's one error boundary (issue 11): every bad input or fault gives one line on stderr that
+"""The CLI's one error boundary: every bad input or fault gives one line on stderr that
 names the culprit, the documented exit status (2 input, 1 runtime, 130 interrupt) and no
 traceback; ``--debug`` / ``PLKG_DEBUG=1`` add the traceback."""
 

@@ -73,7 +73,7 @@ def test_sweep_table_defaults_to_pdf_and_csv(sweep_parquet, tmp_path, capsys):
     out = tmp_path / "fig.pdf"
     assert main(["plot", str(sweep_parquet), "--out", str(out)]) == 0
     assert out.read_bytes()[:4] == b"%PDF"
-    rows = _csv(tmp_path / "fig.csv")
+    rows = _csv(tmp_path / "fig.data.csv")
     # one curve per method and per swept N; x = pa_dbm; sum and min KR; the error row left out
     assert list(rows[0]) == ["method", "n_antennas", "pa_dbm", "sum_kr_bits", "min_kr_bits"]
     assert {r["method"] for r in rows} == {"epa", "wfpa"}
@@ -88,7 +88,7 @@ def test_selection_where_and_svg(sweep_parquet, tmp_path):
     argv += ["--by", "method", "--where", "n_antennas=48", "--title", "N = 48"]
     assert main(argv) == 0
     assert b"<svg" in out.read_bytes()[:400]
-    rows = _csv(tmp_path / "f.csv")
+    rows = _csv(tmp_path / "f.data.csv")
     assert list(rows[0]) == ["method", "pa_dbm", "min_kr_bits"] and len(rows) == 6
     assert all(float(r["min_kr_bits"]) >= 4.8 for r in rows)
 
@@ -113,7 +113,8 @@ def test_reproduce_csv_png_dpi(tmp_path):
     out = tmp_path / "g.png"
     assert main(["plot", str(table), "--out", str(out), "--dpi", "60"]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
-    assert [r["method"] for r in _csv(tmp_path / "g.csv")] == ["wfpa"] * 2 + ["exact-maxmin"] * 2
+    methods = [r["method"] for r in _csv(tmp_path / "g.data.csv")]
+    assert methods == ["wfpa"] * 2 + ["exact-maxmin"] * 2
 
 
 @pytest.mark.parametrize(
@@ -158,7 +159,7 @@ def test_scenario_curves_without_training(tmp_path, capsys):
     argv = ["plot", "--scenario", str(scenario), "--methods", "wfpa", "exact-maxmin"]
     assert main(argv + ["--pa-dbm", "0", "20", "--points", "3", "--out", str(out)]) == 0
     assert out.read_bytes()[:4] == b"%PDF"
-    rows = _csv(tmp_path / "kr.csv")
+    rows = _csv(tmp_path / "kr.data.csv")
     assert [r["method"] for r in rows] == ["wfpa"] * 3 + ["exact-maxmin"] * 3
     assert {"kr_ue1_bits", "kr_ue2_bits"} <= set(rows[0])  # UEs numbered from 1
     by = {(r["method"], float(r["pa_dbm"])): r for r in rows}
@@ -177,3 +178,61 @@ def test_learned_method_without_matching_checkpoint(tmp_path, capsys):
     line = one_error_line(capsys, "fnnpa")
     assert "--checkpoint fnnpa=PATH" in line
     assert not out.exists()
+
+
+REPRODUCE_CSV = (
+    "pa_dbm,method,sum_kr_bits_eq17,sum_c_bits_eq42\n"
+    "0,epa,10,10\n10,epa,20,20\n0,wfpa,12,12\n10,wfpa,25,25\n"
+)
+
+
+def test_plot_of_a_reproduce_csv_keeps_the_csv(tmp_path, capsys):
+    """plkg plot results/nf-fig6-sum.csv --out results/nf-fig6-sum.pdf: the figure's numbers go
+    to nf-fig6-sum.data.csv; the reproduce CSV is left as it was."""
+    table = tmp_path / "nf-fig6-sum.csv"
+    table.write_text(REPRODUCE_CSV)
+    out = tmp_path / "nf-fig6-sum.pdf"
+    argv = ["plot", str(table), "--out", str(out), "--x", "pa_dbm", "--y", "sum_kr_bits_eq17"]
+    assert main(argv) == 0
+    assert table.read_text() == REPRODUCE_CSV
+    rows = _csv(tmp_path / "nf-fig6-sum.data.csv")
+    assert [r["method"] for r in rows] == ["epa", "epa", "wfpa", "wfpa"]
+    assert f"wrote {tmp_path / 'nf-fig6-sum.data.csv'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "name,argv",
+    [
+        ("f.data.csv", ["--out", "f.pdf"]),  # the figure's data CSV would be the input
+        ("t.csv", ["--table", "csv", "--out", "t.csv"]),  # the table would be the input
+    ],
+)
+def test_output_that_is_the_input_is_refused(tmp_path, capsys, monkeypatch, name, argv):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(REPRODUCE_CSV)
+    assert main(["plot", name, *argv]) == 2
+    assert "input TABLE itself" in one_error_line(capsys, name)
+    assert (tmp_path / name).read_text() == REPRODUCE_CSV
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize(
+    "extra,culprit",
+    [(["--y", "method"], "column 'method' is not numeric"), (["--x", "method"], "--x 'method'")],
+)
+def test_text_column_as_x_or_y_is_refused(tmp_path, capsys, extra, culprit):
+    table = tmp_path / "r.csv"
+    table.write_text(REPRODUCE_CSV)
+    out = tmp_path / "o.pdf"
+    assert main(["plot", str(table), "--out", str(out), "--by", "pa_dbm", *extra]) == 2
+    one_error_line(capsys, culprit)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("fmt,out", [("csv", "a.pdf"), ("md", "a.csv"), ("latex", "a.md")])
+def test_table_format_must_match_the_suffix(tmp_path, capsys, monkeypatch, fmt, out):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.csv").write_text(REPRODUCE_CSV)
+    assert main(["plot", "r.csv", "--table", fmt, "--out", out]) == 2
+    one_error_line(capsys, f"--table {fmt}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]

@@ -59,3 +59,17 @@ def test_bad_format_and_dpi(tmp_path, capsys):
     assert main(["reproduce", "ris-fig11", "--dpi", "0", "--out", str(tmp_path / "x")]) == 2
     assert "--dpi" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_start_line_is_progress_on_stderr(tmp_path, capsys, monkeypatch):
+    """'[reproduce] NAME ...' is a progress line (stderr, silenced by --quiet); the 'done' line
+    with the files stays on stdout."""
+    monkeypatch.delenv("PLKG_QUIET", raising=False)
+    argv = ["reproduce", "ris-fig11", "--quick", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "[reproduce] ris-fig11 ...\n" in err and "[reproduce] ris-fig11 ..." not in out
+    assert "[reproduce] ris-fig11 done in" in out
+    assert main([*argv, "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "[reproduce] ris-fig11 ..." not in err and "[reproduce] ris-fig11 done in" in out

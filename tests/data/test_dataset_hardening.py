@@ -34,7 +34,7 @@ def _save(path, labels, meta=META, rng=None):
 
 # label vectors a careless solver could produce; each is refused on write (and on load)
 DEGENERATE = {
-    "all -8.5e-16 (issue 11)": np.full(20, -8.5e-16),
+    "all -8.5e-16": np.full(20, -8.5e-16),
     "all zero": np.zeros(20),
     "all equal positive": np.full(20, 3.25),
     "equal to 1e-14 relative": 3.25 * (1 + 1e-14 * np.arange(20)),
@@ -62,7 +62,7 @@ def test_real_labels_may_be_negative_but_not_constant(tmp_path):
         _save(tmp_path / "x.npz", np.linspace(1, 2, 20), {**META, "label_domain": "banana"})
 
 
-@pytest.mark.parametrize("case", ["all -8.5e-16 (issue 11)", "all equal positive"])
+@pytest.mark.parametrize("case", ["all -8.5e-16", "all equal positive"])
 def test_degenerate_labels_refused_on_load(tmp_path, monkeypatch, case):
     """A file written by an older writer (no label checks) is refused when read."""
     monkeypatch.setattr(dataset_mod, "_refuse_degenerate_labels", lambda *a: None)

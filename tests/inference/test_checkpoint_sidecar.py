@@ -1,4 +1,4 @@
-"""A checkpoint's JSON sidecar is covered by its own hash: any edit is refused (issue 11)."""
+"""A checkpoint's JSON sidecar is covered by its own hash: any edit is refused."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Generalising set allocator (issue 15): model invariances, exact-label mapping, Newton
+"""Generalising set allocator: model invariances, exact-label mapping, Newton
 correction, dataset labels against an independent design path, interpolation baseline, and a
 small end-to-end train + held-out evaluation."""
 
@@ -141,7 +141,7 @@ def test_dataset_constants_match_an_independent_design(seed):
 
 
 def test_interpolator_matches_the_committed_labels():
-    """PCHIP on the 140 train labels predicts the 30 test labels (issue: max rel err 1.5e-4)."""
+    """PCHIP on the 140 train labels predicts the 30 test labels (max rel err 1.5e-4)."""
     from plkg.data.dataset import load_dataset
     from plkg.defaults import dataset_path
     from plkg.inference.interp_allocator import Interpolator

@@ -1,5 +1,5 @@
 """Low-SNR budget split (plkg.solvers.maxmin_proxy) and the residual max-min set network that
-reads it (issue 15), against the exact max-min solver and brute force."""
+reads it, against the exact max-min solver and brute force."""
 
 from __future__ import annotations
 

@@ -16,10 +16,10 @@ pytestmark = pytest.mark.surface
 
 def test_style_file_is_shipped_and_applied():
     assert STYLE_FILE.is_file() and STYLE_FILE.suffix == ".mplstyle"
-    with house_style() as plt:
-        assert plt.rcParams["figure.constrained_layout.use"] is True
-        assert plt.rcParams["savefig.bbox"] == "tight"
-        assert plt.rcParams["legend.frameon"] is False
+    with house_style() as mpl:
+        assert mpl.rcParams["figure.constrained_layout.use"] is True
+        assert mpl.rcParams["savefig.bbox"] == "tight"
+        assert mpl.rcParams["legend.frameon"] is False
         fig, axes = new_figure()
         for k in range(3):
             axes[0, 0].plot([0, 1, 2], [k, k, k], label=f"curve {k}")  # three coinciding lines
@@ -27,7 +27,7 @@ def test_style_file_is_shipped_and_applied():
         assert len({ln.get_marker() for ln in lines}) == 3
         assert len({str(ln.get_linestyle()) for ln in lines}) == 3
         assert len({str(ln.get_color()) for ln in lines}) == 3
-        plt.close(fig)
+        assert fig.get_layout_engine() is not None  # constrained layout taken from the style
 
 
 def test_style_does_not_leak():
@@ -90,7 +90,7 @@ def test_plot_curves_groups_and_averages():
         "pa_dbm": [0.0, 10.0, 10.0, 0.0, 10.0],
         "kr": [1.0, 2.0, 4.0, 5.0, 6.0],
     }
-    with house_style() as plt:
+    with house_style():
         fig, axes = new_figure()
         labels = plot_curves(axes[0, 0], table, "pa_dbm", "kr", ["method"])
         assert labels == ["a", "b"]  # the method name verbatim
@@ -99,4 +99,3 @@ def test_plot_curves_groups_and_averages():
         assert list(line_a.get_ydata()) == [1.0, 3.0]  # two rows at 10 dBm: their mean
         with pytest.raises(PlkgInputError, match="'nope'.*available: method, pa_dbm, kr"):
             plot_curves(axes[0, 0], table, "pa_dbm", "nope", ["method"])
-        plt.close(fig)

@@ -1,4 +1,4 @@
-"""The subchannel design does not depend on round-off (issue: portable plkg).
+"""The subchannel design does not depend on round-off.
 
 Round-off differs between CPUs and BLAS thread counts; subchannels whose eigenvalues sit at
 round-off level, or next to a cut, would make the committed checkpoints machine-specific. Checked

@@ -26,6 +26,10 @@ def test_fig5_and_fig6_sum_quick(tmp_path):
     curves: dict[str, dict[float, float]] = {}
     for r in csv.DictReader(open(tmp_path / "nf-fig6-sum.csv")):
         curves.setdefault(r["method"], {})[float(r["pa_dbm"])] = float(r["sum_c_bits_eq42"])
+        # quick computes the full run's column, I_k of Eq. (17) on the real design, which equals
+        # C_k of Eq. (42) for the designed precoders
+        eq17 = float(r["sum_kr_bits_eq17"])
+        assert eq17 == pytest.approx(float(r["sum_c_bits_eq42"]), rel=1e-6)
     for p, wf in curves["wfpa"].items():
         assert curves["epa"][p] <= wf * (1 + 1e-12)  # water-filling is optimal
         assert 0.999 * wf <= curves["fnnpa"][p] <= wf * (1 + 1e-12)

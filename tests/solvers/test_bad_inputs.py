@@ -1,4 +1,4 @@
-"""Issue 11, class 2: public solvers and key-rate functions refuse bad input with a ValueError
+"""Input class 2 of docs/reliability.md: public solvers and key-rate functions refuse bad input with a ValueError
 naming the argument, and never return NaN or a degenerate result under a success status."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_bad_iteration_cap_named(max_iter):
 
 
 EXTREME_MAXMIN = [
-    # (m_a, m_b, user, K, P_a) that gave NaN or t = 0 under status "optimal" before issue 11;
+    # (m_a, m_b, user, K, P_a) that gave NaN or t = 0 under status "optimal" in earlier versions;
     # now a certified optimum or PowerDomainError (outside the float64 domain)
     ([9.8e-284, 3.7e-226], [1.7e69, 1.6e-70], [0, 0], 1, 2.1e298),
     (

@@ -69,6 +69,9 @@ def random_design(request):
 
 
 def _agree(design, p_dbm):
+    """exact-maxmin and cvxpakf report the same canonical point: by construction for the
+    allocation (both are the floored water-filling at the exact t*); CVXPY's independent part is
+    its own min KR, checked against t* below (and refused beyond 1e-4, see the next test)."""
     pa = float(dbm_to_w(p_dbm))
     ex = maxmin_exact.allocate(design, pa)
     cv = maxmin_cvxpy.allocate(design, pa)
@@ -221,3 +224,45 @@ def test_cvxpakf_raw_point_is_available(fig6):
     assert "stage2" not in raw.extras
     exact = maxmin_exact.allocate(fig6, pa)
     assert raw.objective == pytest.approx(exact.objective, rel=1e-4)
+
+
+def test_cvxpakf_is_refused_when_cvxpy_disagrees_with_the_exact_optimum(fig6, monkeypatch):
+    """The independent part of cvxpakf: CVXPY's min KR more than 1e-4 off the exact t* raises."""
+    from plkg.errors import SolverError
+    from plkg.solvers.maxmin_exact import ExactMaxMin
+
+    real_solve = ExactMaxMin.solve
+
+    def shifted(self, *args, **kwargs):
+        sol = real_solve(self, *args, **kwargs)
+        object.__setattr__(sol, "t_bits", sol.t_bits * (1.0 + 10 * maxmin_cvxpy.EXACT_CHECK_RTOL))
+        return sol
+
+    monkeypatch.setattr(ExactMaxMin, "solve", shifted)
+    with pytest.raises(SolverError, match="differs from the exact max-min"):
+        maxmin_cvxpy.allocate(fig6, float(dbm_to_w(15.0)))
+
+
+def test_canonical_options_reach_allocate_and_are_checked():
+    from plkg.errors import PlkgInputError
+    from plkg.inference.methods import allocate
+
+    fig6 = cached_design(load_scenario("fig6"))
+    pa = float(dbm_to_w(10.0))
+    raw = allocate("cvxpakf", fig6, pa, canonical=False)
+    assert "optimum" not in raw.extras and "stage2" not in raw.extras  # CVXPY's own point
+    with pytest.raises(PlkgInputError, match="spend_slack"):
+        allocate("fnnpakf", fig6, pa, mapping="appro", spend_slack=True)
+    with pytest.raises((TypeError, ValueError), match="spend_slack"):
+        allocate("fnnpakf", fig6, pa, mapping="exact", spend_slack="no")
+    spent = allocate("fnnpakf", fig6, pa, mapping="exact", spend_slack=True)
+    assert spent.x_w.sum() <= pa * (1 + 1e-9)
+
+
+def test_loose_stage_one_tolerance_is_not_water_filled(fig6):
+    """A looser rtol leaves a rate spread of about rtol: exact-maxmin still binds every UE."""
+    pa = float(dbm_to_w(25.0))
+    tight = maxmin_exact.allocate(fig6, pa)
+    loose = maxmin_exact.allocate(fig6, pa, rtol=1e-6)
+    assert loose.extras["stage2"] == "binding"
+    assert loose.extras["sum_kr_bits"] == pytest.approx(tight.extras["sum_kr_bits"], rel=1e-5)

@@ -78,3 +78,19 @@ def test_general_result_line_is_formatted():
     assert line == (
         "wrote ck/g_sumrate.safetensors: 3 epochs, best validation loss 1.2300e-02 at epoch 2"
     )
+
+
+def test_bar_is_drawn_on_stderr(tiny_mu_dataset, tmp_path, capfd):
+    """The Lightning bar ("bar" mode) writes to stderr; stdout stays empty for results."""
+    train_regressor(tiny_mu_dataset, "b", out_dir=tmp_path, progress_bar="bar", **KW)
+    out, err = capfd.readouterr()
+    assert out == "" and "Epoch" in err
+
+
+def test_auto_follows_stderr(monkeypatch):
+    from plkg.training import _progress
+
+    monkeypatch.setattr(_progress, "stderr_is_terminal", lambda: True)
+    assert _progress.resolve_progress("auto") == "bar"
+    monkeypatch.setattr(_progress, "stderr_is_terminal", lambda: False)
+    assert _progress.resolve_progress(True) == "lines"

@@ -1,4 +1,4 @@
-"""The Lightning features of every trainer are in effect (issue 15): ModelCheckpoint's best
+"""The Lightning features of every trainer are in effect: ModelCheckpoint's best
 validation weights are the exported ones, the hparams file and TensorBoard's hparams and graph
 events are written, and ``quiet`` turns the progress bar off. Cheap runs on tiny data."""
 
