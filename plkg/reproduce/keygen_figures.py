@@ -301,13 +301,17 @@ NF_KEYBITS_SCHEMES = {
 
 
 @house_styled
-def nf_keybits(out_dir: Path, quick: bool = False) -> list[Path]:
+def nf_keybits(
+    out_dir: Path, quick: bool = False, *, scenario=None, n_rounds: int = 1024
+) -> list[Path]:
     """Near-field final key bits per round vs the analytic KR (Eq. (17)) against P_a, per scheme.
 
     EPA allocation on the Fig. 6 scenario, one block of ``n_rounds`` per UE and P_a (quick: two
     of the powers), probing draws seeded per P_a and the same for every scheme. The CSV has one row per scheme, P_a and UE (final key bits per
     round, analytic KR, their ratio, disclosed bits, residual mismatch, BDR before
     reconciliation); the figure shows the sums over UEs (left) and the per-UE ratios (right).
+    ``scenario`` (default: fig6) and ``n_rounds`` let the tests run the same figure on a small
+    scenario.
     """
     import warnings
 
@@ -318,11 +322,10 @@ def nf_keybits(out_dir: Path, quick: bool = False) -> list[Path]:
     from plkg.precoding.block_diagonalization import design_for_scenario
 
     out_dir = Path(out_dir)
-    scenario = load_scenario("fig6")
+    scenario = load_scenario("fig6") if scenario is None else scenario
     design = design_for_scenario(scenario)
     pa_full = [-20.0, -5.0, 10.0, 25.0]
     pa_list = [-20.0, 25.0] if quick else pa_full
-    n_rounds = 1024
     rows = []
     runs = [(name, kwargs, pa) for name, kwargs in NF_KEYBITS_SCHEMES.items() for pa in pa_list]
     with progress_bar(None, desc="nf-keybits", unit="block") as bar:

@@ -102,7 +102,7 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     ``t_fnn`` [B] and ``fnn_label`` ("checkpoint" or "oracle").
     """
     from plkg.inference.fairness_allocator import mapping_allocation
-    from plkg.solvers.maxmin_cvxpy import BandedMaxMin
+    from plkg.solvers import maxmin_cvxpy
     from plkg.solvers.maxmin_exact import ExactMaxMin, SolverError
     from plkg.solvers.maxmin_highpower import solve_highpower
 
@@ -114,14 +114,15 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
         raise SolverError("exact max-min did not converge in a figure sweep")
     t_exact = np.asarray(exact.t_bits)
     out = sum_rate_allocations(pa, m_a, m_b, fnn_sum)
-    banded = BandedMaxMin(m_a, m_b, user, k)
     x_cvx = np.full((pa.size, design.n_total), np.nan)
     status = []
     # a curve's CVXPY solves take seconds: progress, but none for a one-point sweep task
     with points_progress(pa.size, desc="cvxpakf", unit="power") as bar:
         for i, p in enumerate(pa):
             try:
-                res = banded.solve(float(p))
+                # the method cvxpakf as everywhere else: CVXPY's t checked against the exact t*,
+                # the canonical allocation reported (docs/assumptions.md)
+                res = maxmin_cvxpy.allocate(design, float(p))
                 x_cvx[i] = res.x_w
                 status.append(res.status)
             except SolverError as exc:

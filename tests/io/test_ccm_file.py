@@ -43,7 +43,7 @@ def test_mat_file(tmp_path, rng):
 
 
 def cases(rng):
-    def with_ue1(fn):
+    def with_ue2(fn):  # index 1: the second UE, "UE 2" (UEs are numbered from 1)
         c = good_ccm(rng)
         c[1] = fn(c[1])
         return c
@@ -57,19 +57,19 @@ def cases(rng):
             good_ccm(rng)[:, :4, :4],
             r"must be \[n_users=2, n_antennas=8, n_antennas=8\]",
         ),
-        "nan": (with_ue1(lambda r: r * np.nan), "NaN or infinite"),
+        "nan": (with_ue2(lambda r: r * np.nan), "NaN or infinite"),
         "huge": (good_ccm(rng) * 1e300, "above the limit"),
-        "all-zero": (with_ue1(lambda r: 0 * r), "UE 1 is all zero"),
-        "zero-trace": (with_ue1(lambda r: zero_trace), "UE 1 has zero trace"),
-        "tiny": (with_ue1(lambda r: r * 1e-200), "UE 1 has entries up to"),
-        "non-hermitian": (with_ue1(lambda r: r + skew), "UE 1 is not Hermitian"),
+        "all-zero": (with_ue2(lambda r: 0 * r), "UE 2 is all zero"),
+        "zero-trace": (with_ue2(lambda r: zero_trace), "UE 2 has zero trace"),
+        "tiny": (with_ue2(lambda r: r * 1e-200), "UE 2 has entries up to"),
+        "non-hermitian": (with_ue2(lambda r: r + skew), "UE 2 is not Hermitian"),
         "not-psd": (
-            with_ue1(lambda r: neg),
-            r"UE 1 is not positive semidefinite.*-1\.000e-01 x the largest",
+            with_ue2(lambda r: neg),
+            r"UE 2 is not positive semidefinite.*-1\.000e-01 x the largest",
         ),
         "negative-definite": (
-            with_ue1(lambda r: -1e-7 * np.eye(N)),
-            "UE 1 is not positive semidefinite: no eigenvalue",
+            with_ue2(lambda r: -1e-7 * np.eye(N)),
+            "UE 2 is not positive semidefinite: no eigenvalue",
         ),
         "strings": (np.array(["a"] * (K * N * N)).reshape(K, N, N), "dtype"),
     }
