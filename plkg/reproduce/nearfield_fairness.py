@@ -105,6 +105,7 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     from plkg.solvers import maxmin_cvxpy
     from plkg.solvers.maxmin_exact import ExactMaxMin, SolverError
     from plkg.solvers.maxmin_highpower import solve_highpower
+    from plkg.solvers.maxmin_lexicographic import canonical_from_maxmin
 
     pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
     m_a, m_b, user, k = design.m_a, design.m_b, design.user, design.n_users
@@ -139,7 +140,14 @@ def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict,
     for mapping, name in FNNPAKF_MAPPINGS:
         x = mapping_allocation(t_fnn, m_a, m_b, user, k, mapping, solver=exact_solver)
         out[name] = fit_budget(x, pa)
-    out["exact-maxmin"] = np.asarray(exact.x_w)
+    # the canonical optimum, as the method exact-maxmin reports it (docs/assumptions.md): where a
+    # UE saturates, the budget it cannot use goes to the others instead of staying unspent
+    out["exact-maxmin"] = np.stack(
+        [
+            canonical_from_maxmin(exact_solver, float(p), exact_solver.solve(float(p))).x_w
+            for p in pa
+        ]
+    )
     info = {
         "cvx_status": status,
         "t_exact": t_exact,
