@@ -68,6 +68,9 @@ ANNOTATION = re.compile(
     r"<!--\s*((?:csv|manifest)\s[^>]*?)\s*-->"
     r"(`[^`\n]*`|[−-]?(?:[0-9A-Za-z.,+]|(?<=[0-9]e)[−-])*)"
 )
+# Any comment that starts like an annotation: one the grammar does not parse (a ">" inside, a
+# missing "-->") would otherwise go unchecked.
+ANNOTATION_START = re.compile(r"<!--\s*(?:csv|manifest)\s")
 EXPONENT = re.compile(r"e([+-])0*(\d)")
 NUMBER_TAIL = re.compile(r"[.,]+$")  # a sentence's full stop or comma is not part of the number
 
@@ -375,6 +378,12 @@ def scan(doc: Path, results: Path) -> list[Finding]:
     """Every annotated number of ``doc`` with the value the results give."""
     findings = []
     for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1):
+        parsed = {m.start() for m in ANNOTATION.finditer(line)}
+        for start in ANNOTATION_START.finditer(line):
+            if start.start() not in parsed:
+                text = line[start.start() : start.start() + 60]
+                why = "not an annotation the grammar parses (no '>' inside; closed by '-->')"
+                findings.append(Finding(doc, number, text, "", None, why))
         for match in ANNOTATION.finditer(line):
             found = _unquoted(_found_text(match.group(2)))
             try:

@@ -141,3 +141,16 @@ def test_write_rewrites_in_place_then_check_passes(results, tmp_path):
     assert "-->4.3e0 bits" in text  # exponents are read whole and written without "+0"
     assert "-->`x86_64, 2 CPU cores`.\n" in text  # a text with spaces stays a code span
     assert docs_numbers.main(["--check", "--results", str(results), "--doc", str(doc)]) == 0
+
+
+def test_an_annotation_the_grammar_cannot_parse_is_a_finding(results, tmp_path):
+    """A '>' inside the comment ends the HTML comment early: flagged, never silently skipped."""
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "ok <!-- csv fig.csv sum_kr_bits stat=count -->3 and\n"
+        "bad <!-- csv fig.csv sum_kr_bits pa_dbm>=0 stat=count -->1\n",
+        encoding="utf-8",
+    )
+    findings = docs_numbers.scan(doc, results)
+    assert [f.ok for f in findings] == [True, False]
+    assert findings[1].line == 2
