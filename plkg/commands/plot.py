@@ -30,30 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from plkg.errors import PlkgInputError
+from plkg.sweep.tasks import ROW_FIELDS
 
 # Result columns of a sweep table drawn by default (those present with a finite value).
 DEFAULT_Y = ("sum_kr_bits", "min_kr_bits", "wskr_bits")
-# Columns of a sweep table that are bookkeeping or results, never a curve's grouping.
-NOT_GROUPING = {
-    "task_id",
-    "task_index",
-    "task_seed",
-    "eval_index",
-    "pa_dbm",
-    "fingerprint",
-    "status",
-    "kr_bits",
-    "sum_kr_bits",
-    "min_kr_bits",
-    "wskr_bits",
-    "ub_bits",
-    "n_subchannels",
-    "iterations",
-    "seconds",
-    "design_seconds",
-    "error",
-    "draw",
-}
+# Columns of a sweep table that are bookkeeping or results, never a curve's grouping: every row
+# field but the scenario's name and the method, plus the draw index of random sweeps.
+NOT_GROUPING = (set(ROW_FIELDS) - {"scenario", "method"}) | {"draw"}
 Y_LABELS = {
     "sum_kr_bits": "sum KR (bits)",
     "min_kr_bits": "min KR (bits)",

@@ -35,7 +35,7 @@ ALLOCATION_METHODS: dict[str, str] = {
     "cvxpakf": "plkg.solvers.maxmin_cvxpy:allocate",
     "wfpakf": "plkg.solvers.maxmin_highpower:allocate",
     "fnnpakf": "plkg.inference.fairness_allocator:allocate_fnnpakf",
-    "exact-maxmin": "plkg.solvers.maxmin_exact:allocate",
+    "exact-maxmin": "plkg.solvers.maxmin_lexicographic:allocate",
     "fnnpa-general": "plkg.inference.general_allocator:allocate_fnnpa_general",
     "fnnpakf-general": "plkg.inference.general_allocator:allocate_fnnpakf_general",
     "interp": "plkg.inference.interp_allocator:allocate_interp",

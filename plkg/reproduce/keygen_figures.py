@@ -156,23 +156,11 @@ def ris_table_bits(
 
 def _nist_batch(sequences: np.ndarray, desc: str):
     """:func:`plkg.keygen.nist.suite.run_batch` on ``sequences`` [S, n] with a progress bar
-    over the sequences (same tests, same section 4.2 summaries)."""
-    from plkg.keygen.nist.suite import DEFAULT_ALPHA, run_tests, summarize
+    over the sequences."""
+    from plkg.keygen.nist.suite import run_batch
 
-    per_seq = []
     with progress_bar(len(sequences), desc=desc, unit="sequence") as bar:
-        for seq in sequences:
-            per_seq.append(run_tests(seq))
-            bar.update(1)
-    out = []
-    for name, first in per_seq[0].items():
-        eligible = all(r[name].eligible for r in per_seq)
-        notes = sorted({r[name].note for r in per_seq if r[name].note})
-        note = notes[0] if len(notes) == 1 else "; ".join(notes[:3])
-        for j, label in enumerate(first.p_value_labels):
-            ps = [r[name].p_values[j] for r in per_seq]
-            out.append(summarize(name, label, ps, eligible, note, DEFAULT_ALPHA))
-    return out
+        return run_batch(sequences, progress=bar.update)
 
 
 @house_styled

@@ -59,8 +59,6 @@ from operator import mul
 import numpy as np
 
 from plkg.errors import SolverError as _SolverError
-from plkg.solvers.allocation import AllocationResult
-from plkg.solvers.equal_power import check_power_budget
 from plkg.solvers.options import check_max_iter, check_rtol
 from plkg.solvers.water_level import (
     LEVEL_MIN_W,
@@ -1926,66 +1924,4 @@ def solve_maxmin(
         max_iter=max_iter,
         max_inner_iter=max_inner_iter,
         max_joint_iter=max_joint_iter,
-    )
-
-
-def allocate(design, pa_w: float, **options) -> AllocationResult:
-    """Exact max-min allocation (method ``exact-maxmin``) for a subchannel design.
-
-    Reports the canonical max-min optimum (:mod:`plkg.solvers.maxmin_lexicographic`: the
-    max-min key rate t*, then the largest sum key rate with every C_k >= t*); when every UE binds
-    (the usual case) that is the optimum of (P2) itself.
-
-    Parameters
-    ----------
-    design : :class:`plkg.precoding.block_diagonalization.SubchannelDesign`
-    pa_w : float, W, > 0
-    **options
-        ``rtol``, ``max_iter``, ``max_joint_iter`` forwarded to :func:`solve_maxmin`; others
-        ignored.
-
-    Returns
-    -------
-    AllocationResult
-        ``objective`` = t* (bits); ``extras``: ``t``, ``water_level_w``, ``rate_spread_bits``,
-        ``inner_iterations``, and the canonical optimum's ``min_kr_bits``, ``sum_kr_bits``,
-        ``stage2``, ``slack_w``, ``optimum``.
-
-    Raises
-    ------
-    SolverError
-        If the iteration does not converge (never returned silently).
-    """
-    from plkg.solvers.maxmin_lexicographic import T_RTOL, canonical_from_maxmin
-
-    pa = check_power_budget(pa_w)
-    rtol = float(options.get("rtol", 1e-12))
-    max_iter = int(options.get("max_iter", 100))
-    max_joint_iter = int(options.get("max_joint_iter", 60))
-    check_rtol(rtol, "rtol")
-    check_max_iter(max_iter, "max_iter")
-    check_max_iter(max_joint_iter, "max_joint_iter")
-    solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
-    sol = solver.solve(pa, rtol=rtol, max_iter=max_iter, max_joint_iter=max_joint_iter)
-    if sol.status != "optimal":
-        raise SolverError(
-            f"exact max-min did not converge in {sol.iterations} iterations at P_a = {pa:.6g} W"
-        )
-    # a looser stage 1 leaves a rate spread of about rtol: that is not budget to water-fill
-    canon = canonical_from_maxmin(solver, pa, sol, t_rtol=max(T_RTOL, rtol))
-    rates = canon.rate_bits
-    return AllocationResult(
-        method="exact-maxmin",
-        x_w=canon.x_w,
-        pa_w=pa,
-        status="optimal",
-        iterations=sol.iterations,
-        objective=float(sol.t_bits),
-        extras={
-            "t": float(sol.t_bits),
-            "water_level_w": np.asarray(sol.water_level_w).tolist(),
-            "rate_spread_bits": float(rates.max() - rates.min()),
-            "inner_iterations": sol.inner_iterations,
-            **canon.summary(),
-        },
     )

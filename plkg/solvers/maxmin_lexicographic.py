@@ -59,7 +59,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from plkg.errors import SolverError
+from plkg.solvers.allocation import AllocationResult
+from plkg.solvers.equal_power import check_power_budget
 from plkg.solvers.maxmin_exact import ExactMaxMin, MaxMinSolution
+from plkg.solvers.options import check_max_iter, check_rtol
 
 LN2 = math.log(2.0)
 # Relative accuracy of t* below which a stage-2 slack counts as round-off (see the module doc).
@@ -357,8 +360,69 @@ def spend_slack_rows(solver: ExactMaxMin, t_bits, pa_w, x_w):
     return x, spent
 
 
+def allocate(design, pa_w: float, **options) -> AllocationResult:
+    """Exact max-min allocation (method ``exact-maxmin``) for a subchannel design.
+
+    Reports the canonical max-min optimum (:mod:`plkg.solvers.maxmin_lexicographic`: the
+    max-min key rate t*, then the largest sum key rate with every C_k >= t*); when every UE binds
+    (the usual case) that is the optimum of (P2) itself.
+
+    Parameters
+    ----------
+    design : :class:`plkg.precoding.block_diagonalization.SubchannelDesign`
+    pa_w : float, W, > 0
+    **options
+        ``rtol``, ``max_iter``, ``max_joint_iter`` forwarded to :func:`solve_maxmin`; others
+        ignored.
+
+    Returns
+    -------
+    AllocationResult
+        ``objective`` = t* (bits); ``extras``: ``t``, ``water_level_w``, ``rate_spread_bits``,
+        ``inner_iterations``, and the canonical optimum's ``min_kr_bits``, ``sum_kr_bits``,
+        ``stage2``, ``slack_w``, ``optimum``.
+
+    Raises
+    ------
+    SolverError
+        If the iteration does not converge (never returned silently).
+    """
+    pa = check_power_budget(pa_w)
+    rtol = float(options.get("rtol", 1e-12))
+    max_iter = int(options.get("max_iter", 100))
+    max_joint_iter = int(options.get("max_joint_iter", 60))
+    check_rtol(rtol, "rtol")
+    check_max_iter(max_iter, "max_iter")
+    check_max_iter(max_joint_iter, "max_joint_iter")
+    solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
+    sol = solver.solve(pa, rtol=rtol, max_iter=max_iter, max_joint_iter=max_joint_iter)
+    if sol.status != "optimal":
+        raise SolverError(
+            f"exact max-min did not converge in {sol.iterations} iterations at P_a = {pa:.6g} W"
+        )
+    # a looser stage 1 leaves a rate spread of about rtol: that is not budget to water-fill
+    canon = canonical_from_maxmin(solver, pa, sol, t_rtol=max(T_RTOL, rtol))
+    rates = canon.rate_bits
+    return AllocationResult(
+        method="exact-maxmin",
+        x_w=canon.x_w,
+        pa_w=pa,
+        status="optimal",
+        iterations=sol.iterations,
+        objective=float(sol.t_bits),
+        extras={
+            "t": float(sol.t_bits),
+            "water_level_w": np.asarray(sol.water_level_w).tolist(),
+            "rate_spread_bits": float(rates.max() - rates.min()),
+            "inner_iterations": sol.inner_iterations,
+            **canon.summary(),
+        },
+    )
+
+
 __all__ = [
     "T_RTOL",
+    "allocate",
     "LexicographicMaxMin",
     "canonical_from_maxmin",
     "canonical_maxmin",

@@ -1,9 +1,13 @@
-"""``plkg cache list|size|clear`` on a temporary cache folder: plkg's entries only."""
+"""``plkg cache list|size|clear`` on a temporary cache folder: plkg's entries only.
+
+A corrupt entry is listed as unreadable and cleared; a user's file or folder with a similar name
+is left alone; a file that cannot be removed is one warning line."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import pytest
@@ -15,14 +19,21 @@ pytestmark = pytest.mark.surface
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch, small_scenario):
-    """A cache folder with one recorded entry, one old entry, a stray temp and a foreign file."""
+def one_entry(tmp_path, monkeypatch, small_scenario):
+    """A cache folder ($PLKG_CACHE_DIR) with one recorded entry: (folder, entry, scenario)."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("PLKG_CACHE_DIR", str(folder))
     monkeypatch.delenv("PLKG_NO_CACHE", raising=False)
     tiny = small_scenario.replace(n_antennas=16, n_scatterers=4, ccm_draws=2, name="tiny")
     design_cache.cached_design(tiny)
-    (fresh,) = folder.glob("design-*.npz")
+    (entry,) = folder.glob("design-*.npz")
+    return folder, entry, tiny
+
+
+@pytest.fixture
+def cache(one_entry):
+    """The entry of ``one_entry`` plus one old entry, a stray temp and a foreign file."""
+    folder, fresh, tiny = one_entry
     old = folder / ("design-" + "0" * 32 + ".npz")
     old.write_bytes(fresh.read_bytes())
     stray = folder / f".{old.name}.abc123.tmp"
@@ -98,3 +109,82 @@ def test_missing_cache_folder_is_empty(tmp_path, monkeypatch, capsys):
     assert run(capsys, "list") == (0, "", "")
     code, out, _ = run(capsys, "clear")
     assert code == 0 and "removed 0 file(s)" in out
+
+
+# ---- damaged entries and files that are not plkg's
+def test_key_is_what_the_entry_names_accept(one_entry):
+    folder, good, tiny = one_entry
+    key = design_cache.cache_key(tiny)
+    assert re.fullmatch(r"[0-9a-f]{32}", key) and good.name == f"design-{key}.npz"
+    assert design_cache.ENTRY_NAME.fullmatch(good.name)
+
+
+def test_corrupt_entry_is_listed_and_cleared(one_entry, capsys):
+    folder, good, _ = one_entry
+    bad = folder / ("design-" + "ab" * 16 + ".npz")
+    bad.write_bytes(b"PK\x03\x04 not a zip archive")
+    code, out, err = run(capsys, "list")
+    assert code == 0 and err == ""
+    assert any(line.startswith("ab" * 16) and "unreadable" in line for line in out.splitlines())
+    assert any("tiny" in line for line in out.splitlines())
+    code, out, _ = run(capsys, "list", "--json")
+    shown = {e["key"]: e["unreadable"] for e in json.loads(out)}
+    assert shown[good.name[7:-4]] is None and shown["ab" * 16]
+    code, out, err = run(capsys, "size")
+    assert code == 0 and out.startswith("2 design entries")
+    code, out, err = run(capsys, "clear")
+    assert code == 0 and err == "" and not bad.exists() and not good.exists()
+
+
+def test_foreign_names_and_folders_are_left_alone(one_entry, capsys):
+    folder, good, _ = one_entry
+    foreign = [folder / "design-foo.npz", folder / ("design-" + "A" * 32 + ".npz")]
+    for path in foreign:
+        path.write_bytes(good.read_bytes())
+    (folder / ("design-" + "1" * 32 + ".npz")).mkdir()  # a folder with an entry's name
+    (folder / ("design-" + "2" * 32 + ".npz")).symlink_to(good)
+    code, out, err = run(capsys, "list", "--json")
+    assert code == 0 and [e["path"] for e in json.loads(out)] == [str(good)]
+    code, out, err = run(capsys, "clear")
+    assert code == 0 and err == "", err
+    assert out.splitlines()[0] == f"removed {good}"
+    assert not good.exists() and all(p.exists() for p in foreign)
+    assert (folder / ("design-" + "1" * 32 + ".npz")).is_dir()
+    assert (folder / ("design-" + "2" * 32 + ".npz")).is_symlink()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions")
+def test_file_that_cannot_be_removed_is_one_warning(one_entry, capsys):
+    folder, good, _ = one_entry
+    other = folder / ("design-" + "c" * 32 + ".npz")
+    other.write_bytes(good.read_bytes())
+    os.chmod(folder, 0o555)  # entries cannot be unlinked
+    try:
+        code, out, err = run(capsys, "clear")
+    finally:
+        os.chmod(folder, 0o755)
+    assert code == 0
+    lines = err.splitlines()
+    assert len(lines) == 2 and all(
+        "cannot remove" in line and "PermissionError" in line for line in lines
+    )
+    assert good.exists() and other.exists()
+    assert "removed 0 file(s)" in out
+
+
+def test_unremovable_file_does_not_stop_the_others(one_entry, monkeypatch):
+    folder, good, _ = one_entry
+    other = folder / ("design-" + "d" * 32 + ".npz")
+    other.write_bytes(good.read_bytes())
+    real = type(good).unlink
+
+    def unlink(self, missing_ok=False):
+        if self == good:
+            raise IsADirectoryError(21, "Is a directory", str(self))
+        return real(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(type(good), "unlink", unlink)
+    warned = []
+    removed = design_cache.clear_entries(warn=warned.append)
+    assert removed == [other] and good.exists() and not other.exists()
+    assert len(warned) == 1 and "IsADirectoryError" in warned[0] and str(good) in warned[0]

@@ -246,7 +246,7 @@ def test_bad_inputs():
 
 def test_allocate_on_design_and_eq17(small_design):
     from plkg.keyrate.evaluate import evaluate_allocation
-    from plkg.solvers.maxmin_exact import allocate
+    from plkg.solvers.maxmin_lexicographic import allocate
 
     res = allocate(small_design, 1e-2)
     assert res.status == "optimal" and res.method == "exact-maxmin"
@@ -257,7 +257,7 @@ def test_allocate_on_design_and_eq17(small_design):
 
 
 def test_non_convergence_is_raised(small_design):
-    from plkg.solvers.maxmin_exact import allocate
+    from plkg.solvers.maxmin_lexicographic import allocate
 
     with pytest.raises(SolverError, match="did not converge"):
         allocate(small_design, 1e-2, max_iter=1, max_joint_iter=1)

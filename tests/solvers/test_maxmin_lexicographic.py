@@ -13,7 +13,7 @@ from plkg.channels.nearfield_scenario import load_scenario
 from plkg.data.dataset import load_dataset
 from plkg.errors import NoSubchannelError
 from plkg.precoding.design_cache import cached_design
-from plkg.solvers import maxmin_cvxpy, maxmin_exact
+from plkg.solvers import maxmin_cvxpy, maxmin_lexicographic
 from plkg.solvers.maxmin_bound import BoundMaxMin
 from plkg.solvers.maxmin_exact import ExactMaxMin, solve_maxmin
 from plkg.solvers.maxmin_lexicographic import (
@@ -73,7 +73,7 @@ def _agree(design, p_dbm):
     allocation (both are the floored water-filling at the exact t*); CVXPY's independent part is
     its own min KR, checked against t* below (and refused beyond 1e-4, see the next test)."""
     pa = float(dbm_to_w(p_dbm))
-    ex = maxmin_exact.allocate(design, pa)
+    ex = maxmin_lexicographic.allocate(design, pa)
     cv = maxmin_cvxpy.allocate(design, pa)
     args = (design.m_a, design.m_b, design.user, design.n_users)
     c_ex, c_cv = rates(ex.x_w, *args), rates(cv.x_w, *args)
@@ -104,7 +104,7 @@ def test_unique_optimum_is_the_plain_maxmin_allocation(fig6):
     for p in np.arange(-5.0, 26.0, 5.0):
         pa = float(dbm_to_w(p))
         plain = solve_maxmin(*args, pa)
-        res = maxmin_exact.allocate(fig6, pa)
+        res = maxmin_lexicographic.allocate(fig6, pa)
         assert res.extras["stage2"] == "binding"
         np.testing.assert_allclose(res.x_w, plain.x_w, rtol=1e-9, atol=0)
         assert res.objective == pytest.approx(float(plain.t_bits), rel=1e-12)
@@ -222,7 +222,7 @@ def test_cvxpakf_raw_point_is_available(fig6):
     pa = float(dbm_to_w(5.0))
     raw = maxmin_cvxpy.allocate(fig6, pa, canonical=False)
     assert "stage2" not in raw.extras
-    exact = maxmin_exact.allocate(fig6, pa)
+    exact = maxmin_lexicographic.allocate(fig6, pa)
     assert raw.objective == pytest.approx(exact.objective, rel=1e-4)
 
 
@@ -262,7 +262,7 @@ def test_canonical_options_reach_allocate_and_are_checked():
 def test_loose_stage_one_tolerance_is_not_water_filled(fig6):
     """A looser rtol leaves a rate spread of about rtol: exact-maxmin still binds every UE."""
     pa = float(dbm_to_w(25.0))
-    tight = maxmin_exact.allocate(fig6, pa)
-    loose = maxmin_exact.allocate(fig6, pa, rtol=1e-6)
+    tight = maxmin_lexicographic.allocate(fig6, pa)
+    loose = maxmin_lexicographic.allocate(fig6, pa, rtol=1e-6)
     assert loose.extras["stage2"] == "binding"
     assert loose.extras["sum_kr_bits"] == pytest.approx(tight.extras["sum_kr_bits"], rel=1e-5)

@@ -200,7 +200,11 @@ def summarize(
 
 
 def run_batch(
-    sequences, tests=None, options: dict | None = None, alpha: float = DEFAULT_ALPHA
+    sequences,
+    tests=None,
+    options: dict | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    progress=None,
 ) -> list[BatchSummary]:
     """Run the tests on every sequence and summarise each P-value as in section 4.2.
 
@@ -208,6 +212,10 @@ def run_batch(
     ----------
     sequences : array_like, shape [S, n], 0/1
         S sequences of n bits.
+    tests, options, alpha
+        As in :func:`run_tests` and :func:`summarize`.
+    progress : callable or None
+        Called with no argument after each sequence (e.g. a progress bar's tick).
 
     Returns
     -------
@@ -220,7 +228,11 @@ def run_batch(
         )
     if not (0 < alpha < 1):
         raise ValueError(f"run_batch: alpha must lie in (0, 1), got {alpha}")
-    per_seq = [run_tests(s, tests, options) for s in seqs]
+    per_seq = []
+    for s in seqs:
+        per_seq.append(run_tests(s, tests, options))
+        if progress is not None:
+            progress()
     out = []
     for name, first in per_seq[0].items():
         eligible = all(r[name].eligible for r in per_seq)
