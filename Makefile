@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.plkg-installed
+DOCS_STAMP := $(VENV)/.plkg-docs-installed
 TORCH_SPEC ?= torch==2.13.0
 SRC := $(wildcard plkg tests scripts)
 
@@ -15,7 +16,7 @@ SRC := $(wildcard plkg tests scripts)
 # once, in the native personality.
 PORTABLE_TESTS ?= tests
 
-.PHONY: venv test test-native test-portable lint demo reproduce bench clean
+.PHONY: venv test test-native test-portable lint demo reproduce bench docs clean
 
 venv: $(STAMP)
 
@@ -49,6 +50,15 @@ reproduce: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/plkg bench --json
+
+# The API reference (numpydoc docstrings) and the user guide (docs/*.md) as HTML in build/docs/html;
+# every Sphinx warning is an error. The `docs` extra (Sphinx, numpydoc, MyST) is installed once.
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(VENV)/bin/sphinx-build -E -W --keep-going -b html docs build/docs/html
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

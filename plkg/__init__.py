@@ -25,25 +25,36 @@ doctests in ``make test``):
 >>> report.kr_bits.shape, report.sum_kr_bits > 0
 ((4,), True)
 
-The RIS-aided system: Algorithms 1 + 2 (alternating optimisation) from a random start.
+``allocate`` checks everything on every call. For many budgets on one design, ``bind`` checks
+and loads once; each call returns ``allocate``'s result, and ``x_w`` is the online fast path:
 
 >>> import numpy as np
+>>> wf = plkg.bind("wfpa", design)
+>>> wf(plkg.units.dbm_to_w(10.0)).x_w.tolist() == result.x_w.tolist()  # allocate's bits
+True
+>>> budgets = plkg.units.dbm_to_w(np.array([0.0, 10.0, 20.0]))  # W
+>>> x = wf.x_w(budgets)                       # [3, N_D]: bound water-filling, one batch
+>>> x.shape == (3, design.n_total), bool(np.allclose(x.sum(axis=1), budgets, rtol=1e-12))
+(True, True)
+
+The RIS-aided system: Algorithms 1 + 2 (alternating optimisation) from a random start.
+
 >>> ris = plkg.solve_ris(plkg.load_ris_scenario("two-cell"), rng=np.random.default_rng(0))
 >>> ris.status, len(ris.kgr_bits), ris.wskr_bits > 0
 ('converged', 2, True)
 
 Every public name checks its arguments first and names the one it refuses: a wrong type is a
-``TypeError`` (:class:`plkg.checks.PlkgTypeError`), a wrong value a ``ValueError``
+``TypeError`` (:class:`plkg.errors.PlkgTypeError`), a wrong value a ``ValueError``
 (:class:`plkg.errors.PlkgInputError`); both are ``PlkgInputError`` (CLI exit status 2).
 
 >>> plkg.allocate("wfpa", "design", 1.0)
 Traceback (most recent call last):
     ...
-plkg.checks.PlkgTypeError: design must be a SubchannelDesign (from plkg.design_for_scenario), got str 'design'
+plkg.errors.PlkgTypeError: design must be a SubchannelDesign (from plkg.design_for_scenario), got str 'design'
 >>> plkg.allocate("wfpa", design, 1.0, bogus=3)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
     ...
-plkg.checks.PlkgTypeError: allocate() got an unknown option 'bogus'; options of 'wfpa': rtol, max_iter, ...
+plkg.errors.PlkgTypeError: allocate() got an unknown option 'bogus'; options of 'wfpa': rtol, max_iter, ...
 >>> plkg.units.dbm_to_w(float("nan"))
 Traceback (most recent call last):
     ...
@@ -53,12 +64,8 @@ Names are imported on first use, so ``import plkg`` stays cheap.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("plkg")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
+from plkg._version import __version__
 
 # public name -> "module:attribute"
 _API = {
@@ -66,10 +73,11 @@ _API = {
     "load_scenario": "plkg.channels.nearfield_scenario:load_scenario",
     "available_scenarios": "plkg.channels.nearfield_scenario:available_scenarios",
     "scenario_ccm": "plkg.channels.nearfield:scenario_ccm",
-    "SubchannelDesign": "plkg.precoding.block_diagonalization:SubchannelDesign",
-    "design_for_scenario": "plkg.precoding.block_diagonalization:design_for_scenario",
+    "SubchannelDesign": "plkg.precoding.subchannel_design:SubchannelDesign",
+    "design_for_scenario": "plkg.precoding.design_cache:design_for_scenario",
     "design_subchannels": "plkg.precoding.block_diagonalization:design_subchannels",
     "allocate": "plkg.inference.methods:allocate",
+    "bind": "plkg.inference.bind:bind",
     "ALLOCATION_METHODS": "plkg.inference.methods:ALLOCATION_METHODS",
     "evaluate_allocation": "plkg.keyrate.evaluate:evaluate_allocation",
     "KeyRateReport": "plkg.keyrate.evaluate:KeyRateReport",

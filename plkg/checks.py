@@ -5,7 +5,7 @@ plkg.design_for_scenario), got str 'design'``), so a caller never meets an Attri
 NumPy TypeError from deep inside a computation, nor a silent NaN.
 
 * A wrong *type* (None, a str where a number is expected, a bool used as a number, a complex
-  value, an object of another class) raises :class:`PlkgTypeError`: a ``TypeError`` and, like
+  value, an object of another class) raises :class:`plkg.errors.PlkgTypeError`: a ``TypeError`` and, like
   every bad input, a :class:`plkg.errors.PlkgInputError` (CLI exit status 2).
 * A wrong *value* (NaN, inf, out of range, wrong shape, unknown name) raises
   :class:`plkg.errors.PlkgInputError` (a ``ValueError``).
@@ -22,15 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg.errors import PlkgInputError
+from plkg.errors import PlkgInputError, PlkgTypeError
 
-
-class PlkgTypeError(PlkgInputError, TypeError):
-    """An argument of the wrong type; the message names the parameter and what it got.
-
-    Both a ``TypeError`` (what Python raises for a wrong type) and a ``PlkgInputError`` (a
-    ``ValueError``: callers that catch bad input as ``ValueError`` keep working).
-    """
+__all__ = ["PlkgTypeError"]  # defined in plkg.errors; importable from here as well
 
 
 _REPR_MAX = 60

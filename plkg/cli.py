@@ -30,7 +30,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from plkg import __version__
+    from plkg._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="plkg",

@@ -56,6 +56,10 @@ def linear_to_db(value):
     value : float or array_like of float
         Finite, non-negative ratio(s). 0 gives ``-inf`` dB (the exact value).
 
+    Returns
+    -------
+    float64 scalar or ndarray, same shape as ``value``, dB
+
     Raises
     ------
     PlkgInputError
@@ -91,6 +95,10 @@ def w_to_dbm(power_w):
         Finite, non-negative power(s) in W. 0 W gives ``-inf`` dBm (the exact value; code that
         prints or stores dBm should treat it as "no power").
 
+    Returns
+    -------
+    float64 scalar or ndarray, same shape as ``power_w``, dBm
+
     Raises
     ------
     PlkgInputError
@@ -102,12 +110,40 @@ def w_to_dbm(power_w):
 
 
 def wavelength_m(carrier_hz: float) -> float:
-    """Free-space wavelength in metres for a carrier frequency in Hz (finite, > 0)."""
+    r"""Free-space wavelength :math:`\lambda = c / f_c` in metres.
+
+    Parameters
+    ----------
+    carrier_hz : float
+        :math:`f_c` in Hz, finite and > 0.
+
+    Returns
+    -------
+    float
+        :math:`\lambda` in metres (``SPEED_OF_LIGHT_M_PER_S`` divided by ``carrier_hz``).
+
+    Raises
+    ------
+    PlkgInputError
+        ``carrier_hz`` is not a finite number > 0 (:class:`plkg.errors.PlkgTypeError` for a
+        non-number).
+    """
     carrier = check_number(carrier_hz, "carrier_hz", low=0.0, low_open=True, unit="Hz")
     return SPEED_OF_LIGHT_M_PER_S / carrier
 
 
 def as_scalar(x):
-    """Return a Python float for 0-d arrays and numpy scalars, otherwise ``x`` unchanged."""
+    """Return a Python float for 0-d arrays and numpy scalars, otherwise ``x`` unchanged.
+
+    Parameters
+    ----------
+    x : object
+        A value, typically the result of a conversion above (any unit).
+
+    Returns
+    -------
+    float or object
+        ``float(x)`` when ``x`` is 0-dimensional, else ``x`` itself.
+    """
     arr = np.asarray(x)
     return float(arr) if arr.ndim == 0 else x

@@ -425,7 +425,7 @@ def rewritten(doc: Path, results: Path) -> tuple[str, int]:
 def rewrite_all(docs: list[Path], results: Path) -> dict[Path, int]:
     """Rewrite the numbers of every doc in ``docs``; nothing is written unless all evaluate."""
     sys.path.insert(0, str(ROOT))
-    from plkg.data.atomic import write_text_atomic
+    from plkg.io.atomic import write_text_atomic
 
     new = {doc: rewritten(doc, results) for doc in docs}  # raises before any write
     for doc, (text, _) in new.items():

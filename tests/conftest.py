@@ -79,7 +79,7 @@ def small_yaml(tmp_path):
 @pytest.fixture
 def one_torch_thread():
     """Tiny matrices: one intra-op thread is fastest on the shared CPU (restored afterwards)."""
-    from plkg.solvers.torch_threads import torch_threads
+    from plkg.parallel.torch_threads import torch_threads
 
     with torch_threads(1):
         yield

@@ -3,7 +3,7 @@
 A hostile caller's None, wrong type, numeric string, bool, NaN, inf, negative value, empty or
 wrongly shaped array, complex value, unknown keyword, folder or missing file is refused before any
 work with a one-line message naming the parameter: a ``TypeError`` for a wrong type
-(:class:`plkg.checks.PlkgTypeError`), a ``ValueError`` (:class:`plkg.errors.PlkgInputError`) for a
+(:class:`plkg.errors.PlkgTypeError`), a ``ValueError`` (:class:`plkg.errors.PlkgInputError`) for a
 wrong value, an ``OSError`` for a missing file - never an AttributeError or a NumPy TypeError from
 deep inside, never a silent NaN.
 """
@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 import plkg
-from plkg.checks import PlkgTypeError
-from plkg.errors import PlkgInputError
+from plkg.errors import PlkgInputError, PlkgTypeError
 from plkg.solvers.options import check_max_iter, check_rtol
 
 pytestmark = pytest.mark.surface
@@ -80,6 +79,7 @@ CALLABLE_EXPORTS = {
     "design_for_scenario",
     "design_subchannels",
     "allocate",
+    "bind",
     "evaluate_allocation",
     "KeyRateReport",
     "Allocator",

@@ -192,7 +192,7 @@ def batched_water_filling(
     }
     import torch
 
-    from plkg.solvers.torch_threads import torch_threads
+    from plkg.parallel.torch_threads import torch_threads
 
     for name, dev in (("torch_cpu", "cpu"), ("torch_device", device)):
         if dev is None or (name == "torch_device" and str(dev) == "cpu"):
@@ -279,9 +279,10 @@ def maxmin_single(design, budgets, repeats: int) -> dict:
         "bound_vs_exact_t_max_rel_diff": float(np.max(np.abs(t_bound / t_ref - 1.0))),
     }
     try:
+        from plkg.inference.fairness_allocator import FairnessAllocator
         from plkg.inference.fast_allocator import FastFNNPAKF
 
-        fast = FastFNNPAKF.from_checkpoint()
+        fast = FastFNNPAKF(FairnessAllocator.from_checkpoint())
         own = BoundMaxMin(fast.m_a, fast.m_b, fast.user, fast.n_users)
         lo, hi = fast.allocator.checkpoint.training_range
         pa = budgets_w(lo, hi, np.size(budgets), seed=1)

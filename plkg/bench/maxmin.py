@@ -37,7 +37,7 @@ def run(quick: bool = False, device=None) -> dict:
 
     from plkg.bench import _fast
     from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
     from plkg.solvers.maxmin_cvxpy import BandedMaxMin
     from plkg.solvers.maxmin_exact import ExactMaxMin
     from plkg.solvers.maxmin_highpower import solve_highpower

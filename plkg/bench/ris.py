@@ -12,10 +12,10 @@ import numpy as np
 from plkg.bench import median_time_s
 from plkg.channels.ris_multicell import build_channel_model
 from plkg.channels.ris_scenario import two_cell
+from plkg.parallel.torch_threads import torch_threads
 from plkg.solvers.ris_alternating import solve_ris, solve_ris_batched, solve_ris_multistart
 from plkg.solvers.ris_phase_pga import autograd_gradient, closed_form_gradient, random_phases
 from plkg.solvers.ris_precoder_kkt import uniform_precoders
-from plkg.solvers.torch_threads import torch_threads
 
 
 def run(quick: bool = False, device=None) -> dict:

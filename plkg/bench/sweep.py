@@ -1,11 +1,11 @@
-"""``plkg bench sweep``: the sweep engine, serial vs a local 2-worker Dask cluster, and a scaling model.
+"""``plkg bench sweep``: the execution layer (plkg.parallel), serial vs a local 2-worker Dask cluster, and a scaling model.
 
 Workload: 200 scenario evaluations of the near-field system, as 20 tasks (20 seeded random
 distances of UE 4 on the Fig. 6 scenario with N = 128 antennas, 8 CCM draws) x 5 P_a x 2 methods
 (WFPA, exact max-min). One task (one CCM + design shared by its 10 evaluations) takes about 0.4 s,
 coarse against the ~10 ms Dask cost of a task. The design cache is off (``$PLKG_NO_CACHE=1``, also
 in the workers) so that every run computes its designs. Both runs go through
-:func:`plkg.sweep.runner.iter_results` with one BLAS thread per task, as ``plkg sweep`` does; the 2-worker cluster is started
+:func:`plkg.parallel.runner.iter_results` with one BLAS thread per task, as ``plkg sweep`` does; the 2-worker cluster is started
 and warmed up before the clock starts (its start-up is reported separately), and both tables are
 checked to be identical. The two runs alternate (3 rounds) and the best of each counts, as the
 shared machine's load drifts.
@@ -103,7 +103,7 @@ def timed_task(task: dict) -> dict:
 
 def _run(tasks, client) -> tuple[float, list, dict]:
     """(wall seconds, rows, CPU seconds per process) of one run of ``tasks``."""
-    from plkg.sweep.runner import iter_results
+    from plkg.parallel.runner import iter_results
 
     t0 = time.perf_counter()
     rows, cpu = [], {}
@@ -125,7 +125,7 @@ def _numbers(rows) -> list:
 def _engine_overhead_s(client, n: int = 200) -> float:
     """Wall seconds per empty task through the runner on a warm cluster, all ``n`` in flight: the
     client + scheduler cost that bounds the task rate however many workers there are."""
-    from plkg.sweep.runner import iter_results
+    from plkg.parallel.runner import iter_results
 
     tasks = [[0]] * n
     t0 = time.perf_counter()
@@ -178,7 +178,7 @@ def run(quick: bool = False) -> dict:
 def _measure(quick: bool) -> dict:
     from dask.distributed import Client
 
-    from plkg.sweep.engine import local_cluster
+    from plkg.parallel.engine import local_cluster
     from plkg.sweep.spec import expand
 
     tasks = expand(bench_spec(quick))

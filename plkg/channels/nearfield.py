@@ -15,12 +15,25 @@ from plkg.progress import STAGE_LINES_FROM_N, step
 
 
 def antenna_offsets(n_antennas: int) -> np.ndarray:
-    """delta_n = n - (N-1)/2 for n = 0..N-1, shape [N], float64 (Section II-B)."""
+    r"""Element offsets :math:`\delta_n = n - (N-1)/2`, :math:`n = 0, \dots, N-1` (Section II-B).
+
+    Returns
+    -------
+    ndarray, shape [N], float64
+        Offsets in antenna spacings.
+    """
     return np.arange(n_antennas, dtype=np.float64) - (n_antennas - 1) / 2.0
 
 
 def element_distances_m(psi_rad, r_m, n_antennas: int, spacing_m: float) -> np.ndarray:
-    """r^(n) = sqrt(r^2 + d^2 delta_n^2 - 2 r sin(psi) d delta_n), shape [..., N] in metres (Eq. (2))."""
+    r"""Distances from a point to every antenna element, in metres (Eq. (2)).
+
+    .. math:: r^{(n)} = \sqrt{r^2 + d^2 \delta_n^2 - 2 r d \delta_n \sin\psi}
+
+    Returns
+    -------
+    ndarray, shape [..., N], float64, metres
+    """
     psi = np.asarray(psi_rad, dtype=np.float64)[..., None]
     r = np.asarray(r_m, dtype=np.float64)[..., None]
     dd = spacing_m * antenna_offsets(n_antennas)
@@ -30,17 +43,25 @@ def element_distances_m(psi_rad, r_m, n_antennas: int, spacing_m: float) -> np.n
 def array_response(
     psi_rad, r_m, n_antennas: int, spacing_m: float, wavelength_m: float
 ) -> np.ndarray:
-    """Near-field array response b(psi, r), Eq. (2).
+    r"""Near-field array response :math:`\mathbf{b}(\psi, r)`, Eq. (2) of the near-field paper.
+
+    .. math:: [\mathbf{b}(\psi, r)]_n = \frac{1}{\sqrt{N}} e^{-j \frac{2\pi}{\lambda} (r^{(n)} - r)}
 
     Parameters
     ----------
     psi_rad, r_m : array_like, shape [...]
         Azimuth (rad) and distance (m) of the source from the reference antenna.
+    n_antennas : int
+        N, number of ULA elements.
+    spacing_m : float
+        d, antenna spacing in metres.
+    wavelength_m : float
+        lambda, carrier wavelength in metres.
 
     Returns
     -------
     ndarray, shape [..., N], complex128
-        ``exp(-j 2 pi/lambda (r^(n) - r)) / sqrt(N)``.
+        The response, unit norm over the last axis.
     """
     rn = element_distances_m(psi_rad, r_m, n_antennas, spacing_m)
     r = np.asarray(r_m, dtype=np.float64)[..., None]
@@ -48,10 +69,28 @@ def array_response(
 
 
 def gain_vector(psi_rad, r_m, n_antennas: int, spacing_m: float) -> np.ndarray:
-    """Gain correlation vector c(psi, r) = r / r^(n), Eq. (3); shape [..., N], float64.
+    r"""Gain correlation vector :math:`[\mathbf{c}(\psi, r)]_n = r / r^{(n)}`, Eq. (3).
 
-    Raises ValueError for r <= 0, NaN/inf, |psi| >= pi/2, a non-positive spacing or N < 1, and
-    when a source sits on an antenna (r^(n) = 0), instead of returning zeros/NaN/negative gains.
+    Parameters
+    ----------
+    psi_rad, r_m : array_like, shape [...]
+        Azimuth (rad) and distance (m) of the source from the reference antenna.
+    n_antennas : int
+        N, number of ULA elements.
+    spacing_m : float
+        d, antenna spacing in metres.
+
+    Returns
+    -------
+    ndarray, shape [..., N], float64
+        The gains, dimensionless.
+
+    Raises
+    ------
+    ValueError
+        For :math:`r \le 0`, NaN/inf, :math:`|\psi| \ge \pi/2`, a non-positive spacing or
+        N < 1, and when a source sits on an antenna (:math:`r^{(n)} = 0`), instead of returning
+        zeros, NaN or negative gains.
     """
     _check_geometry(psi_rad, r_m, n_antennas, spacing_m)
     rn = element_distances_m(psi_rad, r_m, n_antennas, spacing_m)
@@ -214,7 +253,7 @@ def ccm_from_weighted_scatterers(
 
 
 def scenario_ccm(scenario: NearFieldScenario, rng: np.random.Generator | None = None) -> np.ndarray:
-    """CCM (4) of every UE under the scenario's ``scatterer_model``.
+    r"""CCM of Eq. (4) of every UE under the scenario's ``scatterer_model``.
 
     ``"continuum-disc"``: Eq. (5) averaged over ``scenario.ccm_draws`` independent scatterer sets
     of ``n_scatterers`` each (Monte Carlo over the disc). ``"fixed"``: Eq. (5) for one set of
@@ -222,9 +261,23 @@ def scenario_ccm(scenario: NearFieldScenario, rng: np.random.Generator | None = 
     wedge by Gauss-Legendre quadrature (:func:`wedge_quadrature`; deterministic, ``rng`` unused).
     With ``rng=None`` the draws use ``scenario.seed``, so a scenario always has the same CCMs.
 
+    Parameters
+    ----------
+    scenario : NearFieldScenario
+        The geometry, path loss and scatterer model.
+    rng : numpy.random.Generator or None
+        Source of the scatterer draws; ``None`` seeds one from ``scenario.seed``.
+
     Returns
     -------
     ndarray, shape [K, N, N], complex128
+        :math:`\mathbf{R}_k = \mathbb{E}[\mathbf{h}_k \mathbf{h}_k^H]` per UE, Hermitian
+        positive semi-definite, dimensionless (the path loss included).
+
+    Raises
+    ------
+    PlkgTypeError
+        ``scenario`` is not a NearFieldScenario, or ``rng`` not a Generator.
     """
     check_instance(
         scenario, NearFieldScenario, "scenario", "a NearFieldScenario (from plkg.load_scenario)"

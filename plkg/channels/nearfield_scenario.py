@@ -2,6 +2,10 @@
 
 A :class:`NearFieldScenario` is a frozen, self-validating dataclass. ``configs/<name>.yaml``
 files name the paper's figures; :func:`load_scenario` accepts such a name or a YAML path.
+
+Longer than 500 lines: one frozen dataclass whose docstring documents every field (unit, paper
+equation), its validation, and the config reader that builds it; they change together, and
+``load_scenario`` is imported from here throughout the package and by users.
 """
 
 from __future__ import annotations
@@ -108,6 +112,8 @@ class NearFieldScenario:
         sigma_a^2 and sigma_b^2 (paper: -114 dBm each).
     pathloss_ref_db : float
         alpha_0, path loss at ``pathloss_ref_distance_m`` (paper: -30 dB at 1 m).
+    pathloss_ref_distance_m : float
+        r_0 > 0, reference distance of ``pathloss_ref_db`` in metres (paper: 1 m).
     pathloss_exponent : float
         epsilon (paper: 3.5); alpha = alpha_0 (r_{b_k}/r_0)^-epsilon, Section VII-A.
     ue_power_dbm : float
@@ -284,6 +290,7 @@ class NearFieldScenario:
 
     @property
     def wavelength_m(self) -> float:
+        """lambda = c / f_c, the carrier wavelength in metres."""
         return units.wavelength_m(self.carrier_hz)
 
     @property
@@ -293,19 +300,25 @@ class NearFieldScenario:
 
     @property
     def noise_bs_w(self) -> float:
+        """sigma_a^2, the BS receiver noise power in watts."""
         return float(units.dbm_to_w(self.noise_bs_dbm))
 
     @property
     def noise_ue_w(self) -> float:
+        """sigma_b^2, the UE receiver noise power in watts."""
         return float(units.dbm_to_w(self.noise_ue_dbm))
 
     @property
     def ue_power_w(self) -> float:
+        """P_b, the UE uplink pilot power in watts."""
         return float(units.dbm_to_w(self.ue_power_dbm))
 
     @property
     def pathloss_linear(self) -> np.ndarray:
-        """alpha_{b_k} = alpha_0 (r_{b_k}/r_0)^-epsilon per UE, shape [K] (Section VII-A)."""
+        r"""Linear path loss per UE, shape [K] (Section VII-A).
+
+        :math:`\alpha_{b_k} = \alpha_0 (r_{b_k}/r_0)^{-\epsilon}`, dimensionless.
+        """
         r = np.asarray(self.ue_distance_m)
         return units.db_to_linear(self.pathloss_ref_db) * (r / self.pathloss_ref_distance_m) ** (
             -self.pathloss_exponent
@@ -313,12 +326,31 @@ class NearFieldScenario:
 
     @property
     def rayleigh_distance_m(self) -> float:
-        """d_R = 2 D^2 / lambda with aperture D = (N-1) d (Section II-C)."""
+        r"""Rayleigh distance in metres (Section II-C).
+
+        :math:`d_R = 2 D^2 / \lambda` with the aperture :math:`D = (N-1) d`.
+        """
         aperture = (self.n_antennas - 1) * self.spacing_m
         return 2 * aperture**2 / self.wavelength_m
 
     def replace(self, **changes) -> NearFieldScenario:
-        """A copy with some fields changed (validated again); an unknown field is refused."""
+        """A copy with some fields changed (validated again); an unknown field is refused.
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by field name (same types and units as the constructor).
+
+        Returns
+        -------
+        NearFieldScenario
+            The changed copy; ``self`` is left as it is.
+
+        Raises
+        ------
+        PlkgInputError
+            An unknown field name, or a new value that fails the field's check.
+        """
         fields = [f.name for f in dataclasses.fields(self)]
         check_options(
             changes, fields, call="NearFieldScenario.replace()", owner="NearFieldScenario"
@@ -326,13 +358,26 @@ class NearFieldScenario:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """The fields as a plain mapping (tuples as lists), as a YAML scenario file holds them.
+
+        Returns
+        -------
+        dict
+            Field name -> value; :meth:`from_dict` reads it back into an equal scenario.
+        """
         d = dataclasses.asdict(self)
         d["ue_distance_m"] = list(self.ue_distance_m)
         d["ue_angle_rad"] = list(self.ue_angle_rad)
         return d
 
     def fingerprint(self) -> str:
-        """SHA-256 (16 hex digits) of every field that changes the physics (``name`` excluded)."""
+        """SHA-256 (16 hex digits) of every field that changes the physics (``name`` excluded).
+
+        Returns
+        -------
+        str
+            16 lowercase hex digits; equal scenarios (any ``name``) share it.
+        """
         d = self.to_dict()
         d.pop("name")
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
@@ -344,6 +389,25 @@ class NearFieldScenario:
 
         Numeric strings (YAML 1.1 reads ``1e9`` as a string) are read as numbers; unknown fields
         are refused, naming them.
+
+        Parameters
+        ----------
+        data : dict
+            Field name -> value (units as in the constructor's parameters).
+        name : str or None
+            Label of the scenario when ``data`` has no ``name`` field.
+
+        Returns
+        -------
+        NearFieldScenario
+            The validated scenario.
+
+        Raises
+        ------
+        PlkgTypeError
+            ``data`` is not a mapping.
+        PlkgInputError
+            An unknown field, or a value that fails its field's check.
         """
         if not isinstance(data, dict):
             raise PlkgTypeError(f"scenario data must be a mapping of fields, got {describe(data)}")
@@ -381,7 +445,15 @@ def _coerce(cls, key: str, value):
 
 
 def available_scenarios() -> list[str]:
-    """Names of the near-field YAML scenarios shipped in ``configs/`` (RIS ones start with ``ris-``)."""
+    """Names of the near-field YAML scenarios shipped in ``configs/``.
+
+    The RIS scenarios (names starting with ``ris-``) are left out.
+
+    Returns
+    -------
+    list of str
+        Sorted config names, each accepted by :func:`load_scenario`.
+    """
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if not p.stem.startswith("ris-"))
 
 
@@ -423,6 +495,11 @@ def load_scenario(name_or_path: str | Path = "fig6") -> NearFieldScenario:
     ----------
     name_or_path : str or os.PathLike
         A name from :func:`available_scenarios` (``"fig6"``) or the path of a YAML file.
+
+    Returns
+    -------
+    NearFieldScenario
+        The validated scenario, named after the file's stem.
 
     Raises
     ------

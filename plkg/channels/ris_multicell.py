@@ -1,8 +1,11 @@
-"""Channel statistics of the RIS-aided multi-cell system (Eq. (1) and Section V-A, RIS paper).
+r"""Channel statistics of the RIS-aided multi-cell system (Eq. (1) and Section V-A, RIS paper).
 
-The cascaded channel of Eq. (1) is h_{i,j} = h^d_{i,j} + H^r_{i,j} v with
-H^r_{i,j} = G_i diag(h^r_j), G_i = [G_{i,1}, ..., G_{i,L}] (M x NL) and h^r_j (NL).
-Links: BS-UT Rayleigh, BS-RIS and RIS-UT Rician with factor beta, path loss zeta_0 d^-alpha.
+The cascaded channel of Eq. (1) is
+:math:`\mathbf{h}_{i,j} = \mathbf{h}^d_{i,j} + \mathbf{H}^r_{i,j} \mathbf{v}` with
+:math:`\mathbf{H}^r_{i,j} = \mathbf{G}_i \operatorname{diag}(\mathbf{h}^r_j)`,
+:math:`\mathbf{G}_i = [\mathbf{G}_{i,1}, \dots, \mathbf{G}_{i,L}]` (M x NL) and
+:math:`\mathbf{h}^r_j` (NL). Links: BS-UT Rayleigh, BS-RIS and RIS-UT Rician with factor
+:math:`\beta`, path loss :math:`\zeta_0 d^{-\alpha}`.
 
 :class:`RISChannelModel` stores the statistics in noise-normalised units (covariances divided
 by the noise power, so they are in 1/W): R^d_{i,j} [K, K, M, M], the LoS means G_bar_i
@@ -10,15 +13,27 @@ by the noise power, so they are in 1/W): R^d_{i,j} [K, K, M, M], the LoS means G
 [K, NL], every antenna of column n has variance g_var[i, n]) and of h^r_j (``h_var`` [K, NL]).
 
 With this structure the RIS term of Eq. (12),
-(v^T (x) I_M) R^r_{i,j} (v^T (x) I_M)^H = E{H^r_{i,j} v v^H (H^r_{i,j})^H},
+
+.. math::
+
+    (\mathbf{v}^T \otimes \mathbf{I}_M) \mathbf{R}^r_{i,j} (\mathbf{v}^T \otimes \mathbf{I}_M)^H
+    = \mathbb{E}\{\mathbf{H}^r_{i,j} \mathbf{v} \mathbf{v}^H (\mathbf{H}^r_{i,j})^H\},
+
 has the exact cheap form (see :func:`cascaded_covariance`)
 
-    g g^H + G_bar_i diag(|v|^2 h_var_j) G_bar_i^H + sum_n |v_n|^2 g_var_{i,n} (|h_bar_{j,n}|^2
-    + h_var_{j,n}) I_M,   g = G_bar_i (v o h_bar_j),
+.. math::
+
+    \mathbf{g} \mathbf{g}^H
+    + \bar{\mathbf{G}}_i \operatorname{diag}(|\mathbf{v}|^2 \odot \mathbf{h}^\mathrm{var}_j)
+      \bar{\mathbf{G}}_i^H
+    + \sum_n |v_n|^2 g^\mathrm{var}_{i,n} \left(|\bar{h}_{j,n}|^2 + h^\mathrm{var}_{j,n}\right)
+      \mathbf{I}_M,
+    \qquad \mathbf{g} = \bar{\mathbf{G}}_i (\mathbf{v} \odot \bar{\mathbf{h}}_j),
 
 which costs O(M^2 NL) instead of O((MNL)^2); :func:`explicit_ris_covariance` builds the full
 MNL x MNL matrix R^r_{i,j} for tests on small sizes. We write v for the phase vector of Eq. (1);
-the paper's variable is v_bar = v^* (so v_bar^H (x) I_M = v^T (x) I_M).
+the paper's variable is :math:`\bar{\mathbf{v}} = \mathbf{v}^*` (so
+:math:`\bar{\mathbf{v}}^H \otimes \mathbf{I}_M = \mathbf{v}^T \otimes \mathbf{I}_M`).
 """
 
 from __future__ import annotations
@@ -87,10 +102,32 @@ class _LosCosines:
 
 
 def direct_correlation_matrix(m: int, kind: str = "iid", coeff: float = 0.0) -> np.ndarray:
-    """Normalised spatial correlation T of the BS-UT link, R^d = zeta_0 d^-alpha T, [M, M] float64.
+    r"""Normalised spatial correlation T of the BS-UT link.
 
-    ``"iid"``: T = I_M. ``"exponential"``: T_{mn} = coeff^|m-n| (Toeplitz, unit diagonal, positive
-    definite for 0 <= coeff < 1, det T = (1 - coeff^2)^(M-1)).
+    The link's covariance is :math:`\mathbf{R}^d = \zeta_0 d^{-\alpha} \mathbf{T}`.
+
+    ``"iid"``: :math:`\mathbf{T} = \mathbf{I}_M`. ``"exponential"``:
+    :math:`T_{mn} = c^{|m-n|}` with :math:`c` = ``coeff`` (Toeplitz, unit diagonal, positive
+    definite for :math:`0 \le c < 1`, :math:`\det \mathbf{T} = (1 - c^2)^{M-1}`).
+
+    Parameters
+    ----------
+    m : int
+        M, number of BS antennas.
+    kind : {"iid", "exponential"}
+        The correlation model.
+    coeff : float
+        c in [0, 1), the exponential model's correlation of neighbouring antennas.
+
+    Returns
+    -------
+    ndarray, shape [M, M], float64
+        T, dimensionless.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind`` or ``coeff`` outside [0, 1).
     """
     if kind == "iid":
         return np.eye(m)
@@ -267,13 +304,19 @@ def build_channel_model(scenario: RISScenario) -> RISChannelModel:
 
 
 def check_unit_modulus(phases, atol: float = 1e-8) -> None:
-    """Raise ``ValueError`` unless every |v_n| = 1 (constraint C2 of Eq. (10)) within ``atol``.
+    """Raise ``ValueError`` unless every :math:`|v_n| = 1` within ``atol`` (C2 of Eq. (10)).
 
     Parameters
     ----------
     phases : ndarray or Tensor, complex, shape [..., NL]
+        RIS phase vectors v.
     atol : float
-        Allowed deviation of |v_n| from 1.
+        Allowed deviation of :math:`|v_n|` from 1.
+
+    Raises
+    ------
+    ValueError
+        Some :math:`||v_n| - 1|` exceeds ``atol`` (or is not finite).
     """
     if isinstance(phases, torch.Tensor):
         phases = phases.detach().cpu().numpy()

@@ -5,7 +5,7 @@ per round, Remark 1) and simulates
 
 * downlink (Eqs. (2)-(3)): BS i sends P_i^T X (X X^H = I_{M_e}); UT k receives
   r_k^T = sum_i h_{i,k}^T P_i^T X + n_k^T and forms the LS estimate y_k = X^* r_k;
-* uplink (Eqs. (4)-(6)): every UT sends sqrt(p_u) s (|s| = 1); BS k receives
+* uplink (Eqs. (4)-(6)): every UT sends sqrt(p_u) s (``abs(s) = 1``); BS k receives
   r_k^u = sqrt(p_u) sum_j h_{k,j} s + n_k^u, forms z_tilde_k = s^* r_k^u and z_k = P_k z_tilde_k.
 
 Noise is unit variance (all channels are noise-normalised). ``fading`` chooses how channels are

@@ -9,6 +9,10 @@ Section V-A. :func:`two_cell` builds the Fig. 3 layout, :func:`four_cell` the Fi
 Coordinates are horizontal ``(x, y)`` in metres; heights come from ``*_height_m`` (Section V-A
 gives heights 30 m / 10 m / 1.5 m but also lists z-coordinates that contradict them; we use the
 heights, see ``docs/assumptions.md``).
+
+Longer than 500 lines: one frozen dataclass whose docstring documents every field (unit, paper
+section), its validation, the paper's layouts and the config reader that builds them by name; they
+change together, and ``load_ris_scenario`` is imported from here by the package and by users.
 """
 
 from __future__ import annotations
@@ -116,7 +120,7 @@ _REAL_FIELDS = {
 
 @dataclass(frozen=True)
 class RISScenario:
-    """K-cell RIS-aided key-generation scenario (Fig. 1 of the RIS paper).
+    r"""K-cell RIS-aided key-generation scenario (Fig. 1 of the RIS paper).
 
     Parameters
     ----------
@@ -135,7 +139,8 @@ class RISScenario:
     bs_power_dbm : float
         P_A, per-BS precoder power budget of constraint C1 in Eq. (10).
     ut_power_dbm : float
-        UT uplink pilot power. The paper's Eq. (4) uses |s|^2 = 1 without a power; we expose it.
+        UT uplink pilot power. The paper's Eq. (4) uses :math:`|s|^2 = 1` without a power; we
+        expose it.
     noise_dbm : float
         Noise power at BSs and UTs (paper: -90 dBm). All covariances are normalised by it.
     pathloss_ref_db : float
@@ -171,9 +176,11 @@ class RISScenario:
     los_seed : int
         Seed of the random LoS angles (``los_angles="random"`` only).
     direct_correlation : {"iid", "exponential"}
-        Spatial correlation of the Rayleigh BS-UT links: ``"iid"`` (default) R^d = zeta_0 d^-alpha I_M;
-        ``"exponential"`` R^d = zeta_0 d^-alpha T, T_{mn} = rho^|m-n| with
-        rho = ``direct_correlation_coeff`` (R^d of Eq. (12) and Theorem 2).
+        Spatial correlation of the Rayleigh BS-UT links: ``"iid"`` (default)
+        :math:`\mathbf{R}^d = \zeta_0 d^{-\alpha} \mathbf{I}_M`; ``"exponential"``
+        :math:`\mathbf{R}^d = \zeta_0 d^{-\alpha} \mathbf{T}`, :math:`T_{mn} = \rho^{|m-n|}` with
+        :math:`\rho` = ``direct_correlation_coeff`` (:math:`\mathbf{R}^d` of Eq. (12) and
+        Theorem 2).
     direct_correlation_coeff : float
         rho in [0, 1) of the exponential model.
     name : str
@@ -266,7 +273,14 @@ class RISScenario:
         object.__setattr__(self, "los_seed", check_integer(self.los_seed, "los_seed", low=0))
 
     def array_axes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Unit vectors [3] of the BS and RIS ULA axes (horizontal plane)."""
+        """Unit vectors of the BS and RIS ULA axes (horizontal plane).
+
+        Returns
+        -------
+        bs_axis, ris_axis : ndarray, shape [3], float64
+            Dimensionless unit vectors at ``bs_array_axis_deg`` and ``ris_array_axis_deg`` from
+            the x-axis.
+        """
 
         def axis(deg: float) -> np.ndarray:
             rad = math.radians(deg)
@@ -330,24 +344,62 @@ class RISScenario:
         return np.concatenate([xy, np.full((xy.shape[0], 1), height)], axis=1)
 
     def bs_positions_m(self) -> np.ndarray:
-        """BS positions, shape [K, 3], metres."""
+        """BS positions (x, y, height).
+
+        Returns
+        -------
+        ndarray, shape [K, 3], float64, metres
+        """
         return self._positions(self.bs_xy_m, self.bs_height_m)
 
     def ut_positions_m(self) -> np.ndarray:
-        """UT positions, shape [K, 3], metres."""
+        """UT positions (x, y, height).
+
+        Returns
+        -------
+        ndarray, shape [K, 3], float64, metres
+        """
         return self._positions(self.ut_xy_m, self.ut_height_m)
 
     def ris_positions_m(self) -> np.ndarray:
-        """RIS positions, shape [L, 3], metres."""
+        """RIS positions (x, y, height).
+
+        Returns
+        -------
+        ndarray, shape [L, 3], float64, metres
+        """
         return self._positions(self.ris_xy_m, self.ris_height_m)
 
     def replace(self, **changes) -> RISScenario:
-        """A validated copy with some fields changed; an unknown field is refused."""
+        """A validated copy with some fields changed; an unknown field is refused.
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by field name (same types and units as the constructor).
+
+        Returns
+        -------
+        RISScenario
+            The changed copy; ``self`` is left as it is.
+
+        Raises
+        ------
+        PlkgInputError
+            An unknown field name, or a new value that fails the field's check.
+        """
         fields = [f.name for f in dataclasses.fields(self)]
         check_options(changes, fields, call="RISScenario.replace()", owner="RISScenario")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """The fields as a plain mapping (tuples as lists), as a YAML scenario file holds them.
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         out = dataclasses.asdict(self)
         for key in ("bs_xy_m", "ut_xy_m", "ris_xy_m"):
             out[key] = [list(p) for p in out[key]]
@@ -424,6 +476,11 @@ def load_ris_scenario(name_or_path: str | Path, **overrides) -> RISScenario:
         ``layout: two-cell|four-cell``, the base the file's fields override).
     **overrides
         :class:`RISScenario` fields, applied last.
+
+    Returns
+    -------
+    RISScenario
+        The validated scenario.
 
     Raises
     ------

@@ -48,6 +48,6 @@ def check_applies(option: str, value, chooser: str, choice: str, allowed) -> Non
 
 
 def check_one_engine(workers, scheduler) -> None:
-    """Refuse ``--workers`` together with ``--scheduler`` (one sweep engine at a time)."""
+    """Refuse ``--workers`` together with ``--scheduler`` (one execution engine at a time)."""
     if workers is not None and scheduler is not None:
         raise PlkgInputError("give either --workers (local Dask workers) or --scheduler, not both")

@@ -82,7 +82,7 @@ def design_from_args(args, scenario):
 
     A design that is not cached is first sized (:func:`check_design_memory`).
     """
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     check_design_memory(args, scenario)
     return design_for_scenario(scenario, cache=False if getattr(args, "no_cache", False) else None)

@@ -2,7 +2,7 @@
 
 Writes ``<out-dir>/<name>_sumrate.safetensors`` (target mu) and/or ``<name>_fairness...``
 (target t) with JSON sidecars. ``--geometries N`` first draws and labels a general dataset of N
-random geometries (:mod:`plkg.data.general_dataset`, ``--workers`` on the sweep engine) into
+random geometries (:mod:`plkg.data.general_dataset`, ``--workers`` on the execution layer (plkg.parallel)) into
 ``--dataset`` (default ``datasets/general_train.npz``).
 """
 

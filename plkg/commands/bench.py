@@ -11,7 +11,7 @@ import inspect
 import os
 import platform
 
-from plkg import __version__
+from plkg._version import __version__
 from plkg.bench import benchmark_registry
 from plkg.commands._applies import check_applies
 from plkg.commands._names import select_names
@@ -56,7 +56,7 @@ def check_device(device):
     """The ``--device`` value as given, after checking that torch can use it (any torch device
     type: the benchmarks time their torch paths wherever torch runs).
 
-    The one device check of plkg (:func:`plkg.solvers.ris_alternating.check_device`).
+    The one device check of plkg (:func:`plkg.solvers.ris_ao_inputs.check_device`).
     """
     from plkg.solvers.ris_alternating import check_device as check_torch_device
 
@@ -101,7 +101,7 @@ def run(args) -> int:
     text = dumps_strict(nonfinite_as_null(report), indent=2)
     if args.json:
         print(text)
-    from plkg.data.atomic import write_text_atomic
+    from plkg.io.atomic import write_text_atomic
 
     if args.out:
         write_text_atomic(args.out, text)

@@ -29,7 +29,7 @@ from plkg.commands._nearfield_args import (
     scenario_from_args,
 )
 from plkg.commands._paths import inside, output_folder, safe_stem
-from plkg.data.atomic import write_text_atomic
+from plkg.io.atomic import write_text_atomic
 from plkg.io.json_text import dumps_strict, nonfinite_as_null
 from plkg.progress import progress_bar, step
 
@@ -225,7 +225,7 @@ def run(args) -> int:
     from plkg.channels.nearfield import scenario_ccm
     from plkg.data.fairness_dataset import generate_fairness_dataset
     from plkg.data.sumrate_dataset import generate_sumrate_dataset
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
     from plkg.training.train import train_regressor
 
     out = output_folder(args.out, "--out")

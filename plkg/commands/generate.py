@@ -89,9 +89,9 @@ def check_samples_memory(args, design) -> None:
 
 
 def run_on_engine(args) -> int:
-    """:func:`run` with per-sample labels on the sweep engine of ``--workers`` / ``--scheduler``
-    (:mod:`plkg.sweep.engine`; serial in-process without them)."""
-    from plkg.sweep.engine import session
+    """:func:`run` with per-sample labels on the execution layer (plkg.parallel) of ``--workers`` / ``--scheduler``
+    (:mod:`plkg.parallel.engine`; serial in-process without them)."""
+    from plkg.parallel.engine import session
 
     check_kind_options(args)  # before a cluster starts
     with session(workers=args.workers, scheduler=args.scheduler):

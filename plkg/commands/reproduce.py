@@ -18,11 +18,11 @@ import platform
 import time
 from pathlib import Path
 
-from plkg import __version__
+from plkg._version import __version__
 from plkg.commands._applies import check_one_engine
 from plkg.commands._names import select_names
 from plkg.commands._paths import inside, output_folder
-from plkg.data.atomic import write_text_atomic
+from plkg.io.atomic import write_text_atomic
 from plkg.io.json_text import dumps_strict
 from plkg.plotting.figure import check_dpi
 from plkg.progress import step
@@ -66,8 +66,8 @@ def register(sub) -> None:
 
 def run_on_engine(args) -> int:
     """:func:`run` with the figure sweeps on the engine of ``--workers`` / ``--scheduler``
-    (:mod:`plkg.sweep.engine`; serial in-process without them, so the default is unchanged)."""
-    from plkg.sweep.engine import session
+    (:mod:`plkg.parallel.engine`; serial in-process without them, so the default is unchanged)."""
+    from plkg.parallel.engine import session
 
     check_one_engine(args.workers, args.scheduler)
     with session(workers=args.workers, scheduler=args.scheduler):

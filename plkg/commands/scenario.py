@@ -18,7 +18,7 @@ from plkg.commands._nearfield_args import (
     design_from_args,
     scenario_from_args,
 )
-from plkg.data.atomic import write_bytes_atomic
+from plkg.io.atomic import write_bytes_atomic
 from plkg.io.json_text import dumps_strict
 
 

@@ -4,14 +4,14 @@ Without ``--scheduler``/``--slurm`` an embedded ``LocalCluster`` runs one worker
 (``--workers 1``: in-process, no Dask). Rows are written as tasks finish; rerunning the same
 command skips finished tasks, and a spec that adds grid values, methods or random draws to the
 table's spec extends the table: only the new (scenario, P_a, method) rows are computed
-(:func:`plkg.sweep.spec.extension_problem` says which changes extend). The exit code is the number of failed tasks (capped at 100; 0 when
-all succeeded); bad input exits 2 and Ctrl-C exits 130 (SIGTERM 143) with a consistent partial
-table.
+(:func:`plkg.sweep.extension.extension_problem` says which changes extend). The exit code is the
+number of failed tasks (capped at 100; 0 when all succeeded); bad input exits 2 and Ctrl-C exits
+130 (SIGTERM 143) with a consistent partial table.
 
 Everything is checked before anything is written (no folder, no ``_spec.json``, no lock): the
 spec (:func:`plkg.sweep.spec.load_spec`), ``--out`` (:func:`plkg.sweep.table.check_table_path`),
 the ``--slurm`` file, ``--workers`` and the tasks' memory against this machine
-(:mod:`plkg.sweep.resources`). The table is then written by this process alone (an exclusive
+(:mod:`plkg.parallel.resources`). The table is then written by this process alone (an exclusive
 lock: a second ``plkg sweep`` on the same ``--out`` is refused) and every part is verified by its
 SHA-256 before a resume trusts it.
 """
@@ -64,7 +64,7 @@ def register(sub) -> None:
 def _settings(args):
     from plkg.errors import PlkgInputError
     from plkg.machine import usable_cores
-    from plkg.sweep.engine import EngineSettings
+    from plkg.parallel.engine import EngineSettings
 
     workers = args.workers
     if workers is not None and (args.scheduler or args.slurm):
@@ -80,10 +80,10 @@ def _settings(args):
 def check_machine(
     spec, tasks: list[dict], settings, oversubscribe: bool = False, slurm=None
 ) -> None:
-    """Refuse work the machine (or the SLURM job) cannot hold: see :mod:`plkg.sweep.resources`.
-    ``slurm``: :func:`plkg.sweep.engine.slurm_settings` of ``settings.slurm`` if read already."""
-    from plkg.sweep.engine import slurm_settings
-    from plkg.sweep.resources import check_local_workers, check_slurm_workers
+    """Refuse work the machine (or the SLURM job) cannot hold: see :mod:`plkg.parallel.resources`.
+    ``slurm``: :func:`plkg.parallel.slurm.slurm_settings` of ``settings.slurm`` if read already."""
+    from plkg.parallel.engine import slurm_settings
+    from plkg.parallel.resources import check_local_workers, check_slurm_workers
 
     if settings.slurm:
         kwargs, _ = slurm if slurm is not None else slurm_settings(settings.slurm)
@@ -100,14 +100,14 @@ def run_sweep(
 
     ``tasks`` (from :func:`plkg.sweep.spec.expand`) saves expanding the spec again. ``warn``
     receives the one-line warnings of the table (a part moved aside, a stale lock taken over).
-    ``slurm``: :func:`plkg.sweep.engine.slurm_settings` of ``settings.slurm`` if read already.
+    ``slurm``: :func:`plkg.parallel.slurm.slurm_settings` of ``settings.slurm`` if read already.
     KeyboardInterrupt (and :class:`plkg.errors.Terminated`) propagates after the cluster is closed
     and the finished tasks are flushed to ``out``.
     """
     from tqdm import tqdm
 
-    from plkg.sweep.engine import open_client
-    from plkg.sweep.runner import iter_results
+    from plkg.parallel.engine import open_client
+    from plkg.parallel.runner import iter_results
     from plkg.sweep.spec import expand
     from plkg.sweep.table import (
         ResultTable,
@@ -193,7 +193,7 @@ def _interrupted(exc: KeyboardInterrupt, out) -> int:
 
 
 def run(args) -> int:
-    from plkg.sweep.resources import check_client_memory
+    from plkg.parallel.resources import check_client_memory
     from plkg.sweep.spec import expand, load_spec
     from plkg.sweep.table import check_table_path
 
@@ -204,7 +204,7 @@ def run(args) -> int:
         settings = _settings(args)
         slurm = None
         if settings.slurm:  # read once, before the memory checks: a bad file is named first
-            from plkg.sweep.engine import slurm_settings
+            from plkg.parallel.engine import slurm_settings
 
             slurm = slurm_settings(settings.slurm)
         check_client_memory(spec, f"sweep spec {str(args.spec)!r}", args.oversubscribe)

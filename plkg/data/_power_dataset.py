@@ -8,7 +8,8 @@ import contextlib
 
 import numpy as np
 
-from plkg import __version__, units
+from plkg import units
+from plkg._version import __version__
 from plkg.data.dataset import Dataset, load_dataset, make_split, save_dataset
 from plkg.errors import SolverError
 
@@ -36,7 +37,7 @@ def draw_powers(scenario, design, n_samples, pa_dbm_range, seed, sampling, split
     """``(design, pa_dbm [T], split [T], pa_w [T])``: the design (computed from ``scenario`` if
     None), seeded P_a draws and the train/val/test split from the same generator."""
     if design is None:
-        from plkg.precoding.block_diagonalization import design_for_scenario
+        from plkg.precoding.design_cache import design_for_scenario
 
         design = design_for_scenario(scenario)
     rng = np.random.default_rng(int(seed))
@@ -110,14 +111,14 @@ def label_tasks(design, pa_w, band_db: float = LABEL_BAND_DB) -> list[dict]:
 
 
 def run_label_tasks(fn, design, pa_w) -> list[dict]:
-    """``fn`` over :func:`label_tasks` on the sweep engine of the enclosing
-    :func:`plkg.sweep.engine.session` (serial without one); ``fn`` returns one dict with an
+    """``fn`` over :func:`label_tasks` on the execution layer (:mod:`plkg.parallel`) of the enclosing
+    :func:`plkg.parallel.engine.session` (serial without one); ``fn`` returns one dict with an
     ``index`` per sample. Returns them sorted by ``index``. One BLAS thread per task everywhere,
     so the labels do not depend on the worker count. Progress (samples labelled) goes to stderr
     through :func:`plkg.progress.progress_bar`."""
+    from plkg.parallel.engine import session_client
+    from plkg.parallel.runner import iter_results
     from plkg.progress import progress_bar
-    from plkg.sweep.engine import session_client
-    from plkg.sweep.runner import iter_results
 
     tasks = label_tasks(design, pa_w)
     items = []

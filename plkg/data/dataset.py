@@ -11,9 +11,9 @@ pairs of the fairness FNN (Section VI-C). The ``.npz`` holds
 The JSON sidecar records what the numbers mean (names and units, scenario fingerprint, power
 range and sampling, solver, seed, package version) and the SHA-256 of the ``.npz`` bytes, so a
 truncated, corrupted or swapped file is detected on load. The sidecar also holds its own hash
-(``sidecar_sha256``, see :mod:`plkg.data.sidecar_hash`), so an edited sidecar is detected too. Files
+(``sidecar_sha256``, see :mod:`plkg.io.sidecar_hash`), so an edited sidecar is detected too. Files
 are written byte-deterministically (fixed zip timestamps, sorted JSON keys) and atomically; the pair
-is written under a lock on the folder (:mod:`plkg.data.folder_lock`), so concurrent writers to one
+is written under a lock on the folder (:mod:`plkg.io.folder_lock`), so concurrent writers to one
 path cannot leave an ``.npz`` of one run next to the sidecar of another.
 
 Degenerate labels are refused when written and when loaded: non-finite labels, labels that are all
@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg.data.atomic import write_bytes_atomic, write_text_atomic
-from plkg.data.folder_lock import folder_lock
-from plkg.data.sidecar_hash import verify_sidecar_sha256, with_sidecar_sha256
 from plkg.io.arrays import read_npz_bytes
+from plkg.io.atomic import write_bytes_atomic, write_text_atomic
+from plkg.io.folder_lock import folder_lock
+from plkg.io.sidecar_hash import verify_sidecar_sha256, with_sidecar_sha256
 
 SPLIT_NAMES = ("train", "val", "test")
 DEFAULT_SPLIT_COUNTS = (140, 30, 30)

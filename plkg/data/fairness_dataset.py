@@ -88,7 +88,7 @@ def generate_fairness_dataset(
     labels : ``"cvxpy"`` (paper: CVXPAKF, certified) or ``"exact"`` (exact solver only, fast;
         used for the per-scenario models of Figs. 8-10).
     certify_rtol : float
-        Largest accepted |t_cvx - t_exact| / t_exact.
+        Largest accepted ``abs(t_cvx - t_exact) / t_exact``.
 
     Returns
     -------

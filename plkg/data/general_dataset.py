@@ -20,8 +20,8 @@ File layout (``NAME.npz``, no pickle, + ``NAME.json`` sidecar with the npz SHA-2
     geom_n_antennas [G], geom_n_users [G], geom_distance_m [G, 10], geom_angle_rad [G, 10] (NaN pad)
     sample_set [T] int64, pa_dbm [T], mu [T], t [T], split [T] int8 (0 train, 1 val, by geometry)
 
-Generation runs one task per geometry through :func:`plkg.sweep.runner.iter_results`, on the Dask
-workers of :func:`plkg.sweep.engine.session` when ``workers > 1``; every task is a pure function of
+Generation runs one task per geometry through :func:`plkg.parallel.runner.iter_results`, on the Dask
+workers of :func:`plkg.parallel.engine.session` when ``workers > 1``; every task is a pure function of
 ``(seed, index)``, so the file is the same for any worker count.
 """
 
@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg import __version__, units
+from plkg import units
+from plkg._version import __version__
 
 FORMAT = "plkg-general-dataset-1"
 MAX_USERS_STORED = 10
@@ -166,12 +167,12 @@ def label_geometry(task: dict) -> dict:
 
 
 def run_geometry_tasks(tasks: list[dict], workers: int | None = None, progress=None) -> list[dict]:
-    """``label_geometry`` over ``tasks`` on the sweep engine (serial for workers None/1).
+    """``label_geometry`` over ``tasks`` on the execution layer (plkg.parallel) (serial for workers None/1).
 
     Results come back in task order. ``progress(done, total)`` is called as tasks finish.
     """
-    from plkg.sweep.engine import session, session_client
-    from plkg.sweep.runner import iter_results
+    from plkg.parallel.engine import session, session_client
+    from plkg.parallel.runner import iter_results
 
     results: dict[int, dict] = {}
     with session(workers=workers):
@@ -253,7 +254,7 @@ def generate_general_dataset(
         geometry, ``val_fraction``) uses ``[seed, -1]``.
     spec : GeometrySpec
     workers : int or None
-        Dask workers of the sweep engine (None/1: serial, in-process).
+        Dask workers of the execution layer (None/1: serial, in-process).
     progress : callable or None
         ``progress(done, total)`` as geometries finish; None (default): a progress bar on
         stderr (:func:`plkg.progress.progress_bar`, silent in quiet mode).
@@ -262,9 +263,9 @@ def generate_general_dataset(
     -------
     Path of the ``.npz``.
     """
-    from plkg.data.atomic import write_bytes_atomic, write_text_atomic
     from plkg.data.dataset import _npz_bytes
-    from plkg.data.sidecar_hash import with_sidecar_sha256
+    from plkg.io.atomic import write_bytes_atomic, write_text_atomic
+    from plkg.io.sidecar_hash import with_sidecar_sha256
     from plkg.precoding.block_diagonalization import DESIGN_VERSION
 
     if int(n_geometries) < 1:
@@ -335,8 +336,8 @@ class GeneralDataset:
 
 def load_general_dataset(path) -> GeneralDataset:
     """Load and verify (npz SHA-256 and sidecar hash) a file of :func:`generate_general_dataset`."""
-    from plkg.data.sidecar_hash import read_verified
     from plkg.io.arrays import read_npz_bytes
+    from plkg.io.sidecar_hash import read_verified
 
     path = Path(path)
     blob, meta = read_verified(path, "general dataset", FORMAT, "npz_sha256")

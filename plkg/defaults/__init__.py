@@ -22,6 +22,21 @@ def folder(kind: str) -> Path:
     """The shipped folder of ``kind`` (``configs``, ``datasets`` or ``checkpoints``).
 
     plkg is installed as plain files (wheel or editable), so the resource is a real directory.
+
+    Parameters
+    ----------
+    kind : {"configs", "datasets", "checkpoints"}
+        Which package data.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder inside the installed package.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind``.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind of package data {kind!r}; use one of {', '.join(KINDS)}")
@@ -30,7 +45,18 @@ def folder(kind: str) -> Path:
 
 
 def names(kind: str) -> list[str]:
-    """Sorted names (file stems) of the shipped files of ``kind``."""
+    """Sorted names (file stems) of the shipped files of ``kind``.
+
+    Parameters
+    ----------
+    kind : {"configs", "datasets", "checkpoints"}
+        Which package data.
+
+    Returns
+    -------
+    list of str
+        File stems, e.g. ``"fig6"`` for ``configs/fig6.yaml``.
+    """
     return sorted(p.stem for p in folder(kind).glob(f"*{_SUFFIX[kind]}"))
 
 
@@ -39,6 +65,24 @@ def path(kind: str, name: str) -> Path:
 
     Names are bare file names: a name with a folder part is refused, so a config name can never
     reach outside the package data.
+
+    Parameters
+    ----------
+    kind : {"configs", "datasets", "checkpoints"}
+        Which package data.
+    name : str
+        Bare file name, with or without the kind's suffix (``.yaml``, ``.npz``,
+        ``.safetensors``).
+
+    Returns
+    -------
+    pathlib.Path
+        The file's path inside the package (it need not exist).
+
+    Raises
+    ------
+    ValueError
+        A name that is empty, ``.``/``..`` or has a folder part.
     """
     stem = str(name)
     if not stem or "/" in stem or "\\" in stem or stem in (".", ".."):
@@ -50,15 +94,48 @@ def path(kind: str, name: str) -> Path:
 
 
 def config_path(name: str) -> Path:
-    """``configs/<name>.yaml`` of the package."""
+    """``configs/<name>.yaml`` of the package.
+
+    Parameters
+    ----------
+    name : str
+        Bare config name (``"fig6"``), suffix optional.
+
+    Returns
+    -------
+    pathlib.Path
+        The YAML file's path (it need not exist).
+    """
     return path("configs", name)
 
 
 def dataset_path(name: str) -> Path:
-    """``datasets/<name>.npz`` of the package (its ``.json`` sidecar sits beside it)."""
+    """``datasets/<name>.npz`` of the package (its ``.json`` sidecar sits beside it).
+
+    Parameters
+    ----------
+    name : str
+        Bare dataset name, suffix optional.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.npz`` file's path (it need not exist).
+    """
     return path("datasets", name)
 
 
 def checkpoint_path(name: str) -> Path:
-    """``checkpoints/<name>.safetensors`` of the package (its ``.json`` sidecar sits beside it)."""
+    """``checkpoints/<name>.safetensors`` of the package (its ``.json`` sidecar sits beside it).
+
+    Parameters
+    ----------
+    name : str
+        Bare checkpoint name (``"kglm_fig6"``), suffix optional.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.safetensors`` file's path (it need not exist).
+    """
     return path("checkpoints", name)

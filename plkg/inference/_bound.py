@@ -2,14 +2,26 @@
 
 :class:`BoundAllocator` checks a checkpoint's label and input units, binds it to a scenario's
 subchannel constants (fingerprint and m_a, m_b checks), validates P_a and scales allocations
-down to the budget. This module imports neither Lightning nor :mod:`plkg.training`.
+down to the budget; :class:`CheckedBoundAllocator` adds the by-name argument checks of the public
+:class:`plkg.inference.allocator.Allocator` and
+:class:`plkg.inference.fairness_allocator.FairnessAllocator`. This module imports neither
+Lightning nor :mod:`plkg.training`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from plkg.inference.checkpoint import Checkpoint, load_checkpoint
+from plkg.checks import (
+    check_choice,
+    check_flag,
+    check_instance,
+    check_path,
+    check_real_array,
+    describe,
+)
+from plkg.errors import PlkgInputError, PlkgTypeError
+from plkg.inference.checkpoint import BACKENDS, Checkpoint, load_checkpoint
 
 # Binding tolerance on m_a, m_b. Designs reproduce to <= 3e-8 across CPUs and BLAS thread counts,
 # and to <= 2.3e-5 under a 1e-12 relative perturbation of the CCM (the null-space basis of Eq. (16)
@@ -150,3 +162,106 @@ class BoundAllocator:
         """Checkpoint output for validated P_a [B] (W); refuses P_a outside the training range."""
         # pa is validated (real, finite, > 0): dBm directly, without the checked units.w_to_dbm
         return self.checkpoint.predict(10.0 * np.log10(pa) + 30.0, self.allow_extrapolation)
+
+
+def _check_design_like(design, name: str = "design") -> None:
+    """None, or an object with the subchannel constants (a SubchannelDesign)."""
+    if design is not None and not all(hasattr(design, a) for a in ("m_a", "m_b", "user")):
+        raise PlkgTypeError(
+            f"{name} must be a SubchannelDesign (from plkg.design_for_scenario) or None, got "
+            f"{describe(design)}"
+        )
+
+
+class CheckedBoundAllocator(BoundAllocator):
+    """:class:`BoundAllocator` whose constructor, :meth:`from_checkpoint` and budgets check their
+    arguments by name first (the public :class:`plkg.inference.allocator.Allocator` and
+    :class:`plkg.inference.fairness_allocator.FairnessAllocator` derive from it)."""
+
+    def __init__(
+        self, checkpoint: Checkpoint, m_a, m_b, user, design=None, allow_extrapolation=False
+    ):
+        check_instance(
+            checkpoint, Checkpoint, "checkpoint", "a Checkpoint (from plkg.load_checkpoint)"
+        )
+        m_a = check_real_array(m_a, "m_a", ndim=1, positive=True, allow_empty=False, unit="W")
+        m_b = check_real_array(m_b, "m_b", ndim=1, size=m_a.size, positive=True, unit="W")
+        user = _check_user(user, m_a.size)
+        _check_design_like(design)
+        if design is not None and np.shape(design.m_a) != m_a.shape:
+            raise PlkgInputError(
+                f"design has {np.size(design.m_a)} subchannels but m_a has {m_a.size}"
+            )
+        check_flag(allow_extrapolation, "allow_extrapolation")
+        super().__init__(checkpoint, m_a, m_b, user, design, allow_extrapolation)
+
+    @classmethod
+    def from_checkpoint(
+        cls, path=None, scenario=None, design=None, allow_extrapolation=False, backend="torch"
+    ):
+        """Load a checkpoint (default: the class's ``DEFAULT_CHECKPOINT``) and bind it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            The checkpoint's ``.safetensors`` (its ``.json`` sidecar beside it).
+        scenario : NearFieldScenario, optional
+            Must have the checkpoint's fingerprint.
+        design : SubchannelDesign, optional
+            Must have the subchannel constants stored in the checkpoint; needed for precoders.
+        allow_extrapolation : bool
+            Allow P_a outside the checkpoint's training range.
+        backend : {"torch", "numpy"}
+            Forward pass of the network (see :func:`plkg.inference.checkpoint.load_checkpoint`).
+
+        Returns
+        -------
+        Allocator or FairnessAllocator
+            An instance of the class it is called on, bound to the checkpoint's subchannels.
+
+        Raises
+        ------
+        PlkgTypeError
+            An argument of the wrong type.
+        ValueError
+            Bad checkpoint, mismatched fingerprint or subchannel constants.
+        """
+        if path is not None:
+            check_path(path, "path", must_exist=False)
+        if scenario is not None:
+            from plkg.channels.nearfield_scenario import NearFieldScenario
+
+            check_instance(
+                scenario,
+                NearFieldScenario,
+                "scenario",
+                "a NearFieldScenario (from plkg.load_scenario) or None",
+            )
+        _check_design_like(design)
+        check_flag(allow_extrapolation, "allow_extrapolation")
+        check_choice(backend, BACKENDS, "backend")
+        return super().from_checkpoint(path, scenario, design, allow_extrapolation, backend)
+
+    def _powers(self, pa_w) -> np.ndarray:
+        # Types first (None, str, bool, complex are no power); the values by the shared check. A
+        # float or a float64 array of <= 1 dimension is fine already: the online path skips it.
+        if not (
+            isinstance(pa_w, float)
+            or (isinstance(pa_w, np.ndarray) and pa_w.dtype == np.float64 and pa_w.ndim <= 1)
+        ):
+            pa_w = check_real_array(pa_w, "pa_w", ndim=(0, 1), finite=False, unit="W")
+        return super()._powers(pa_w)
+
+
+def _check_user(user, n_subchannels: int) -> np.ndarray:
+    """Owner UE of each subchannel: [N_D] integers >= 0."""
+    if user is None or isinstance(user, (str, bytes, bool)):
+        raise PlkgTypeError(f"user must be an integer array [N_D], got {describe(user)}")
+    u = np.asarray(user)
+    if u.dtype.kind not in "iu":
+        raise PlkgTypeError(f"user must be an integer array [N_D], got dtype {u.dtype}")
+    if u.shape != (n_subchannels,) or np.any(u < 0):
+        raise PlkgInputError(
+            f"user must hold one UE index >= 0 per subchannel ({n_subchannels}), got {describe(user)}"
+        )
+    return u

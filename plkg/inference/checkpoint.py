@@ -3,7 +3,7 @@
 ``NAME.safetensors`` (weights, no pickle) + ``NAME.json`` (architecture, normalisation, training
 range, scenario fingerprint, metrics). The JSON holds the SHA-256 of the weights, so a truncated or
 swapped file is reported clearly, and (format 2) ``sidecar_sha256``, the SHA-256 of its own
-canonical JSON without that field (:mod:`plkg.data.sidecar_hash`), so any edit of the sidecar
+canonical JSON without that field (:mod:`plkg.io.sidecar_hash`), so any edit of the sidecar
 (training range, normalisation, activation ...) is refused. Format-1 checkpoints, which predate
 that field, still load with a warning. This module imports neither Lightning nor :mod:`plkg.training`.
 """
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg.checks import PlkgTypeError, check_choice, check_path, check_real_array, describe
+from plkg.checks import check_choice, check_path, check_real_array, describe
 from plkg.data.normalization import MinMax
-from plkg.data.sidecar_hash import verify_sidecar_sha256
-from plkg.errors import PlkgInputError
+from plkg.errors import PlkgInputError, PlkgTypeError
+from plkg.io.sidecar_hash import verify_sidecar_sha256
 
 # torch is imported only by the "torch" backend: the "numpy" backend (the CLI's) starts in a
 # fraction of the time, since importing torch alone takes about 1.5 s.
@@ -180,7 +180,8 @@ def load_checkpoint(
 
     Parameters
     ----------
-    path : path of the ``.safetensors`` (or of the ``.json``)
+    path : str or os.PathLike
+        The checkpoint's ``.safetensors`` (or its ``.json`` sidecar).
     expected_fingerprint : str, optional
         Scenario fingerprint the caller works with; a different one is refused.
     expected_label : str, optional
@@ -189,6 +190,13 @@ def load_checkpoint(
         ``torch``: ``net`` is the :class:`plkg.models.fnn.FNN` (eval mode, float64). ``numpy``:
         ``net`` is a :class:`NumpyNet` and torch is never imported (fast start-up; predictions
         equal to ~1e-15 relative).
+
+    Returns
+    -------
+    Checkpoint
+        The network (``net``), its JSON sidecar (``meta``: label, training range, scenario
+        fingerprint), the Eqs. (49)/(50) normalisations and the subchannel constants
+        (``design``) it was trained for.
 
     Raises
     ------

@@ -29,8 +29,7 @@ import numpy as np
 from plkg import defaults
 from plkg.checks import check_choice
 from plkg.errors import PlkgInputError
-from plkg.inference._bound import scale_to_budget
-from plkg.inference.allocator import CheckedBoundAllocator
+from plkg.inference._bound import CheckedBoundAllocator, scale_to_budget
 from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.maxmin_exact import ExactMaxMin
@@ -109,10 +108,14 @@ class FairnessAllocator(CheckedBoundAllocator):
     ----------
     checkpoint : Checkpoint
         A fairness FNN checkpoint (label ``t``, input ``pa_dbm``).
-    m_a, m_b : ndarray [N_D] (W); user : ndarray [N_D] int
+    m_a, m_b : ndarray [N_D], float64, watt
+        Subchannel constants of Eq. (42) of the scenario.
+    user : ndarray [N_D], int
+        Owner UE (0-based) of each subchannel.
     design : SubchannelDesign, optional
         Needed only for precoders (Eq. (39)) / I_k (Eq. (17)).
     allow_extrapolation : bool
+        Allow P_a outside the checkpoint's training range.
     """
 
     DEFAULT_CHECKPOINT = DEFAULT_CHECKPOINT
@@ -124,7 +127,18 @@ class FairnessAllocator(CheckedBoundAllocator):
     _exact = None  # ExactMaxMin, prepared on the first "exact" allocation
 
     def predict(self, pa_w) -> np.ndarray:
-        """t_hat [B] (bits) for P_a [B] (W); refuses P_a outside the training range."""
+        """t_hat [B] (bits) for P_a [B] (W); refuses P_a outside the training range.
+
+        Parameters
+        ----------
+        pa_w : float or array_like [B], watt
+            Budgets P_a, finite and > 0.
+
+        Returns
+        -------
+        ndarray [B], float64, bits
+            The fairness FNN's t_hat per budget.
+        """
         pa = self._powers(pa_w)
         t = self._predict_raw(pa)
         if not np.all(np.isfinite(t) & (t > 0)):
@@ -132,7 +146,18 @@ class FairnessAllocator(CheckedBoundAllocator):
         return t
 
     def mu(self, pa_w) -> np.ndarray:
-        """mu_k [B, K] of Eq. (60) at the predicted t (1/W)."""
+        """mu_k [B, K] of Eq. (60) at the predicted t (1/W).
+
+        Parameters
+        ----------
+        pa_w : float or array_like [B], watt
+            Budgets P_a, finite and > 0.
+
+        Returns
+        -------
+        ndarray [B, K], float64, 1/W
+            mu_k of Eq. (60).
+        """
         return paper_mu(self.predict(pa_w), self.m_b, self.user, self.n_users)
 
     def allocation(
@@ -140,9 +165,22 @@ class FairnessAllocator(CheckedBoundAllocator):
     ) -> FairnessAllocation:
         """Batched t_hat -> x (``mapping``) -> budget scaling -> C_k (Eq. (42)).
 
-        ``pa_w``: scalar or [B] budgets (W, finite, > 0); ``mapping``: one of :data:`MAPPINGS`;
-        ``spend_slack`` (mapping ``exact``): spend the budget the least-power allocation leaves
-        by the canonical floored water-filling (module docstring).
+        Parameters
+        ----------
+        pa_w : float or array_like [B], watt
+            Budgets P_a, finite and > 0.
+        mapping : {"appro", "exact"}
+            One of :data:`MAPPINGS`: Eq. (57) ("Appro") or the exact least-power allocation of
+            Eq. (42).
+        spend_slack : bool
+            Mapping ``exact`` only: spend the budget the least-power allocation leaves by the
+            canonical floored water-filling (module docstring).
+
+        Returns
+        -------
+        FairnessAllocation
+            ``t_bits`` [B], ``x_w`` [B, N_D] (W), ``scaled`` [B], ``c_bits`` [B, K] and the
+            mapping's bookkeeping.
         """
         check_choice(mapping, MAPPINGS, "mapping")
         pa = self._powers(pa_w)
@@ -177,12 +215,21 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
 
     Options: ``checkpoint`` (default ``checkpoints/fairness_fig6.safetensors``), ``mapping``
     (``appro`` default, ``appro-paper``, ``exact``), ``spend_slack`` (mapping ``exact`` only),
-    ``scenario`` (fingerprint check), ``allow_extrapolation``; others are ignored here
+    ``scenario`` (fingerprint check), ``allow_extrapolation``, ``backend`` ("torch" or "numpy",
+    see :func:`plkg.inference.checkpoint.load_checkpoint`); others are ignored here
     (:func:`plkg.inference.methods.allocate` refuses them). ``extras``: ``t`` (predicted, bits),
     ``mapping``, ``scaled``, ``power_requested_w``, ``mu`` (Eq. (60), appro mappings),
     ``slack_spent`` (mapping ``exact``), ``checkpoint``.
-        ``backend`` ("torch" or "numpy", see :func:`plkg.inference.checkpoint.load_checkpoint`).
     """
+    mapping, spend = fnnpakf_mapping(options)
+    path = options.get("checkpoint") or DEFAULT_CHECKPOINT
+    alloc = bind_fnnpakf(design, path, options)
+    return fnnpakf_result(alloc, path, mapping, spend, pa_w)
+
+
+def fnnpakf_mapping(options: dict) -> tuple[str, bool]:
+    """``(mapping, spend_slack)`` of the registry options; refuses ``spend_slack`` without
+    mapping ``exact``."""
     mapping = options.get("mapping") or "appro"
     check_choice(mapping, MAPPINGS, "mapping")
     spend = bool(options.get("spend_slack", False))
@@ -191,14 +238,28 @@ def allocate_fnnpakf(design, pa_w: float, **options) -> AllocationResult:
             f"spend_slack applies to mapping 'exact' only (the least-power allocation), "
             f"not to mapping {mapping!r}"
         )
-    path = options.get("checkpoint") or DEFAULT_CHECKPOINT
-    alloc = FairnessAllocator.from_checkpoint(
+    return mapping, spend
+
+
+def bind_fnnpakf(design, path, options: dict) -> FairnessAllocator:
+    """The :class:`FairnessAllocator` of checkpoint ``path`` bound to ``design`` (registry
+    options)."""
+    return FairnessAllocator.from_checkpoint(
         path,
         scenario=options.get("scenario"),
         design=design,
         allow_extrapolation=bool(options.get("allow_extrapolation", False)),
         backend=options.get("backend", "torch"),
     )
+
+
+def fnnpakf_result(
+    alloc: FairnessAllocator, path, mapping: str, spend: bool, pa_w: float
+) -> AllocationResult:
+    """The registry's :class:`AllocationResult` of FNNPAKF at one budget ``pa_w`` (W): bound
+    allocator ``alloc`` of checkpoint ``path``, ``mapping`` and ``spend`` as
+    :func:`fnnpakf_mapping` returns them. ``objective``: min_k C_k of Eq. (42) (bits; NaN where
+    x has negative entries)."""
     batch = alloc.allocation(pa_w, mapping, spend)
     x = batch.x_w[0]
     t = float(batch.t_bits[0])

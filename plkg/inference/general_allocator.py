@@ -14,7 +14,9 @@ as a candidate, so the min KR is never below the split's.
 
 Both are then rescaled to spend exactly P_a (``budget="exact"``, default: up when the prediction
 under-spends, down when it over-spends; ``budget="cap"`` only scales down, as FNNPA does), so every
-allocation is feasible (Eq. (44)). Plain torch forward; this module imports no Lightning.
+allocation is feasible (Eq. (44)). Plain torch forward; this module imports no Lightning. The
+registry entries ``fnnpa-general`` and ``fnnpakf-general`` are in
+:mod:`plkg.inference.general_methods`.
 
 The level of the sum-KR map is carried in the offset form of the exact solvers
 (:mod:`plkg.solvers.water_level`): with the predicted y = log(w / P_a), the level in units of the
@@ -22,7 +24,7 @@ lowest activation level s = b_min is r = e^y (P_a / s), its offset d = r - 1 (ex
 near 1), and each subchannel's numerator is d - delta_j with delta_j = (b_j - s)/s taken from the
 activation levels themselves; no watt-valued level w or difference ``w - b`` is formed (w
 overflows, and b_j - b_min cancels, at extreme powers). The level's own digits are those of the
-prediction: y carries an absolute error of ~1e-7 |y| (a float32 network), so at budgets below
+prediction: y carries an absolute error of ``~1e-7 abs(y)`` (a float32 network), so at budgets below
 ~1e-6 b_min the level is not resolved and the fallback below answers.
 
 **Fallback.** These allocators answer wherever the exact solvers answer. Where the network's
@@ -47,8 +49,8 @@ import numpy as np
 import torch
 
 from plkg import defaults
-from plkg.checks import PlkgTypeError, check_integer, check_real_array, describe
-from plkg.errors import PlkgInputError
+from plkg.checks import check_integer, check_real_array, describe
+from plkg.errors import ExactFallbackWarning, PlkgInputError, PlkgTypeError
 from plkg.keyrate.subchannel import user_key_rates_bits
 from plkg.models.set_allocator import (
     SetAllocator,
@@ -56,7 +58,6 @@ from plkg.models.set_allocator import (
     proxy_features,
     saturation_rate_bits,
 )
-from plkg.solvers.allocation import AllocationResult
 from plkg.solvers.water_level import normalise, x_at_offset
 
 CHECKPOINT_FORMAT = "plkg-set-allocator-1"
@@ -104,15 +105,6 @@ def _check_design_arrays(m_a, m_b, user, n_users):
     return m_a, m_b, u.astype(np.int64, copy=False), n_users
 
 
-class ExactFallbackWarning(UserWarning):
-    """A general allocator's prediction was unusable; the exact solver answered instead.
-
-    The message names the method, the budget(s) and the reason. Filter it with
-    ``warnings.simplefilter("ignore", ExactFallbackWarning)`` or turn it into an error with
-    ``"error"`` to refuse instead.
-    """
-
-
 def default_checkpoint(target: str) -> Path:
     """The committed checkpoint: ``general_sumrate`` (mu) or ``general_fairness`` (t)."""
     return Path(
@@ -130,7 +122,7 @@ def load_set_allocator(path) -> tuple[SetAllocator, dict]:
     """
     from safetensors.torch import load
 
-    from plkg.data.sidecar_hash import read_verified
+    from plkg.io.sidecar_hash import read_verified
 
     blob, meta = read_verified(
         path, "set-allocator checkpoint", CHECKPOINT_FORMAT, "safetensors_sha256"
@@ -464,74 +456,3 @@ class GeneralAllocator:
             t_new = t + power * np.log(pa / power) / slope
             t = np.clip(t_new, 0.5 * t, np.minimum(2.0 * t, cap))
         return candidates
-
-
-def _allocate(design, pa_w, target: str, method: str, options) -> AllocationResult:
-    alloc = GeneralAllocator.from_checkpoint(options.get("checkpoint"), target)
-    budget = options.get("budget") or DEFAULT_BUDGET[target]
-    steps = options.get("newton_steps")
-    steps = DEFAULT_NEWTON_STEPS if steps is None else int(steps)
-    out = alloc.allocation(
-        design.m_a,
-        design.m_b,
-        design.user,
-        design.n_users,
-        pa_w,
-        budget,
-        steps,
-        fallback=options.get("fallback", True),
-        method=method,
-    )
-    x, c = out.x_w[0], out.c_bits[0]
-    objective = float(np.sum(c)) if target == "mu" else float(np.min(c))
-    requested = float(out.power_requested_w[0])
-    reason = out.fallback[0]
-    if reason is not None:
-        status = "exact_fallback"
-    elif float(pa_w) == 0.0:
-        status = "zero_budget"
-    else:
-        status = "scaled_to_budget" if not math.isclose(requested, float(pa_w)) else "predicted"
-    return AllocationResult(
-        method=method,
-        x_w=x,
-        pa_w=float(pa_w),
-        status=status,
-        iterations=0,
-        objective=objective,
-        extras={
-            "mu" if target == "mu" else "t": float(out.label[0]),
-            "power_requested_w": requested,
-            "budget": budget,
-            "newton_steps": steps if target == "t" else 0,
-            "checkpoint": str(options.get("checkpoint") or default_checkpoint(target)),
-            "fallback": reason,
-        },
-    )
-
-
-def allocate_fnnpa_general(design, pa_w: float, **options) -> AllocationResult:
-    """``--method fnnpa-general``: set-network mu -> Eq. (48) -> rescaled to P_a, on any design.
-
-    Options: ``checkpoint`` (default: the committed ``general_sumrate``), ``budget``
-    (``exact`` default, or ``cap``), ``fallback`` (default True: the exact water-filling answers
-    where the prediction is unusable, with an :class:`ExactFallbackWarning`; status
-    ``exact_fallback``, ``extras["fallback"]`` the reason); others are ignored. Objective: sum
-    KR (bits). P_a = 0 gives x = 0 (status ``zero_budget``).
-    """
-    return _allocate(design, pa_w, "mu", "fnnpa-general", options)
-
-
-def allocate_fnnpakf_general(design, pa_w: float, **options) -> AllocationResult:
-    """``--method fnnpakf-general``: set-network t -> exact least power -> moved onto P_a.
-
-    Options: ``checkpoint`` (default: the committed ``general_fairness``), ``budget`` (``slope``
-    default: per-UE first-order move onto the budget, :func:`_slope_map`; ``exact`` uniform
-    rescaling; ``cap``), and ``newton_steps`` (default :data:`DEFAULT_NEWTON_STEPS` = 0, the
-    network alone; :data:`CORRECTED_NEWTON_STEPS` = 3 gives the exact optimum to ~1e-7 at three
-    extra least-power solves): Newton corrections of t_hat on the budget before the final mapping,
-    and ``fallback`` (default True: exact max-min where the prediction is unusable, see
-    :func:`allocate_fnnpa_general`). Objective: min_k C_k (bits). P_a = 0 is refused as by
-    ``exact-maxmin``.
-    """
-    return _allocate(design, pa_w, "t", "fnnpakf-general", options)

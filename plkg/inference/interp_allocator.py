@@ -109,16 +109,28 @@ def _scaled(x, pa):
     return (x * (pa / total), True) if total > pa else (x, False)
 
 
+def bind_interp(design, label: str, options: dict) -> Interpolator:
+    """The interpolator of ``label`` (``mu`` or ``t``) fitted to ``options["dataset"]`` (default
+    the committed one), checked against ``design``."""
+    interp = Interpolator.from_dataset(options.get("dataset"), label)
+    interp.check_design(design)
+    return interp
+
+
 def allocate_interp(design, pa_w: float, **options) -> AllocationResult:
     """``--method interp``: PCHIP mu(P_a) -> Eq. (48) -> scaled down to the budget.
 
     Options: ``dataset`` (a sum-rate dataset of this design; default the committed
     ``fig6_sumrate``), ``allow_extrapolation``.
     """
+    return interp_result(bind_interp(design, "mu", options), design, pa_w, options)
+
+
+def interp_result(interp: Interpolator, design, pa_w: float, options: dict) -> AllocationResult:
+    """The registry's :class:`AllocationResult` of ``interp`` at one budget ``pa_w`` (W) with the
+    fitted mu interpolator ``interp``; ``objective`` the sum KR of Eq. (42) (bits)."""
     from plkg.solvers.water_filling import x_from_mu
 
-    interp = Interpolator.from_dataset(options.get("dataset"), "mu")
-    interp.check_design(design)
     mu = float(interp.predict(pa_w, bool(options.get("allow_extrapolation", False)))[0])
     x, scaled = _scaled(np.asarray(x_from_mu(mu, design.m_a, design.m_b)), float(pa_w))
     return AllocationResult(
@@ -144,12 +156,20 @@ def allocate_interpkf(design, pa_w: float, **options) -> AllocationResult:
     ``spend_slack``.
     """
     from plkg.solvers.maxmin_exact import ExactMaxMin
+
+    interp = bind_interp(design, "t", options)
+    solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
+    return interpkf_result(interp, solver, design, pa_w, options)
+
+
+def interpkf_result(interp: Interpolator, solver, design, pa_w: float, options: dict):
+    """The registry's :class:`AllocationResult` of ``interpkf`` at one budget ``pa_w`` (W) with
+    the fitted t interpolator ``interp`` and the design's
+    :class:`~plkg.solvers.maxmin_exact.ExactMaxMin` ``solver`` (its least power keeps no state
+    between calls); ``objective`` min_k C_k of Eq. (42) (bits)."""
     from plkg.solvers.maxmin_lexicographic import spend_slack
 
-    interp = Interpolator.from_dataset(options.get("dataset"), "t")
-    interp.check_design(design)
     t = float(interp.predict(pa_w, bool(options.get("allow_extrapolation", False)))[0])
-    solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
     lp = solver.least_power(t)
     if lp.status != "converged":
         raise ValueError("least-power allocation for the interpolated t did not converge")

@@ -36,8 +36,8 @@ ALLOCATION_METHODS: dict[str, str] = {
     "wfpakf": "plkg.solvers.maxmin_highpower:allocate",
     "fnnpakf": "plkg.inference.fairness_allocator:allocate_fnnpakf",
     "exact-maxmin": "plkg.solvers.maxmin_lexicographic:allocate",
-    "fnnpa-general": "plkg.inference.general_allocator:allocate_fnnpa_general",
-    "fnnpakf-general": "plkg.inference.general_allocator:allocate_fnnpakf_general",
+    "fnnpa-general": "plkg.inference.general_methods:allocate_fnnpa_general",
+    "fnnpakf-general": "plkg.inference.general_methods:allocate_fnnpakf_general",
     "interp": "plkg.inference.interp_allocator:allocate_interp",
     "interpkf": "plkg.inference.interp_allocator:allocate_interpkf",
 }
@@ -226,10 +226,13 @@ def check_method(method) -> str:
     return method
 
 
-def check_method_options(method: str, options: dict) -> None:
-    """Refuse an option ``method`` does not take, or a value outside the option's domain."""
+def check_method_options(method: str, options: dict, call: str = "allocate()") -> None:
+    """Refuse an option ``method`` does not take, or a value outside the option's domain.
+
+    ``call`` names the refusing function in the message of an unknown option.
+    """
     allowed = METHOD_OPTIONS[method] + COMMON_OPTIONS
-    check_options(options, allowed, call="allocate()", owner=repr(method))
+    check_options(options, allowed, call=call, owner=repr(method))
     for name, value in options.items():
         _OPTION_CHECKS[name](value, name)
 
@@ -249,6 +252,18 @@ def method_function(method: str):
 
 def allocate(method: str, design, pa_w: float, **options) -> AllocationResult:
     """Run allocation ``method`` on a subchannel design for power budget ``pa_w`` (W).
+
+    Every call checks the method, the design, the budget and the options, and loads what the
+    method needs (a checkpoint, a dataset): the call for a one-off allocation. For many budgets on
+    one design use :func:`plkg.bind` (:func:`plkg.inference.bind.bind`): it checks and loads once
+    and returns a callable giving this function's result, bit for bit, per budget, with the
+    online fast path (``x_w``) beside it.
+
+    The methods: ``epa`` (equal power), ``wfpa`` (water-filling, Eq. (48)), ``fnnpa`` (KGLM-Net,
+    Eqs. (49)-(51), then Eq. (48)), ``cvxpakf`` / ``exact-maxmin`` (max-min, Eqs. (52)-(53), the
+    canonical optimum), ``wfpakf`` (high-power max-min, Eqs. (57)-(60)), ``fnnpakf`` (fairness
+    FNN, Eq. (62), then Eqs. (59)-(60)), ``fnnpa-general`` / ``fnnpakf-general`` (the set
+    allocator, any design) and ``interp`` / ``interpkf`` (interpolated labels).
 
     Parameters
     ----------

@@ -14,13 +14,14 @@ import numpy as np
 from plkg.errors import PlkgInputError
 from plkg.io.arrays import check_array, read_mat, read_npz, source_name
 
-#: Largest |entry| accepted. CCM entries are channel powers (path loss ~1e-12..1; 1 W = 1); the
-#: design multiplies and sums N of them, which must stay finite in float64 (N * 1e100^2 < 1e308).
+#: Largest ``abs(entry)`` accepted. CCM entries are channel powers (path loss ~1e-12..1;
+#: 1 W = 1); the design multiplies and sums N of them, which must stay finite in float64 (N * 1e100^2 < 1e308).
 CCM_MAX_ABS = 1e100
-#: Smallest largest-|entry| of a UE's CCM accepted: products of two entries stay normal floats.
+#: Smallest largest ``abs(entry)`` of a UE's CCM accepted: products of two entries stay normal
+#: floats.
 CCM_MIN_PEAK = 1e-100
-#: max |R - R^H| <= HERMITIAN_RTOL * max |R|: below it only round-off is symmetrised. The same
-#: value as :data:`plkg.keyrate.gaussian.HERMITIAN_RTOL` (this layer cannot import it).
+#: ``max abs(R - R^H) <= HERMITIAN_RTOL * max abs(R)``: below it only round-off is symmetrised.
+#: The same value as :data:`plkg.keyrate.gaussian.HERMITIAN_RTOL` (this layer cannot import it).
 HERMITIAN_RTOL = 1e-9
 #: lambda_min >= -PSD_RTOL * lambda_max: more negative is not round-off of a covariance.
 PSD_RTOL = 1e-9
@@ -48,8 +49,8 @@ def read_ccm(path, *, expected_shape: tuple[int, int, int], what: str = "--ccm")
     FileNotFoundError
         No such file.
     PlkgInputError
-        Unreadable file, no ``ccm``, wrong shape, NaN/inf, |entries| above :data:`CCM_MAX_ABS`,
-        a UE's matrix all zero / with zero trace / below :data:`CCM_MIN_PEAK`, not Hermitian, or
+        Unreadable file, no ``ccm``, wrong shape, NaN/inf, ``abs(entries)`` above
+        :data:`CCM_MAX_ABS`, a UE's matrix all zero / with zero trace / below :data:`CCM_MIN_PEAK`, not Hermitian, or
         not positive semidefinite (naming the UE and lambda_min / lambda_max).
     """
     source = source_name(what, path)

@@ -102,8 +102,8 @@ def irregular_parity_check(
 def split_rows(code: ParityCheck, count: int, rng: np.random.Generator) -> list[int]:
     """Split ``count`` of the heaviest rows (weight >= 2) in place; return the new rows' indices.
 
-    Row r with support S becomes S1 (stays at r) and S2 = S \\ S1 (appended), |S1| = |S| // 2,
-    chosen at random. The caller discloses the parity of S1 for each split row (stored at r) and
+    Row r with support S becomes S1 (stays at r) and ``S2 = S \\ S1`` (appended),
+    ``|S1| = |S| // 2``, chosen at random. The caller discloses the parity of S1 for each split row (stored at r) and
     the parity of S2 follows from the old syndrome bit.
 
     Returns

@@ -49,8 +49,8 @@ DEFAULT_BP_ITERATIONS = 60
 MIN_SYNDROME_BITS = 16
 #: Hash bits disclosed after every converged decoding attempt of a plane.
 PLANE_HASH_BITS = 16
-#: Floor of Bob's bit-error probabilities (|LLR| <= 13.8): bounds the damage of a rare bit the
-#: model deems certain.
+#: Floor of Bob's bit-error probabilities (``abs(LLR) <= 13.8``): bounds the damage of a rare
+#: bit the model deems certain.
 MIN_ERROR_PROBABILITY = 1e-6
 
 

@@ -16,7 +16,7 @@ File format (``.npz``, read without unpickling, or MATLAB ``.mat`` v4-v7 through
     may declare at most a quarter of the available memory (checked before they are decoded).
 ``correlation`` (optional)
     Shaped like one round of ``alice``: [n_components] for one link, [n_users, n_components]
-    for several (never reshaped); real in [0, 1]: public correlation |rho| of already
+    for several (never reshaped); real in [0, 1]: public correlation ``abs(rho)`` of already
     independent components (e.g. designed subchannels); the pipeline then skips decorrelation.
     Without it the pipeline decorrelates (KLT) and uses the block's sample correlations.
 ``analytic_kr_bits`` (optional)
@@ -44,7 +44,8 @@ from plkg.keygen.pipeline import (
 
 #: Fewest rounds a key block can use (the pipeline's lower limit on ``block_rounds``).
 MIN_ROUNDS = 8
-#: Largest |measurement| accepted: squares summed over rounds (sample covariances) stay finite.
+#: Largest ``abs(measurement)`` accepted: squares summed over rounds (sample covariances) stay
+#: finite.
 MAX_ABS = 1e100
 
 _OPTION = "--measurements"
@@ -224,14 +225,14 @@ def measurement_key_generation(
     -------
     dict with ``system = "measurements"``, ``rounds`` (the file's rounds) and per link
     (``users``, in link order) ``user`` (0-based index into the file's link axis), ``link``
-    (its number from 1), the aggregate of :func:`plkg.keygen.pipeline.aggregate`, ``analytic_kr_bits`` /
+    (its number from 1), the aggregate of :func:`plkg.keygen.key_result.aggregate`, ``analytic_kr_bits`` /
     ``efficiency`` when given, and the per-block results under ``"blocks"``.
 
     Raises
     ------
     PlkgInputError
         ``block_rounds`` outside [8, n_rounds], below the number of components (without a
-        public ``correlation``), or too short for the training rounds of ``config`` (:func:`plkg.keygen.pipeline.training_round_count`).
+        public ``correlation``), or too short for the training rounds of ``config`` (:func:`plkg.keygen.alignment.training_round_count`).
     """
     alice, bob = data["alice"], data["bob"]
     n_rounds, n_users, n_comp = alice.shape

@@ -23,10 +23,21 @@ from plkg.keygen.pipeline import KeyGenConfig, aggregate, key_blocks
 def allocate_with_fallback(method: str, design, pa_w: float):
     """Allocation of ``method``; falls back to EPA with a note if the method fails or is absent.
 
+    Parameters
+    ----------
+    method : str
+        A name of :data:`plkg.ALLOCATION_METHODS`.
+    design : SubchannelDesign
+        The subchannels to allocate power over.
+    pa_w : float
+        Power budget P_a in watts.
+
     Returns
     -------
-    (AllocationResult, str) -- the allocation and the method actually used (``"epa (fallback
-    from X: reason)"`` on fallback).
+    result : AllocationResult
+        The allocation.
+    used : str
+        The method actually used (``"epa (fallback from X: reason)"`` on fallback).
     """
     from plkg.inference.methods import ALLOCATION_METHODS, allocate
 
@@ -69,10 +80,23 @@ def active_subchannels(
 
 
 def subchannel_correlation(design, x_w) -> np.ndarray:
-    """Public correlation |rho| of both ends' measurements of every subchannel, [N_D].
+    r"""Public correlation :math:`|\rho|` of both ends' measurements of every subchannel.
 
-    The j-th term of Eq. (42), log2(1 + snr), is the mutual information -log2(1 - |rho|^2) of
-    the two complex measurements of that subchannel, so |rho| = sqrt(snr / (1 + snr)).
+    The j-th term of Eq. (42), :math:`\log_2(1 + \mathrm{snr})`, is the mutual information
+    :math:`-\log_2(1 - |\rho|^2)` of the two complex measurements of that subchannel, so
+    :math:`|\rho| = \sqrt{\mathrm{snr} / (1 + \mathrm{snr})}`.
+
+    Parameters
+    ----------
+    design : SubchannelDesign
+        The subchannels (constants m_a, m_b of Eq. (42)).
+    x_w : array_like, shape [N_D], float64, watt
+        Power allocation.
+
+    Returns
+    -------
+    ndarray, shape [N_D], float64
+        :math:`|\rho|` in [0, 1) per subchannel.
     """
     from plkg.keyrate.subchannel import subchannel_snr
 
@@ -126,12 +150,12 @@ def nearfield_key_generation(
     dict with ``method_used``, ``pa_w``, and per UE (list ``users``, in UE order): ``user``
     (the UE's 0-based index into the scenario's arrays), ``ue`` (its number as users see it,
     from 1), the aggregate of
-    :func:`plkg.keygen.pipeline.aggregate`, ``analytic_kr_bits`` (Eq. (17), bits per round),
+    :func:`plkg.keygen.key_result.aggregate`, ``analytic_kr_bits`` (Eq. (17), bits per round),
     ``active_subchannels`` and the per-block results under ``"blocks"`` (objects).
     """
     from plkg.channels.nearfield_probing import simulate_probing
     from plkg.keyrate.evaluate import evaluate_allocation
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     if not (np.isfinite(pa_w) and pa_w > 0):
         raise ValueError(f"P_a must be positive and finite (W), got {pa_w!r}")

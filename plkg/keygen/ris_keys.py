@@ -42,7 +42,7 @@ def ris_measurements(
     Returns
     -------
     (alice, bob, result) with alice = z_k (Eq. (6)), bob = y_k (Eq. (3)) and the
-    :class:`plkg.solvers.ris_alternating.AOResult`.
+    :class:`plkg.solvers.ris_ao_result.AOResult`.
     """
     from plkg.channels.ris_probing import simulate_ris_probing
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plkg.checks import PlkgTypeError, check_real_array, describe
-from plkg.errors import PlkgInputError
+from plkg.checks import check_real_array, describe
+from plkg.errors import PlkgInputError, PlkgTypeError
 from plkg.keyrate.gaussian import block_diagonal_key_rate_bits
 from plkg.keyrate.subchannel import user_key_rates_bits
 

@@ -61,19 +61,29 @@ def _logdet_and_pivot(matrix: np.ndarray, what: str) -> tuple[float, float]:
 
 
 def gaussian_mi_bits(r_a, r_b, r_ab) -> float:
-    """I(z_a; z_b) = -log2 |I - R_ab R_b^-1 R_ba R_a^-1| for jointly circular Gaussian vectors, Eq. (13).
+    r"""Mutual information of jointly circular Gaussian vectors, Eq. (13) of the near-field paper.
 
-    Computed as log2|R_a| + log2|R_b| - log2|R_joint| (the same quantity; better conditioned).
+    .. math::
+
+        I(\mathbf{z}_a; \mathbf{z}_b) = -\log_2 \left| \mathbf{I} - \mathbf{R}_{ab}
+        \mathbf{R}_b^{-1} \mathbf{R}_{ba} \mathbf{R}_a^{-1} \right|
+
+    Computed as :math:`\log_2|\mathbf{R}_a| + \log_2|\mathbf{R}_b|
+    - \log_2|\mathbf{R}_\mathrm{joint}|` (the same quantity; better conditioned).
 
     Parameters
     ----------
-    r_a : ndarray [Da, Da] complex, E{z_a z_a^H}
-    r_b : ndarray [Db, Db] complex, E{z_b z_b^H}
-    r_ab : ndarray [Da, Db] complex, E{z_a z_b^H}
+    r_a : ndarray [Da, Da] complex
+        :math:`\mathbf{R}_a = \mathbb{E}\{\mathbf{z}_a \mathbf{z}_a^H\}`.
+    r_b : ndarray [Db, Db] complex
+        :math:`\mathbf{R}_b = \mathbb{E}\{\mathbf{z}_b \mathbf{z}_b^H\}`.
+    r_ab : ndarray [Da, Db] complex
+        :math:`\mathbf{R}_{ab} = \mathbb{E}\{\mathbf{z}_a \mathbf{z}_b^H\}`.
 
     Returns
     -------
-    float, bits.
+    float
+        The mutual information in bits.
     """
     r_a, r_b, r_ab = (np.asarray(m, dtype=np.complex128) for m in (r_a, r_b, r_ab))
     _check_covariance(r_a, "R_a")

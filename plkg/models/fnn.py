@@ -32,9 +32,9 @@ class FNN(nn.Module):
     dtype : torch.dtype
         Parameter dtype (default float64: the targets need ~1e-5 relative accuracy).
 
-    Shapes
-    ------
-    forward: [B, in_features] -> [B, out_features] (normalised units).
+    Notes
+    -----
+    Shapes: ``forward`` maps [B, in_features] to [B, out_features] (normalised units).
     """
 
     def __init__(

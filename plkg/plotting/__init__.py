@@ -8,7 +8,7 @@
 * :mod:`plkg.plotting.curves`: curves of a long table, one per group of columns;
 * :mod:`plkg.plotting.tables`: one table as CSV, Markdown or LaTeX.
 
-This package sits low in the layers: it imports NumPy, matplotlib, :mod:`plkg.data.atomic` and
+This package sits low in the layers: it imports NumPy, matplotlib, :mod:`plkg.io.atomic` and
 :mod:`plkg.errors` only.
 """
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from plkg.data.atomic import write_bytes_atomic
 from plkg.errors import PlkgInputError
+from plkg.io.atomic import write_bytes_atomic
 
 #: Suffix -> matplotlib format of every figure file plkg writes.
 FIGURE_FORMATS = {".pdf": "pdf", ".svg": "svg", ".png": "png"}

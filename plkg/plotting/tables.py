@@ -11,8 +11,8 @@ import io
 import math
 from pathlib import Path
 
-from plkg.data.atomic import write_text_atomic
 from plkg.errors import PlkgInputError
+from plkg.io.atomic import write_text_atomic
 
 TABLE_FORMATS = ("csv", "md", "latex")
 # File suffix -> format, for ``--out FILE`` without an explicit ``--table``.

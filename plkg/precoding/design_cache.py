@@ -36,8 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg.data.atomic import write_bytes_atomic
+from plkg.channels.nearfield_scenario import NearFieldScenario
+from plkg.checks import check_flag, check_instance, describe
+from plkg.errors import PlkgInputError, PlkgTypeError
 from plkg.io.arrays import read_npz
+from plkg.io.atomic import write_bytes_atomic
 from plkg.precoding.block_diagonalization import (
     DESIGN_VERSION,
     SubchannelDesign,
@@ -50,7 +53,7 @@ _SCALARS = ("sigma2_a_hat_w", "sigma2_b_hat_w", "downlink_pilot_len", "uplink_pi
 ENTRY_GLOB = "design-*.npz"
 # The names of entries: KEY is cache_key's 32 hex digits.
 ENTRY_NAME = re.compile(r"design-[0-9a-f]{32}\.npz")
-# Temporary names of entries being written (plkg.data.atomic, tempfile.mkstemp):
+# Temporary names of entries being written (plkg.io.atomic, tempfile.mkstemp):
 # ".design-KEY.npz.RANDOM.tmp".
 TEMP_GLOB = ".design-*.npz.*.tmp"
 TEMP_NAME = re.compile(r"\.design-[0-9a-f]{32}\.npz\.[A-Za-z0-9_]+\.tmp")
@@ -363,3 +366,48 @@ def clear_entries(
             continue
         removed.append(path)
     return removed
+
+
+def design_for_scenario(scenario: NearFieldScenario, ccm=None, cache=None) -> SubchannelDesign:
+    """The subchannel design of a scenario (Eqs. (15)-(39) of the near-field paper).
+
+    :func:`plkg.precoding.block_diagonalization.design_subchannels` with every parameter taken
+    from the scenario. ``ccm=None`` uses the scenario's Monte-Carlo CCM
+    (:func:`plkg.channels.nearfield.scenario_ccm`) and goes through the design cache (this
+    module): the CCM and design of a scenario are computed once per machine. ``cache=False`` (or ``$PLKG_NO_CACHE=1``) computes
+    them afresh. A given ``ccm`` is never cached.
+
+    Parameters
+    ----------
+    scenario : NearFieldScenario
+        From :func:`plkg.load_scenario` or built directly.
+    ccm : array_like [K, N, N] complex, optional
+        CCMs to use instead of the scenario's; K must equal ``scenario.n_users``.
+    cache : bool or None
+        ``None`` follows ``$PLKG_NO_CACHE``; True/False force it.
+
+    Returns
+    -------
+    SubchannelDesign
+        Precoders, subchannel gains and the UE of each subchannel.
+
+    Raises
+    ------
+    PlkgTypeError
+        ``scenario`` is not a NearFieldScenario, ``cache`` not a bool or None.
+    """
+    check_instance(
+        scenario, NearFieldScenario, "scenario", "a NearFieldScenario (from plkg.load_scenario)"
+    )
+    if cache is not None:
+        check_flag(cache, "cache")
+    if ccm is None:
+        return cached_design(scenario, cache=cache)
+    if ccm is None or isinstance(ccm, (str, bytes, bool)):
+        raise PlkgTypeError(f"ccm must be an array [K, N, N] of CCMs, got {describe(ccm)}")
+    if np.ndim(ccm) != 3 or np.shape(ccm)[0] != scenario.n_users:
+        raise PlkgInputError(
+            f"ccm must have shape [K, N, N] with K = {scenario.n_users} (the scenario's UEs), "
+            f"got shape {np.shape(ccm)}"
+        )
+    return compute_design(scenario, ccm)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-from plkg.data.atomic import write_text_atomic
+from plkg.io.atomic import write_text_atomic
 from plkg.plotting.figure import DEFAULT_DPI, FIGURE_FORMATS, check_dpi, new_figure
 from plkg.plotting.figure import save_figure as _save_one
 from plkg.plotting.style import house_style
@@ -77,11 +77,11 @@ def house_styled(fn):
 
 def map_points(fn, tasks: list, desc: str, unit: str = "point") -> list:
     """``[fn(t) for t in tasks]`` on the engine of the enclosing sweep session (as
-    :func:`plkg.sweep.runner.map_tasks`), with a :func:`plkg.progress.progress_bar` over the
+    :func:`plkg.parallel.runner.map_tasks`), with a :func:`plkg.progress.progress_bar` over the
     points: a long figure is never silent. Results in task order; the first error is raised."""
+    from plkg.parallel.engine import session_client
+    from plkg.parallel.runner import iter_results
     from plkg.progress import progress_bar
-    from plkg.sweep.engine import session_client
-    from plkg.sweep.runner import iter_results
 
     client = session_client()
     tasks = list(tasks)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plkg.data.atomic import write_text_atomic
+from plkg.io.atomic import write_text_atomic
 from plkg.plotting.tables import latex_text
 from plkg.progress import progress_bar
 from plkg.reproduce._output import house_styled, save_figure
@@ -307,7 +307,7 @@ def nf_keybits(
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.keygen.nearfield_keys import nearfield_key_generation
     from plkg.keygen.pipeline import KeyGenConfig
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     out_dir = Path(out_dir)
     scenario = load_scenario("fig6") if scenario is None else scenario

@@ -4,7 +4,7 @@ Schemes in every figure (Section VII-B), named as the CLI names them: ``epa``, `
 ``fnnpa`` (sum KR) and ``cvxpakf``, ``wfpakf``, ``fnnpakf`` (the "Appro" mapping: t_hat -> Eqs. (60),
 (59)), ``fnnpakf --mapping exact`` (t_hat -> least-power allocation on Eq. (42)) and
 ``exact-maxmin``. Key rates are C_k of Eq. (42), which equals I_k of Eq. (17) for the designed
-precoders of Eq. (39) (the Foundation's ``evaluate_allocation`` checks this identity).
+precoders of Eq. (39) (:func:`plkg.keyrate.evaluate.evaluate_allocation` checks this identity).
 
 * ``nf-fig6-fair``: sum KR and min KR vs P_a on the Fig. 6 scenario with the committed KGLM-Net
   and fairness-FNN checkpoints; also the FNNPAKF vs CVXPAKF min-KR gap over the dataset's test
@@ -24,9 +24,14 @@ every quick value equals the full run's value at that point.
 CVXPAKF points where CVXPY does not return ``optimal`` are left empty (NaN) and flagged in the CSV
 (``cvxpakf_status``); they are never replaced silently.
 
-The points of Figs. 8-10 are tasks of the sweep engine (:func:`sweep_point` through
-:func:`plkg.sweep.runner.map_tasks`): serial in-process by default, on Dask workers under
+The points of Figs. 8-10 are tasks of the execution layer (:mod:`plkg.parallel`) (:func:`sweep_point` through
+:func:`plkg.parallel.runner.map_tasks`): serial in-process by default, on Dask workers under
 ``plkg reproduce --workers N`` / ``--scheduler``; the figures are drawn from the returned rows.
+
+This module draws the figures and writes their CSVs; the schemes' allocations and key rates
+are computed in :mod:`plkg.reproduce._fairness_schemes`, the sweeps of Figs. 8-10 in
+:mod:`plkg.reproduce._fairness_sweeps` and the curves drawn by
+:mod:`plkg.reproduce._fairness_lines`.
 """
 
 from __future__ import annotations
@@ -36,158 +41,34 @@ from pathlib import Path
 import numpy as np
 
 from plkg import defaults, units
-from plkg.reproduce._output import (
-    house_styled,
-    map_points,
-    points_progress,
-    save_figure,
-    subplots,
-    write_csv,
+from plkg.reproduce._fairness_lines import _figure_legend, _plot_lines
+from plkg.reproduce._fairness_schemes import FAIR_METHODS as FAIR_METHODS
+from plkg.reproduce._fairness_schemes import (
+    FNNPAKF_MAPPINGS,
+    METHODS,
+    _fairness_fnn,
+    _rates,
+    scheme_allocations,
 )
-from plkg.reproduce.nearfield_sumrate import fit_budget, sum_rate_allocations
+from plkg.reproduce._fairness_schemes import SUM_METHODS as SUM_METHODS
+from plkg.reproduce._fairness_schemes import sweep_point as sweep_point
+from plkg.reproduce._fairness_sweeps import FIG8_N as FIG8_N
+from plkg.reproduce._fairness_sweeps import FIG9_DELTA_R_M as FIG9_DELTA_R_M
+from plkg.reproduce._fairness_sweeps import FIG10_DELTA_PSI_RAD as FIG10_DELTA_PSI_RAD
+from plkg.reproduce._fairness_sweeps import (
+    _sweep_figure,
+    _ue4_rate,
+    fig8_points,
+    fig9_points,
+    fig10_points,
+)
+from plkg.reproduce._output import house_styled, points_progress, save_figure, subplots, write_csv
 
 DATASET = defaults.dataset_path("fig6_fairness")
-SUM_METHODS = ("epa", "wfpa", "fnnpa")
-FNNPAKF_MAPPINGS = (("appro", "fnnpakf"), ("exact", "fnnpakf --mapping exact"))
-FAIR_METHODS = ("cvxpakf", "wfpakf", *(name for _, name in FNNPAKF_MAPPINGS), "exact-maxmin")
-METHODS = SUM_METHODS + FAIR_METHODS  # curve order: each takes the next style of the cycle
+
 # Quick mode: these points of the full P_a grid (linspace over the training range, 17 points of
 # 2.5 dB: 0, 5 and 10 dBm), which lie in one CVXPY band.
 QUICK_PA_INDEX = [4, 6, 8]
-
-
-def _design(scenario):
-    from plkg.precoding.block_diagonalization import design_for_scenario
-
-    return design_for_scenario(scenario)
-
-
-def _stored_design(checkpoint):
-    """A minimal design (m_a, m_b, user and counts) from the constants stored in a checkpoint."""
-    from types import SimpleNamespace
-
-    m_a, m_b = checkpoint.design["m_a"], checkpoint.design["m_b"]
-    user = np.asarray(checkpoint.design["user"], dtype=np.int64)
-    k = int(user.max()) + 1
-    return SimpleNamespace(
-        m_a=m_a,
-        m_b=m_b,
-        user=user,
-        n_users=k,
-        n_total=int(user.size),
-        n_subchannels=tuple(int(c) for c in np.bincount(user, minlength=k)),
-    )
-
-
-def _fairness_fnn(scenario, quick: bool):
-    """The committed fairness FNN bound to ``scenario`` and its design: in ``quick`` mode the
-    subchannel constants stored in the checkpoint (no CCM), otherwise the computed design."""
-    from plkg.inference.fairness_allocator import DEFAULT_CHECKPOINT, FairnessAllocator
-
-    if quick:
-        fnn = FairnessAllocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario)
-        return fnn, _stored_design(fnn.checkpoint)
-    design = _design(scenario)
-    fnn = FairnessAllocator.from_checkpoint(DEFAULT_CHECKPOINT, scenario=scenario, design=design)
-    return fnn, design
-
-
-def scheme_allocations(design, pa_w, fnn_sum=None, fnn_fair=None) -> tuple[dict, dict]:
-    """x [B, N_D] (W) of every scheme for budgets ``pa_w`` [B] on one design.
-
-    ``fnn_sum`` / ``fnn_fair``: loaded allocators (``Allocator`` / ``FairnessAllocator``) or None
-    for oracle labels (mu from water-filling, t from the exact max-min solver).
-
-    Returns (allocations, info) where info has ``cvx_status`` [B] (str), ``t_exact`` [B],
-    ``t_fnn`` [B] and ``fnn_label`` ("checkpoint" or "oracle").
-    """
-    from plkg.inference.fairness_allocator import mapping_allocation
-    from plkg.solvers import maxmin_cvxpy
-    from plkg.solvers.maxmin_exact import ExactMaxMin, SolverError
-    from plkg.solvers.maxmin_highpower import solve_highpower
-    from plkg.solvers.maxmin_lexicographic import canonical_from_maxmin
-
-    pa = np.atleast_1d(np.asarray(pa_w, dtype=np.float64))
-    m_a, m_b, user, k = design.m_a, design.m_b, design.user, design.n_users
-    exact_solver = ExactMaxMin(m_a, m_b, user, k)
-    exact = exact_solver.solve(pa)
-    if exact.status != "optimal":
-        raise SolverError("exact max-min did not converge in a figure sweep")
-    t_exact = np.asarray(exact.t_bits)
-    out = sum_rate_allocations(pa, m_a, m_b, fnn_sum)
-    x_cvx = np.full((pa.size, design.n_total), np.nan)
-    status = []
-    # a curve's CVXPY solves take seconds: progress, but none for a one-point sweep task
-    with points_progress(pa.size, desc="cvxpakf", unit="power") as bar:
-        for i, p in enumerate(pa):
-            try:
-                # the method cvxpakf as everywhere else: CVXPY's t checked against the exact t*,
-                # the canonical allocation reported (docs/assumptions.md)
-                res = maxmin_cvxpy.allocate(design, float(p))
-                x_cvx[i] = res.x_w
-                status.append(res.status)
-            except SolverError as exc:
-                status.append("failed: " + str(exc).split(":")[-1].strip()[:60])
-            bar.update(1)
-    out["cvxpakf"] = x_cvx
-    out["wfpakf"] = np.asarray(solve_highpower(m_b, user, k, pa, "corrected").x_w)
-    if fnn_fair is not None:
-        t_fnn = fnn_fair.predict(pa)
-        label = "checkpoint"
-    else:
-        t_fnn = t_exact
-        label = "oracle"
-    for mapping, name in FNNPAKF_MAPPINGS:
-        x = mapping_allocation(t_fnn, m_a, m_b, user, k, mapping, solver=exact_solver)
-        out[name] = fit_budget(x, pa)
-    # the canonical optimum, as the method exact-maxmin reports it (docs/assumptions.md): where a
-    # UE saturates, the budget it cannot use goes to the others instead of staying unspent
-    out["exact-maxmin"] = np.stack(
-        [
-            canonical_from_maxmin(exact_solver, float(p), exact_solver.solve(float(p))).x_w
-            for p in pa
-        ]
-    )
-    info = {
-        "cvx_status": status,
-        "t_exact": t_exact,
-        "t_fnn": np.asarray(t_fnn),
-        "fnn_label": label,
-    }
-    return out, info
-
-
-def _rates(design, x):
-    from plkg.keyrate.subchannel import user_key_rates_bits
-
-    x = np.asarray(x)
-    out = np.full(x.shape[:-1] + (design.n_users,), np.nan)
-    ok = np.all(np.isfinite(x), axis=-1)
-    if np.any(ok):
-        out[ok] = user_key_rates_bits(x[ok], design.m_a, design.m_b, design.user, design.n_users)
-    return out
-
-
-def _plot_lines(ax, xs, series: dict, methods):
-    """One curve per method in ``methods`` order; a method's style is fixed by its position, so
-    it is the same in every panel (a method absent from ``series`` keeps its style slot)."""
-    from plkg.plotting.curves import marker_stride
-
-    # coinciding curves: markers on every 2nd (or sparser) point, staggered per curve, so that
-    # each curve's markers stay visible
-    stride = marker_stride(len(xs), len(methods))
-    for i, m in enumerate(methods):
-        if m not in series:
-            ax.plot([], [])  # advance the style cycle
-            continue
-        y = np.asarray(series[m], dtype=float)
-        ax.plot(xs, y, label=m, markevery=(i % stride, stride))
-
-
-def _figure_legend(fig, ax) -> None:
-    """One legend for the whole figure, outside the panels (on the right)."""
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right center")
 
 
 # ----------------------------------------------------------------------------- Fig. 6 (fair)
@@ -384,123 +265,6 @@ def make_fig7(out_dir, quick: bool = False) -> list[Path]:
     return [*figs, csv_path]
 
 
-# ----------------------------------------------------------------------------- Figs. 8-10
-def sweep_point(task: dict) -> dict:
-    """One point of Figs. 8-10, a sweep-engine task: ``{"scenario": dict, "pa_dbm": float}`` ->
-    ``{"fingerprint", "n_subchannels", "cvx_status", "rates": {scheme: [K] bits}}`` (oracle-label
-    FNN curves)."""
-    from plkg.channels.nearfield_scenario import NearFieldScenario
-    from plkg.errors import NoSubchannelError
-
-    sc = NearFieldScenario.from_dict(task["scenario"])
-    try:
-        design = _design(sc)
-    except NoSubchannelError as exc:
-        # A UE with no subchannel (D_k = 0) gets no key under every scheme; the other UEs' rates
-        # would need a (K-1)-UE design, so they are left undefined at this point.
-        rates = [float("nan")] * sc.n_users
-        rates[exc.user] = 0.0
-        return {
-            "fingerprint": sc.fingerprint(),
-            "n_subchannels": 0,
-            "cvx_status": f"no subchannel for UE {exc.user + 1}",
-            "rates": {m: list(rates) for m in METHODS},
-        }
-    allocs, info = scheme_allocations(design, np.array([units.dbm_to_w(task["pa_dbm"])]))
-    return {
-        "fingerprint": sc.fingerprint(),
-        "n_subchannels": sum(design.n_subchannels),
-        "cvx_status": info["cvx_status"][0],
-        "rates": {m: _rates(design, x)[0].tolist() for m, x in allocs.items()},
-    }
-
-
-def _sweep(scenarios, pa_dbm: float, desc: str) -> list[dict]:
-    """Per scenario (one engine task each, with progress): :func:`sweep_point` at P_a (dBm)."""
-    tasks = [{"scenario": sc.to_dict(), "pa_dbm": float(pa_dbm)} for sc in scenarios]
-    points = map_points(sweep_point, tasks, desc=desc)
-    for p in points:
-        p["rates"] = {m: np.asarray(r) for m, r in p["rates"].items()}
-    return points
-
-
-def _sweep_rows(points, xname, xs, metric):
-    rows = []
-    for x, point in zip(xs, points, strict=True):
-        for m, r in point["rates"].items():
-            rows.append(
-                (
-                    float(x),
-                    m,
-                    float(metric(r)),
-                    float(np.sum(r)),
-                    float(np.min(r)),
-                    point["n_subchannels"],
-                    point["cvx_status"] if m == "cvxpakf" else "",
-                    "oracle" if m.startswith("fnn") else "",
-                    point["fingerprint"],
-                )
-            )
-    header = [
-        xname,
-        "method",
-        "value_bits",
-        "sum_kr_bits",
-        "min_kr_bits",
-        "n_subchannels",
-        "cvxpakf_status",
-        "fnn_label",
-        "fingerprint",
-    ]
-    return header, rows
-
-
-def _sweep_figure(out_dir, stem, xname, xs, scenarios, metric, xlabel, ylabel, title, symlog=None):
-    """CSV + figure of one Figs. 8-10 sweep (one scenario per x, P_a = 5 dBm); returns the
-    figure files and the CSV."""
-    points = _sweep(scenarios, pa_dbm=5.0, desc=stem)
-    header, rows = _sweep_rows(points, xname, xs, metric)
-    csv_path = write_csv(Path(out_dir) / f"{stem}.csv", header, rows)
-    fig, axes = subplots(1, 6.4, 4.4)
-    ax = axes[0, 0]
-    series = {m: [metric(p["rates"][m]) for p in points] for m in points[0]["rates"]}
-    _plot_lines(ax, xs, series, METHODS)
-    if symlog is not None:  # zero (wfpa gives UE 4 nothing) and 1e-5..1e-2 bits on one axis
-        ax.set_yscale("symlog", linthresh=symlog)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    _figure_legend(fig, ax)
-    figs = save_figure(fig, Path(out_dir) / stem)
-    return [*figs, csv_path]
-
-
-def _ue4_rate(r):
-    return r[3]
-
-
-def _quick_subset(xs, quick_xs, quick: bool):
-    """The full grid ``xs``, or in quick mode its points ``quick_xs`` (which must belong to it)."""
-    if not quick:
-        return tuple(xs)
-    assert set(quick_xs) <= set(xs), "a quick point must be a point of the full run"
-    return tuple(quick_xs)
-
-
-FIG8_N = (64, 96, 128, 160, 192, 224, 256)
-FIG9_DELTA_R_M = (2.0, 5.0, 10.0, 20.0, 40.0, 60.0, 80.0, 120.0, 160.0, 200.0)
-FIG10_DELTA_PSI_RAD = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.2)
-
-
-def fig8_points(quick: bool = False):
-    """(N values, scenarios) of Fig. 8: ``configs/fig8.yaml`` with N antennas."""
-    from plkg.channels.nearfield_scenario import load_scenario
-
-    base = load_scenario("fig8")
-    ns = _quick_subset(FIG8_N, (64, 96), quick)
-    return ns, [base.replace(n_antennas=n) for n in ns]
-
-
 @house_styled
 def make_fig8(out_dir, quick: bool = False) -> list[Path]:
     ns, scenarios = fig8_points(quick)
@@ -515,20 +279,6 @@ def make_fig8(out_dir, quick: bool = False) -> list[Path]:
         "sum KR (bits)",
         f"Near-field Fig. 8: sum KR vs N, scenario {scenarios[0].name}",
     )
-
-
-def fig9_points(config: str = "fig9", quick: bool = False):
-    """(Delta r values, scenarios) of Fig. 9 on ``config``: UE 4 at r_b4 = r_b1 + Delta r on
-    UE 1's ray; quick mode takes two of the full run's points, nothing else changes."""
-    from plkg.channels.nearfield_scenario import load_scenario
-
-    base = load_scenario(config)
-    r1 = base.ue_distance_m[0]
-    deltas = _quick_subset(FIG9_DELTA_R_M, (10.0, 60.0), quick)
-    scenarios = [
-        base.replace(ue_distance_m=tuple(base.ue_distance_m[:3]) + (r1 + d,)) for d in deltas
-    ]
-    return deltas, scenarios
 
 
 @house_styled
@@ -552,19 +302,6 @@ def fig9_sweep(out_dir, config, stem, title, quick, symlog=None) -> list[Path]:
         f"{title}: KR of UE 4 vs its distance, scenario {config}",
         symlog=symlog,
     )
-
-
-def fig10_points(quick: bool = False):
-    """(Delta psi values, scenarios) of Fig. 10: UE 4 at psi_b4 = psi_b1 + Delta psi."""
-    from plkg.channels.nearfield_scenario import load_scenario
-
-    base = load_scenario("fig10")
-    psi1 = base.ue_angle_rad[0]
-    deltas = _quick_subset(FIG10_DELTA_PSI_RAD, (0.1, 0.5), quick)
-    scenarios = [
-        base.replace(ue_angle_rad=tuple(base.ue_angle_rad[:3]) + (psi1 + d,)) for d in deltas
-    ]
-    return deltas, scenarios
 
 
 @house_styled

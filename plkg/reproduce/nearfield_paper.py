@@ -8,7 +8,7 @@ scatterer model (Eq. (5)); see docs/assumptions.md and docs/reproduction.md.
   (1-based), target = exact max-min allocation (the optimum CVXPAKF approximates), FNNPAKF with
   oracle labels t (Eq. (57)-(60) mapping "appro" and the exact mapping): the committed FNN
   checkpoint belongs to the default design, so only the mapping error is shown here.
-* ``nf-fig9-paper``: I_4 vs r_b4 as ``nf-fig9`` (same sweep engine and CSV columns).
+* ``nf-fig9-paper``: I_4 vs r_b4 as ``nf-fig9`` (same execution layer and CSV columns).
 
 ``quick`` computes a subset of the full run's points on the same scenario.
 """
@@ -29,7 +29,7 @@ PAPER_FIG7_INDICES = (270, 121, 1)  # 1-based flat subchannel indices of the pap
 def make_fig7_paper(out_dir, quick: bool = False) -> list[Path]:
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.inference.fairness_allocator import mapping_allocation
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
     from plkg.solvers.maxmin_exact import ExactMaxMin
 
     scenario = load_scenario("fig7-paper")

@@ -34,7 +34,7 @@ def fig4_history(task: dict) -> list[dict]:
     KGLM-Net trained on a fresh (P_a, mu) dataset of ``configs/fig4-k{K}.yaml``."""
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.data.sumrate_dataset import generate_sumrate_dataset
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
     from plkg.training.train import train_regressor
 
     k = int(task["k"])
@@ -161,7 +161,7 @@ def fig6_sum_rows(quick: bool = False) -> list[tuple]:
     from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator
     from plkg.keyrate.evaluate import evaluate_allocation
     from plkg.keyrate.subchannel import subchannel_key_rate_bits
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     ds = load_dataset(DATASET)
     lo, hi = ds.meta["input_range"]

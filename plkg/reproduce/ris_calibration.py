@@ -191,7 +191,7 @@ def write_calibration(out_dir, result: dict) -> list[Path]:
     The JSON is strict: a Fig. 6 saturation power that the grid never reaches (inf in
     ``result``) is ``null`` there.
     """
-    from plkg.data.atomic import write_text_atomic
+    from plkg.io.atomic import write_text_atomic
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

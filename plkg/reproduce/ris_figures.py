@@ -8,8 +8,8 @@ value at that point. Method names are those of ``plkg ris --method``. All random
 given by the paper (UT power, zeta_0, N of Fig. 12, inner iteration limits) are those of
 ``docs/assumptions.md``.
 
-The sweeps of Figs. 6, 8, 9, 10 and 12 run one task per point through the sweep engine
-(:func:`plkg.sweep.runner.map_tasks` with :func:`plkg.sweep.tasks.run_task`): serially in-process by
+The sweeps of Figs. 6, 8, 9, 10 and 12 run one task per point through the execution layer
+(:func:`plkg.parallel.runner.map_tasks` with :func:`plkg.sweep.tasks.run_task`): serially in-process by
 default, on Dask workers under ``plkg reproduce --workers N`` / ``--scheduler``. Each figure is drawn
 from the rows the tasks return; the per-point seeds are the same in both cases.
 """
@@ -30,12 +30,12 @@ from plkg.channels.ris_scenario import (
     two_cell,
     two_cell_ut_position,
 )
+from plkg.parallel.torch_threads import torch_threads
 from plkg.reproduce._output import house_styled, map_points, points_progress, save_figure, subplots
 from plkg.reproduce._output import write_csv as _write_csv
 from plkg.solvers.ris_alternating import solve_ris_batched
 from plkg.solvers.ris_phase_pga import optimize_phases_pga, random_phases
 from plkg.solvers.ris_precoder_kkt import optimize_precoders_kkt, uniform_precoders
-from plkg.solvers.torch_threads import torch_threads
 from plkg.sweep.tasks import run_task
 
 

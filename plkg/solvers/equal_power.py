@@ -36,7 +36,7 @@ def equal_power(n_total: int, pa_w: float) -> np.ndarray:
 
 
 def allocate(design, pa_w: float, **_options) -> AllocationResult:
-    """EPA for a :class:`plkg.precoding.block_diagonalization.SubchannelDesign`."""
+    """EPA for a :class:`plkg.precoding.subchannel_design.SubchannelDesign`."""
     x = equal_power(design.n_total, pa_w)
     sum_c = float(np.sum(subchannel_key_rate_bits(x, design.m_a, design.m_b)))
     return AllocationResult(

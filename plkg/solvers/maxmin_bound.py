@@ -27,15 +27,10 @@ from bisect import bisect_right
 
 import numpy as np
 
-from plkg.solvers.maxmin_exact import (
-    _U_MIN,
-    ExactMaxMin,
-    MaxMinSolution,
-    SolverError,
-    _check_budgets,
-    _finish_scalar,
-    _joint_newton_scalar,
-)
+from plkg.solvers.maxmin_exact import ExactMaxMin, MaxMinSolution, SolverError
+from plkg.solvers.maxmin_exact.finish import _finish_scalar
+from plkg.solvers.maxmin_exact.joint_newton_scalar import _joint_newton_scalar
+from plkg.solvers.maxmin_exact.problem import _U_MIN, _check_budgets
 from plkg.solvers.water_level import PowerDomainError
 
 DEFAULT_PA_RANGE_W = (1e-5, 1e2)
@@ -112,7 +107,7 @@ class BoundMaxMin:
 
     @classmethod
     def from_design(cls, design, **options) -> BoundMaxMin:
-        """Bind to a :class:`plkg.precoding.block_diagonalization.SubchannelDesign`."""
+        """Bind to a :class:`plkg.precoding.subchannel_design.SubchannelDesign`."""
         return cls(design.m_a, design.m_b, design.user, design.n_users, **options)
 
     def _start(self, log_pa: float):

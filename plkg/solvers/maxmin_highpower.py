@@ -136,7 +136,9 @@ def solve_highpower(
     rtol: float = 1e-12,
     max_iter: int = 300,
 ) -> HighPowerSolution:
-    """Algorithm 1 of the near-field paper: bisection on t until |sum x - P_a| <= eps.
+    r"""Algorithm 1 of the near-field paper: bisection on t until the budget is spent.
+
+    The bisection stops when :math:`|\sum x - P_a| \le \epsilon`.
 
     Parameters
     ----------

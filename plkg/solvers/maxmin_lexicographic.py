@@ -31,7 +31,7 @@ How t* enters stage 2 (the numerical definition)
 
       S <= S_res = ln 2 (sum_k F_k) T_RTOL t*,   T_RTOL = 1e-10,
 
-  is round-off of t* (measured: |S| < 8e-12 P_a, at least 60 times below S_res, on the Fig. 6
+  is round-off of t* (measured: ``abs(S) < 8e-12 P_a``, at least 60 times below S_res, on the Fig. 6
   design and random 3-UE / 4-UE N = 128 designs at -10..30 dBm; S_res >= T_RTOL P_a because
   P_k(t) is convex with P_k(0) = 0), and the stage-1 allocation (every UE at t*, budget spent) is
   returned unchanged (``stage2 = "binding"``). Each UE's stage-1 allocation is its least-power
@@ -369,7 +369,7 @@ def allocate(design, pa_w: float, **options) -> AllocationResult:
 
     Parameters
     ----------
-    design : :class:`plkg.precoding.block_diagonalization.SubchannelDesign`
+    design : :class:`plkg.precoding.subchannel_design.SubchannelDesign`
     pa_w : float, W, > 0
     **options
         ``rtol``, ``max_iter``, ``max_joint_iter`` forwarded to :func:`solve_maxmin`; others

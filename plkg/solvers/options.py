@@ -2,14 +2,14 @@
 
 A tolerance given as a string, NaN, or outside (0, 1) would either raise a TypeError deep inside
 an iteration or silently never (or always) stop; it is refused here with the option's name. A
-wrong *type* (None, a str, a bool) is a :class:`plkg.checks.PlkgTypeError`, a wrong *value* a
+wrong *type* (None, a str, a bool) is a :class:`plkg.errors.PlkgTypeError`, a wrong *value* a
 :class:`plkg.errors.PlkgInputError` (both ``ValueError``; CLI exit status 2).
 """
 
 from __future__ import annotations
 
-from plkg.checks import PlkgTypeError, check_integer, check_number
-from plkg.errors import PlkgInputError
+from plkg.checks import check_integer, check_number
+from plkg.errors import PlkgInputError, PlkgTypeError
 
 
 def check_rtol(value, name: str = "rtol") -> float:

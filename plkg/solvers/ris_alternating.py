@@ -11,223 +11,33 @@ objective history is non-decreasing.
 
 :func:`solve_ris_batched` runs B starts (multi-start AO, RandPhase draws) as one batch of tensor
 operations on CPU or GPU; :func:`solve_ris` is its B = 1 case.
+
+The results are defined in :mod:`plkg.solvers.ris_ao_result` and the inputs are checked by
+:mod:`plkg.solvers.ris_ao_inputs`; this module runs the AO loop.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
-from plkg.channels.ris_multicell import (
-    RISChannelModel,
-    build_channel_model,
-    cascaded_covariance,
-    check_unit_modulus,
-)
+from plkg.channels.ris_multicell import RISChannelModel, cascaded_covariance, check_unit_modulus
 from plkg.channels.ris_scenario import RISScenario
-from plkg.checks import (
-    PlkgTypeError,
-    check_choice,
-    check_instance,
-    check_integer,
-    describe,
-)
 from plkg.errors import PlkgInputError
-from plkg.keyrate.ris_kgr import LN2, ris_kgr_nats
+from plkg.keyrate.ris_kgr import LN2
 from plkg.keyrate.ris_upper_bound import ris_upper_bound_nats
-from plkg.solvers.options import check_max_iter, check_rtol
-from plkg.solvers.ris_phase_pga import GRADIENTS, optimize_phases_pga_batched
-from plkg.solvers.ris_precoder_kkt import (
-    check_power,
-    optimize_precoders_kkt_batched,
-    uniform_precoders,
+from plkg.parallel.torch_threads import torch_threads
+from plkg.solvers.ris_ao_inputs import METHODS as METHODS
+from plkg.solvers.ris_ao_inputs import (
+    _phases_tensor,
+    as_channel_model,
+    check_device,
+    check_solve_options,
 )
-from plkg.solvers.torch_threads import torch_threads
-
-METHODS = ("proposed", "no-ris", "rand-phase")
-
-
-@dataclass(frozen=True)
-class AOResult:
-    """Output of :func:`solve_ris`.
-
-    Attributes
-    ----------
-    method : str
-        ``proposed``, ``no-ris`` or ``rand-phase``.
-    precoders : Tensor, complex, shape [K, M_e, M]
-        P_k, ||P_k||_F^2 <= P_A (C1).
-    phases : Tensor, complex, shape [NL]
-        v, |v_n| = 1 (C2).
-    status : str
-        ``converged`` or ``max_iter``.
-    iterations : int
-        AO iterations (1 for the baselines).
-    objective : float
-        Final sum_k w_k R_k^ub in bits (the optimised objective, Problem (14)).
-    history : list of float
-        Objective (bits) at the initial point and after each AO iteration.
-    kgr_bits, ub_bits : list of float
-        Per-cell R_k (Theorem 1) and R_k^ub (Theorem 2), bits.
-    wskr_bits, ub_sum_bits : float
-        sum_k w_k R_k and sum_k w_k R_k^ub, bits.
-    inner_iterations : list of tuple of int
-        (Algorithm 1 iterations, Algorithm 2 iterations) per AO iteration.
-    """
-
-    method: str
-    precoders: torch.Tensor
-    phases: torch.Tensor
-    status: str
-    iterations: int
-    objective: float
-    history: list[float] = field(default_factory=list)
-    kgr_bits: list[float] = field(default_factory=list)
-    ub_bits: list[float] = field(default_factory=list)
-    wskr_bits: float = 0.0
-    ub_sum_bits: float = 0.0
-    inner_iterations: list[tuple[int, int]] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """JSON-friendly summary (no tensors)."""
-        return {
-            "method": self.method,
-            "status": self.status,
-            "iterations": self.iterations,
-            "wskr_bits": self.wskr_bits,
-            "ub_bits": self.ub_sum_bits,
-            "kgr_bits_per_cell": self.kgr_bits,
-            "ub_bits_per_cell": self.ub_bits,
-            "objective_history_bits": self.history,
-            "inner_iterations": [list(x) for x in self.inner_iterations],
-        }
-
-
-def evaluate_rates(
-    model: RISChannelModel, precoders: torch.Tensor, phases: torch.Tensor
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cell (R_k, R_k^ub) in bits for given P and unit-modulus v; each shape [K]."""
-    check_unit_modulus(phases)
-    check_power(precoders, model.bs_power_w, rtol=1e-9)
-    cov = cascaded_covariance(model, phases)
-    kgr = ris_kgr_nats(cov, precoders, model.ut_power_w) / LN2
-    ub = ris_upper_bound_nats(cov, precoders, model.ut_power_w) / LN2
-    return kgr.detach().cpu().numpy(), ub.detach().cpu().numpy()
-
-
-def _finish(model, method, p, v, status, it, history, inner) -> AOResult:
-    kgr, ub = evaluate_rates(model, p, v)
-    w = np.asarray(model.weights)
-    return AOResult(
-        method=method,
-        precoders=p,
-        phases=v,
-        status=status,
-        iterations=it,
-        objective=history[-1],
-        history=history,
-        kgr_bits=[float(x) for x in kgr],
-        ub_bits=[float(x) for x in ub],
-        wskr_bits=float(w @ kgr),
-        ub_sum_bits=float(w @ ub),
-        inner_iterations=inner,
-    )
-
-
-def as_channel_model(model) -> RISChannelModel:
-    """The channel model of ``model``: a :class:`RISChannelModel` as is, a :class:`RISScenario`
-    through :func:`plkg.channels.ris_multicell.build_channel_model`."""
-    if isinstance(model, RISScenario):
-        return build_channel_model(model)
-    return check_instance(
-        model,
-        RISChannelModel,
-        "model",
-        "a RISScenario (from plkg.load_ris_scenario) or a RISChannelModel",
-    )
-
-
-def check_device(device, name: str = "device", types: tuple[str, ...] | None = ("cpu", "cuda")):
-    """None, or a torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``, torch.device) usable here.
-
-    ``name`` is the parameter or option named in the message (``"--device"`` for the CLI);
-    ``types`` the device types accepted (None: any torch device type, ``plkg bench --device``).
-    Returns ``device`` as given.
-    """
-    if device is None:
-        return None
-    if not isinstance(device, (str, torch.device)):
-        raise PlkgTypeError(f"{name} must be a str or torch.device, got {describe(device)}")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise PlkgInputError(
-            f"{name} {device!r} is not a torch device (cpu, cuda, cuda:N)"
-        ) from exc
-    if types is not None and dev.type not in types:
-        raise PlkgInputError(f"{name} {device!r}: only {' and '.join(types)} are supported")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise PlkgInputError(f"{name} {device!r}: CUDA is not available on this machine")
-    return device
-
-
-def _phases_tensor(init_phases, device) -> torch.Tensor:
-    """``init_phases`` as a complex128 tensor (values are checked by the solver)."""
-    if init_phases is None or isinstance(init_phases, (str, bytes, bool)):
-        raise PlkgTypeError(
-            f"init_phases must be complex unit-modulus phases [NL], got {describe(init_phases)}"
-        )
-    try:
-        return torch.as_tensor(init_phases, dtype=torch.complex128, device=device)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise PlkgTypeError(
-            f"init_phases must be complex unit-modulus phases [NL], got {describe(init_phases)}"
-        ) from exc
-
-
-def check_solve_options(
-    *,
-    method,
-    n_starts,
-    rng,
-    device,
-    tol,
-    max_iter,
-    kkt_tol,
-    kkt_max_iter,
-    pga_tol,
-    pga_max_iter,
-    baseline_kkt_max_iter,
-    gradient,
-    num_threads,
-) -> None:
-    """The options of :func:`solve_ris_batched` by name, before any work.
-
-    Tolerances lie in (0, 1) and iteration caps are integers >= 1 (:mod:`plkg.solvers.options`,
-    the domains of ``plkg ris --tol/--max-iter``).
-    """
-    check_choice(method, METHODS, "method")
-    check_integer(n_starts, "n_starts", low=1)
-    if rng is not None and not isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        raise PlkgTypeError(
-            "rng must be a numpy Generator (np.random.default_rng(seed)), a RandomState or None, "
-            f"got {describe(rng)}"
-        )
-    check_device(device)
-    for name, value in (("tol", tol), ("kkt_tol", kkt_tol), ("pga_tol", pga_tol)):
-        check_rtol(value, name)
-    for name, value in (
-        ("max_iter", max_iter),
-        ("kkt_max_iter", kkt_max_iter),
-        ("pga_max_iter", pga_max_iter),
-        ("baseline_kkt_max_iter", baseline_kkt_max_iter),
-    ):
-        check_max_iter(value, name)
-    check_choice(gradient, tuple(GRADIENTS), "gradient")
-    if num_threads is not None:
-        check_integer(num_threads, "num_threads", low=1)
+from plkg.solvers.ris_ao_result import AOResult, MultiStartResult, _finish
+from plkg.solvers.ris_ao_result import evaluate_rates as evaluate_rates
+from plkg.solvers.ris_phase_pga import optimize_phases_pga_batched
+from plkg.solvers.ris_precoder_kkt import optimize_precoders_kkt_batched, uniform_precoders
 
 
 def solve_ris(
@@ -255,6 +65,7 @@ def solve_ris(
         A scenario (:func:`plkg.load_ris_scenario`) is turned into its channel model by
         :func:`plkg.channels.ris_multicell.build_channel_model`.
     method : {"proposed", "no-ris", "rand-phase"}
+        The AO of Section IV (Algorithms 1 + 2), or a baseline of Section V-A.
     rng : numpy Generator (or legacy RandomState), optional
         Draws the random phases of ``rand-phase`` and the initial phases v^(0) of ``proposed``;
         required unless ``init_phases`` is given (v^(0) = 1 is a poor symmetric start).
@@ -271,9 +82,17 @@ def solve_ris(
     baseline_kkt_max_iter : int
         Algorithm 1 iterations for the baselines (run once to convergence).
     gradient : {"closed_form", "autograd"}
+        Gradient of Algorithm 2 (:mod:`plkg.solvers.ris_phase_pga`).
     num_threads : int or None
         torch intra-op threads while solving (restored afterwards); the matrices are tiny, so one
         thread is fastest on CPU. None leaves the setting alone.
+
+    Returns
+    -------
+    AOResult
+        Precoders P_k [K, M_e, M] (C1), unit-modulus phases v [NL] (C2), status, iterations, the
+        objective sum_k w_k R_k^ub (bits, Problem (14)), the per-cell KGR ``kgr_bits``
+        (Theorem 1) and bound ``ub_bits`` (Theorem 2).
 
     Raises
     ------
@@ -481,40 +300,6 @@ def _solve(
         _finish(model, method, p[b], v[b], status[b], iterations[b], history[b], inner[b])
         for b in range(n_b)
     ]
-
-
-@dataclass(frozen=True)
-class MultiStartResult:
-    """Best of B AO runs from random initial phases (:func:`solve_ris_multistart`).
-
-    Attributes
-    ----------
-    best : AOResult
-        The run with the largest objective sum_k w_k R_k^ub (bits, Problem (14)).
-    best_index : int
-        Its start b (row b of the initial phases drawn from ``rng``).
-    objectives : list of float
-        Final objective of every start (bits), in start order.
-    statuses : list of str
-        ``converged`` / ``max_iter`` of every start.
-    """
-
-    best: AOResult
-    best_index: int
-    objectives: list[float]
-    statuses: list[str]
-
-    @property
-    def status(self) -> str:
-        return self.best.status
-
-    @property
-    def iterations(self) -> int:
-        return self.best.iterations
-
-    @property
-    def objective(self) -> float:
-        return self.best.objective
 
 
 def solve_ris_multistart(

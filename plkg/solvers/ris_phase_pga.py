@@ -1,16 +1,25 @@
-"""Algorithm 2 of the RIS paper: projected gradient ascent (PGA) on the unit-modulus RIS phases.
+r"""Algorithm 2 of the RIS paper: projected gradient ascent (PGA) on the unit-modulus RIS phases.
 
-Maximises g(v) = sum_k w_k R_k^ub(v) (Problem (28)) for fixed precoders with the update of
-Eq. (32), v <- exp(j arg(v + mu grad)), where grad is the Euclidean gradient w.r.t. v^* and mu
-comes from a backtracking (Armijo) line search, so every accepted step is non-decreasing.
+Maximises :math:`g(\mathbf{v}) = \sum_k w_k R_k^\mathrm{ub}(\mathbf{v})` (Problem (28)) for fixed
+precoders with the update of Eq. (32),
+:math:`\mathbf{v} \leftarrow \exp(j \arg(\mathbf{v} + \mu \nabla))`, where :math:`\nabla` is
+the Euclidean gradient w.r.t. :math:`\mathbf{v}^*` and :math:`\mu` comes from a backtracking
+(Armijo) line search, so every accepted step is non-decreasing.
 
 Gradients (we use v, the paper's v_bar^*; grad_{v^*} g = conj(grad_{v_bar^*} g) of Theorem 4):
 
 * :func:`closed_form_gradient` (default, faster): Theorem 4's chain rule, d g = sum_{i,j}
   tr(W_{i,j} dM_{i,j}), evaluated on the structured R^r of
   :mod:`plkg.channels.ris_multicell` instead of with MNL x MNL commutation matrices:
-  grad_n = sum_{i,j} conj(h_bar_{j,n}) [G_bar_i^H W_ij g_ij]_n + v_n h_var_{j,n}
-  [G_bar_i^H W_ij G_bar_i]_nn + v_n g_var_{i,n} (|h_bar_{j,n}|^2 + h_var_{j,n}) tr W_ij.
+
+  .. math::
+
+      \nabla_n = \sum_{i,j} \Big( \bar{h}^*_{j,n}
+          [\bar{\mathbf{G}}_i^H \mathbf{W}_{ij} \mathbf{g}_{ij}]_n
+      + v_n h^\mathrm{var}_{j,n} [\bar{\mathbf{G}}_i^H \mathbf{W}_{ij} \bar{\mathbf{G}}_i]_{nn}
+      + v_n g^\mathrm{var}_{i,n} \left(|\bar{h}_{j,n}|^2 + h^\mathrm{var}_{j,n}\right)
+          \operatorname{tr} \mathbf{W}_{ij} \Big).
+
 * :func:`autograd_gradient`: torch complex autograd (PyTorch returns 2 d/dv^*), the test oracle.
 * :func:`theorem4_gradient_explicit`: Eq. (31) as printed (explicit R^r, commutation matrices),
   NumPy, small sizes only; a second oracle.
@@ -270,21 +279,31 @@ def optimize_phases_pga(
     backtrack: float = 0.5,
     max_backtracks: int = 40,
 ) -> PGAResult:
-    """Algorithm 2 (Eqs. (28)-(32)): PGA with backtracking line search.
+    r"""Algorithm 2 (Eqs. (28)-(32)): PGA with backtracking line search.
 
     Parameters
     ----------
     model : RISChannelModel
+        Channel statistics of the scenario (noise-normalised, 1/W).
     precoders : Tensor, complex, shape [K, M_e, M]
         Fixed P_k.
     phases0 : Tensor, complex, shape [NL]
         Initial unit-modulus v (checked; ``ValueError`` otherwise).
     tol : float
-        Stop when |g(t+1) - g(t)| / |g(t)| <= tol (step 8 of Algorithm 2).
+        Stop when :math:`|g(t+1) - g(t)| / |g(t)| \le` ``tol`` (step 8 of Algorithm 2).
     max_iter : int
+        Most PGA iterations.
     gradient : {"closed_form", "autograd"}
+        Which gradient (see the module overview).
     armijo, backtrack, max_backtracks : float, float, int
-        Accept mu when g(v_new) >= g(v) + armijo * 2 Re(grad^H (v_new - v)); else mu *= backtrack.
+        Accept :math:`\mu` when :math:`g(\mathbf{v}') \ge g(\mathbf{v}) + a \cdot 2
+        \operatorname{Re}(\nabla^H (\mathbf{v}' - \mathbf{v}))` with :math:`a` = ``armijo``;
+        otherwise multiply :math:`\mu` by ``backtrack``, at most ``max_backtracks`` times.
+
+    Returns
+    -------
+    PGAResult
+        The final phases, status, objective g (bits) and objective history.
     """
     if phases0.ndim != 1 or phases0.shape[0] != model.n_elements:
         raise ValueError(

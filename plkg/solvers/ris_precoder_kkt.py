@@ -1,18 +1,39 @@
-"""Algorithm 1 of the RIS paper: KKT fixed-point precoder design with bisection on lambda_i.
+r"""Algorithm 1 of the RIS paper: KKT fixed-point precoder design with bisection on lambda_i.
 
 For fixed RIS phases, Problem (15) maximises
-g_bar(P) = sum_k w_k (ln det(P M_k P^H + I) - ln det(P N_k P^H + I)) s.t. ||P_i||_F^2 <= P_A (C1),
-with M_k = diag(M_{1,k}, ..., M_{K,k}) and N_k the same with block k replaced by M_{k,k} - N_kk
+
+.. math::
+
+    \bar{g}(\mathbf{P}) = \sum_k w_k \left(
+        \ln\det(\mathbf{P} \mathbf{M}_k \mathbf{P}^H + \mathbf{I})
+        - \ln\det(\mathbf{P} \mathbf{N}_k \mathbf{P}^H + \mathbf{I}) \right)
+    \quad \text{s.t.} \quad \|\mathbf{P}_i\|_F^2 \le P_A \quad \text{(C1)},
+
+with :math:`\mathbf{M}_k = \operatorname{diag}(\mathbf{M}_{1,k}, \dots, \mathbf{M}_{K,k})` and
+:math:`\mathbf{N}_k` the same with block k replaced by :math:`\mathbf{M}_{k,k} - \mathbf{N}_{kk}`
 (Eq. (15)). Each iteration evaluates Eq. (27) block by block (Eqs. (20)-(22)):
 
-    vec(P_i) = (lambda_i I + F_i)^{-1} a_i,  F_i = sum_k w_k N_{ik}^T (x) B_k^{-1},
-    a_i = vec(sum_k w_k A_k^{-1} P_i M_{i,k}),  A_k = P M_k P^H + I,  B_k = P N_k P^H + I,
+.. math::
 
-with lambda_i = 0 if phi_i(0) <= P_A and otherwise found by bisection on
-phi_i(lambda) = sum_m |b_{i,m}|^2 / (lambda + f_{i,m})^2 = P_A (Eqs. (23)-(24)) in
-[0, lambda_ub], lambda_ub = ||a_i|| / sqrt(P_A) (Eq. (25); the paper's sum runs to M, it must run
-over all M M_e terms for (26) to hold). The fixed point is not guaranteed to increase g_bar at every
-step, so the best iterate is returned (see docs/assumptions.md). :func:`optimize_precoders_kkt_batched`
+    \operatorname{vec}(\mathbf{P}_i) = (\lambda_i \mathbf{I} + \mathbf{F}_i)^{-1} \mathbf{a}_i,
+    \quad \mathbf{F}_i = \sum_k w_k \mathbf{N}_{ik}^T \otimes \mathbf{B}_k^{-1},
+
+    \mathbf{a}_i = \operatorname{vec}\Big(\sum_k w_k \mathbf{A}_k^{-1} \mathbf{P}_i
+    \mathbf{M}_{i,k}\Big), \quad
+    \mathbf{A}_k = \mathbf{P} \mathbf{M}_k \mathbf{P}^H + \mathbf{I}, \quad
+    \mathbf{B}_k = \mathbf{P} \mathbf{N}_k \mathbf{P}^H + \mathbf{I},
+
+with :math:`\lambda_i = 0` if :math:`\phi_i(0) \le P_A` and otherwise found by bisection on
+(Eqs. (23)-(24))
+
+.. math::
+
+    \phi_i(\lambda) = \sum_m \frac{|b_{i,m}|^2}{(\lambda + f_{i,m})^2} = P_A
+
+in :math:`[0, \lambda_\mathrm{ub}]`,
+:math:`\lambda_\mathrm{ub} = \|\mathbf{a}_i\| / \sqrt{P_A}` (Eq. (25); the paper's sum runs
+to M, it must run over all :math:`M M_e` terms for (26) to hold). The fixed point is not
+guaranteed to increase g_bar at every step, so the best iterate is returned (see docs/assumptions.md). :func:`optimize_precoders_kkt_batched`
 solves B problems at once (leading batch dimension); :func:`optimize_precoders_kkt` is B = 1.
 """
 

@@ -141,10 +141,11 @@ def x_from_mu_paper(mu, m_a, m_b):
 
 
 def kkt_residual(x_w, mu, m_a, m_b, pa_w):
-    """Relative KKT residual of Eq. (47) for (P1), shape [...].
+    r"""Relative KKT residual of Eq. (47) for (P1), shape [...].
 
-    max of: |g_j(x_j) - mu|/mu over active subchannels (x_j > 0), max(0, g_j(0) - mu)/mu over
-    inactive ones (dual feasibility), and |sum x - P_a|/P_a (the budget binds since mu > 0).
+    The largest of :math:`|g_j(x_j) - \mu| / \mu` over active subchannels (:math:`x_j > 0`),
+    :math:`\max(0, g_j(0) - \mu) / \mu` over inactive ones (dual feasibility), and
+    :math:`|\sum_j x_j - P_a| / P_a` (the budget binds since :math:`\mu > 0`).
     g_j is the derivative of the j-th term of Eq. (42). Evaluated in levels, g_j(x)/mu =
     w / w_j(x) with w = 1/(mu ln 2) and w_j(x) = :func:`level_from_x`, so that no product of
     powers can overflow where the problem itself is representable.
@@ -354,7 +355,7 @@ def _solve(pa_w, m_a, m_b, rtol, max_iter):
 
 
 def water_filling(pa_w, m_a, m_b, rtol: float = DEFAULT_RTOL, max_iter: int = DEFAULT_MAX_ITER):
-    """Solve (P1), Eq. (45) of the near-field paper, exactly (float64 NumPy).
+    r"""Solve (P1), Eq. (45) of the near-field paper, exactly (float64 NumPy).
 
     Parameters
     ----------
@@ -365,7 +366,7 @@ def water_filling(pa_w, m_a, m_b, rtol: float = DEFAULT_RTOL, max_iter: int = DE
     m_b : ndarray [..., N_D], watt
         m_{b,k,j} of Eq. (42) (> 0).
     rtol : float
-        Stop when |sum x - P_a| <= rtol * P_a.
+        Stop when :math:`|\sum_j x_j - P_a| \le` ``rtol`` :math:`P_a`.
     max_iter : int
         Newton/bisection steps before :class:`WaterFillingError` is raised.
 

@@ -135,7 +135,7 @@ class BoundWaterFilling:
     nodes_per_decade : int
         Table density in log P_a (besides the breakpoints, which are always nodes).
     rtol : float
-        Stop when |sum x - P_a| <= rtol P_a (as the validating path).
+        Stop when ``abs(sum(x) - P_a) <= rtol * P_a`` (as the validating path).
     max_iter : int
         Evaluations before :class:`WaterFillingError` is raised.
 
@@ -189,7 +189,7 @@ class BoundWaterFilling:
 
     @classmethod
     def from_design(cls, design, **options) -> BoundWaterFilling:
-        """Bind to a :class:`plkg.precoding.block_diagonalization.SubchannelDesign`."""
+        """Bind to a :class:`plkg.precoding.subchannel_design.SubchannelDesign`."""
         return cls(design.m_a, design.m_b, **options)
 
     # ------------------------------------------------------------------------- bind-time table

@@ -132,7 +132,7 @@ def needs_top_reference(_delta, d, p, rtol: float):
 
 
 def refine_on_top_reference(b, s, delta, q, hs, p, d, rtol: float, max_iter: int = 100):
-    """Re-solve S = p with the level measured above the top active activation level (rows [R]).
+    r"""Re-solve S = p with the level measured above the top active activation level (rows [R]).
 
     Where the budget is far below the water level (``needs_top_reference``), ``d - delta_t``
     cancels for the subchannel t that switched on last. Measured as e = (w - b_t) / s, with
@@ -141,9 +141,19 @@ def refine_on_top_reference(b, s, delta, q, hs, p, d, rtol: float, max_iter: int
 
     Parameters
     ----------
-    b : [R, N] activation levels (W); s : [R] (W); delta, q, hs : [R, N] as :func:`normalise`
-    p : [R] normalised budgets; d : [R] offsets the b_min-referenced iteration converged to
-    rtol, max_iter : stop when |S - p| <= rtol p, or when the bracket reaches float64's floor
+    b : ndarray [R, N], watt
+        Activation levels.
+    s : ndarray [R], watt
+        Scale of each row.
+    delta, q, hs : ndarray [R, N]
+        As returned by :func:`normalise`.
+    p : ndarray [R]
+        Normalised budgets.
+    d : ndarray [R]
+        Offsets the :math:`b_\min`-referenced iteration converged to.
+    rtol, max_iter : float, int
+        Stop when :math:`|S - p| \le` ``rtol`` :math:`p`, or when the bracket reaches float64's
+        floor.
 
     Returns
     -------

@@ -102,7 +102,7 @@ def nearfield_rows(task: dict) -> list[dict]:
     the method's allocation on the scenario's subchannel design (Eq. (39) precoders), as
     ``plkg keyrate`` computes it (with the spec's checkpoint of a learned method, if given)."""
     from plkg.channels.nearfield_scenario import NearFieldScenario
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     t0 = time.perf_counter()
     try:

@@ -19,16 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from plkg import __version__
-from plkg.data.atomic import write_bytes_atomic, write_text_atomic
+from plkg._version import __version__
 from plkg.data.dataset import SPLIT_NAMES, load_dataset
 from plkg.data.normalization import MinMax
-from plkg.data.sidecar_hash import with_sidecar_sha256
+from plkg.io.atomic import write_bytes_atomic, write_text_atomic
 from plkg.io.json_text import dumps_strict
+from plkg.io.sidecar_hash import with_sidecar_sha256
 from plkg.models.fnn import FNN
 from plkg.models.kglm_net import KGLMNet
 
-# Format 2 carries sidecar_sha256 (plkg.data.sidecar_hash): any edit of the JSON is detected.
+# Format 2 carries sidecar_sha256 (plkg.io.sidecar_hash): any edit of the JSON is detected.
 CHECKPOINT_FORMAT = "plkg-fnn-checkpoint-2"
 DESIGN_ARRAYS = ("m_a", "m_b", "user")
 

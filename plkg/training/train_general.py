@@ -6,7 +6,7 @@ epoch's weights are exported to ``<out_dir>/<name>.safetensors`` + ``<name>.json
 ``accelerator="auto"`` and progress (Lightning's bar in a terminal, compact epoch lines on
 stderr otherwise, :mod:`plkg.training._progress`) that ``quiet`` turns off. The JSON holds the
 architecture, the feature/label standardisation, the dataset hash and spec, metrics and hashes
-(:mod:`plkg.data.sidecar_hash`).
+(:mod:`plkg.io.sidecar_hash`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from plkg import __version__
+from plkg._version import __version__
 from plkg.io.json_text import dumps_strict
 
 CHECKPOINT_FORMAT = "plkg-set-allocator-1"
@@ -221,8 +221,8 @@ def _set_standardisation(net, dm) -> None:
 def _export(net, meta: dict, out_dir: Path, name: str) -> GeneralTrainingOutcome:
     from safetensors.torch import save
 
-    from plkg.data.atomic import write_bytes_atomic, write_text_atomic
-    from plkg.data.sidecar_hash import with_sidecar_sha256
+    from plkg.io.atomic import write_bytes_atomic, write_text_atomic
+    from plkg.io.sidecar_hash import with_sidecar_sha256
 
     tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     blob = save(tensors, metadata={"format": CHECKPOINT_FORMAT})

@@ -121,7 +121,7 @@ def test_out_paths(tmp_path, capsys):
 
 def test_read_only_target_names_the_path(tmp_path, capsys, monkeypatch):
     """A folder the user cannot write (simulated: the tests may run as root)."""
-    import plkg.data.atomic as atomic
+    import plkg.io.atomic as atomic
 
     def denied(prefix, suffix, dir):
         raise PermissionError(errno.EACCES, "Permission denied", str(dir))
@@ -214,7 +214,7 @@ def test_debug_shows_the_traceback(capsys, monkeypatch):
 SLOW_WRITER = """
 import sys, time
 import plkg.commands.nist as nist
-from plkg.data.atomic import atomic_path
+from plkg.io.atomic import atomic_path
 
 def slow(args):
     with atomic_path(sys.argv[1]) as tmp:

@@ -140,7 +140,7 @@ def test_sampling(rng):
 
 
 def test_sumrate_generation_is_deterministic_and_exact(small_scenario, tmp_path):
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     design = design_for_scenario(small_scenario)
     kw = {"n_samples": 20, "pa_dbm_range": (-20.0, 10.0), "seed": 3, "design": design}

@@ -10,7 +10,7 @@ import pytest
 
 import plkg.data.dataset as dataset_mod
 from plkg.data.dataset import load_dataset, make_split, save_dataset
-from plkg.data.sidecar_hash import with_sidecar_sha256
+from plkg.io.sidecar_hash import with_sidecar_sha256
 
 pytestmark = pytest.mark.surface  # no floating-point kernel decides these outcomes
 

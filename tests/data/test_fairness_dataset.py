@@ -13,7 +13,7 @@ from plkg.solvers.maxmin_exact import SolverError, solve_maxmin
 @pytest.fixture(scope="module")
 def scenario_and_design():
     from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     sc = load_scenario("fig6").replace(n_antennas=48, ccm_draws=8)
     return sc, design_for_scenario(sc)

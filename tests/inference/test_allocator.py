@@ -14,9 +14,9 @@ import pytest
 from plkg import units
 from plkg.channels.nearfield_scenario import NearFieldScenario
 from plkg.data.dataset import load_dataset
-from plkg.data.sidecar_hash import with_sidecar_sha256
 from plkg.inference.allocator import DEFAULT_CHECKPOINT, Allocator, allocate_fnnpa
 from plkg.inference.checkpoint import load_checkpoint
+from plkg.io.sidecar_hash import with_sidecar_sha256
 from plkg.keyrate.subchannel import subchannel_key_rate_bits
 from plkg.solvers.water_filling import water_filling, x_from_mu
 
@@ -92,7 +92,7 @@ def test_inference_does_not_import_lightning():
 def tiny(tmp_path_factory):
     """A tiny scenario with its own dataset and checkpoint (fast to build)."""
     from plkg.data.sumrate_dataset import generate_sumrate_dataset
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
     from plkg.training.train import train_regressor
 
     sc = NearFieldScenario(

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from plkg.data.sidecar_hash import canonical_json, sidecar_sha256, with_sidecar_sha256
 from plkg.defaults import checkpoint_path
 from plkg.inference.checkpoint import CHECKPOINT_FORMAT, load_checkpoint
+from plkg.io.sidecar_hash import canonical_json, sidecar_sha256, with_sidecar_sha256
 
 pytestmark = pytest.mark.surface  # no floating-point kernel decides these outcomes
 

@@ -209,7 +209,7 @@ def test_committed_checkpoints_on_the_fig6_design():
     through the method registry: the issue's accuracy targets and feasibility."""
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.inference.methods import allocate
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     design = design_for_scenario(load_scenario("fig6"))
     solver = ExactMaxMin(design.m_a, design.m_b, design.user, design.n_users)
@@ -249,7 +249,7 @@ class _Constant(torch.nn.Module):
 def test_unusable_prediction_falls_back_to_the_exact_solver(rng):
     """Below every activation level (x = 0), off the budget by 1e6, or more UEs than the
     network handles: the exact solver's allocation, one ExactFallbackWarning, and the reason."""
-    from plkg.inference.general_allocator import ExactFallbackWarning
+    from plkg.errors import ExactFallbackWarning
 
     m_a, m_b, user, k = _random_design(rng)
     pa = units.dbm_to_w(np.array([-100.0, 10.0]))
@@ -280,8 +280,7 @@ def test_mismatched_design_arrays_are_refused_not_a_fallback(rng):
     up front; the whole batch never silently falls back to the exact solver."""
     import warnings
 
-    from plkg.checks import PlkgTypeError
-    from plkg.errors import PlkgInputError
+    from plkg.errors import PlkgInputError, PlkgTypeError
 
     m_a, m_b, user, k = _random_design(rng)
     alloc = GeneralAllocator(_Constant("mu", 0.0), {})

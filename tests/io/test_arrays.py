@@ -294,14 +294,14 @@ def test_general_dataset_decodes_the_verified_bytes(tmp_path, monkeypatch):
         seen["blob"] = buf.getvalue()
         return seen["blob"], {"format": fmt}
 
-    monkeypatch.setattr("plkg.data.sidecar_hash.read_verified", fake_verified)
+    monkeypatch.setattr("plkg.io.sidecar_hash.read_verified", fake_verified)
     ds = general_dataset.load_general_dataset(tmp_path / "never-read.npz")
     assert ds.arrays["pa_dbm"].shape == (2,)
 
     def bad_verified(path, what, fmt, key):
         return b"not a zip", {"format": fmt}
 
-    monkeypatch.setattr("plkg.data.sidecar_hash.read_verified", bad_verified)
+    monkeypatch.setattr("plkg.io.sidecar_hash.read_verified", bad_verified)
     refused(
         "general dataset .*never-read.npz",
         general_dataset.load_general_dataset,

@@ -15,7 +15,7 @@ CASCADE_1BIT = KeyGenConfig(bits_per_sample=1, reconciliation="cascade", entropy
 
 @pytest.fixture(scope="module")
 def small():
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     scenario = load_scenario("fig6").replace(
         n_antennas=32,

@@ -11,7 +11,7 @@ from plkg.keyrate.gaussian import (
     general_key_rate_bits,
 )
 from plkg.keyrate.subchannel import subchannel_key_rate_bits, user_key_rates_bits
-from plkg.precoding.block_diagonalization import design_for_scenario
+from plkg.precoding.design_cache import design_for_scenario
 from plkg.units import dbm_to_w
 
 

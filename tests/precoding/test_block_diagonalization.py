@@ -5,10 +5,10 @@ import pytest
 
 from plkg.channels.nearfield import scenario_ccm
 from plkg.precoding.block_diagonalization import (
-    design_for_scenario,
     design_subchannels,
     null_space_basis,
 )
+from plkg.precoding.design_cache import design_for_scenario
 
 
 @pytest.fixture

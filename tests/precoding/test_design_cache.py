@@ -7,7 +7,8 @@ import pytest
 
 from plkg.channels.nearfield_scenario import NearFieldScenario
 from plkg.precoding import design_cache
-from plkg.precoding.block_diagonalization import compute_design, design_for_scenario
+from plkg.precoding.block_diagonalization import compute_design
+from plkg.precoding.design_cache import design_for_scenario
 
 
 @pytest.fixture

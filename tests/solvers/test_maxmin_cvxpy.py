@@ -18,7 +18,7 @@ from plkg.solvers.maxmin_exact import SolverError, solve_maxmin
 def fig6():
     """The paper's own scales: Fig. 6 scenario (noise -114 dBm, powers in W, N = 256)."""
     from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     return design_for_scenario(load_scenario("fig6"))
 
@@ -80,7 +80,8 @@ def test_naive_paper_scale_form_fails(fig6):
 def test_paper_trends(fig6):
     """CVXPAKF sum KR < the sum-rate optimum (WFPA); min KR > EPA's min KR."""
     from plkg.keyrate.subchannel import user_key_rates_bits
-    from plkg.solvers.maxmin_exact import _allocation_at_levels, _prepare
+    from plkg.solvers.maxmin_exact.offsets import _allocation_at_levels
+    from plkg.solvers.maxmin_exact.problem import _prepare
 
     p = units.dbm_to_w(10.0)
     res = allocate(fig6, p)

@@ -266,6 +266,6 @@ def test_non_convergence_is_raised(small_design):
 @pytest.fixture(scope="module")
 def small_design():
     from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     return design_for_scenario(load_scenario("fig6").replace(n_antennas=48, ccm_draws=8))

@@ -333,7 +333,7 @@ def test_budget_outside_the_domain_names_p_a():
 @pytest.fixture(scope="module")
 def fig6_design():
     from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     return design_for_scenario(load_scenario("fig6"))
 

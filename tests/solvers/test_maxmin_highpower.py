@@ -117,7 +117,7 @@ def test_wfpakf_close_to_exact_at_low_power_and_drifting(fig6_like):
 @pytest.fixture(scope="module")
 def fig6_like():
     from plkg.channels.nearfield_scenario import load_scenario
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     d = design_for_scenario(load_scenario("fig6").replace(n_antennas=64, ccm_draws=8))
     return d.m_a, d.m_b, d.user, d.n_users

@@ -28,7 +28,7 @@ def test_agrees_with_water_filling(rng, log_pa):
 
 
 def test_on_a_design(small_scenario):
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
 
     design = design_for_scenario(small_scenario)
     for pa in (1e-4, 1e-1):

@@ -174,7 +174,7 @@ def test_non_convergence_raises(rng):
 
 def test_allocate_on_a_design(small_scenario):
     from plkg.keyrate.evaluate import evaluate_allocation
-    from plkg.precoding.block_diagonalization import design_for_scenario
+    from plkg.precoding.design_cache import design_for_scenario
     from plkg.solvers.equal_power import allocate as epa
 
     design = design_for_scenario(small_scenario)

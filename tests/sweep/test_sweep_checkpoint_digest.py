@@ -44,7 +44,7 @@ def replace_weights(path) -> None:
     """Another valid checkpoint at ``path``: perturbed weights and a sidecar that matches them."""
     from safetensors.numpy import load_file, save
 
-    from plkg.data.sidecar_hash import with_sidecar_sha256
+    from plkg.io.sidecar_hash import with_sidecar_sha256
 
     tensors = load_file(str(path))
     name = sorted(tensors)[0]

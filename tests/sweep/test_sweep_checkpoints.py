@@ -32,7 +32,7 @@ def write_kglm_checkpoint(path: Path, scenario) -> Path:
     from safetensors.numpy import load_file, save
 
     from plkg import defaults
-    from plkg.data.sidecar_hash import with_sidecar_sha256
+    from plkg.io.sidecar_hash import with_sidecar_sha256
 
     source = Path(defaults.checkpoint_path("kglm_fig6"))
     tensors = {k: v for k, v in load_file(str(source)).items() if k.startswith("net.")}

@@ -13,9 +13,9 @@ import pytest
 
 from plkg.cli import main
 from plkg.commands.sweep import run_sweep
+from plkg.parallel.engine import LEAN_LOCAL_CONFIG, EngineSettings, local_cluster
+from plkg.parallel.runner import map_tasks
 from plkg.sweep import table as table_mod
-from plkg.sweep.engine import LEAN_LOCAL_CONFIG, EngineSettings, local_cluster
-from plkg.sweep.runner import map_tasks
 from plkg.sweep.spec import load_spec
 from plkg.sweep.table import read_results
 
@@ -181,8 +181,8 @@ def test_map_tasks_keeps_task_order(cluster):
 def test_fairness_dataset_is_the_same_on_two_workers(cluster, base_file, seed):
     from plkg.channels.nearfield_scenario import load_scenario
     from plkg.data.fairness_dataset import generate_fairness_dataset
-    from plkg.precoding.block_diagonalization import design_for_scenario
-    from plkg.sweep.engine import session
+    from plkg.parallel.engine import session
+    from plkg.precoding.design_cache import design_for_scenario
 
     scenario = load_scenario(base_file)
     design = design_for_scenario(scenario)

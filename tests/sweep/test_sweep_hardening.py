@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from plkg.cli import main
-from plkg.data.folder_lock import LOCK_FILE, exclusive_owner
+from plkg.io.folder_lock import LOCK_FILE, exclusive_owner
 from plkg.sweep.table import PARTS_FILE, SPEC_FILE, read_results
 
 pytestmark = pytest.mark.surface
@@ -79,7 +79,7 @@ def finished(folder, capsys):
 def _holder(path: Path):
     """A separate process holding the table's lock until killed."""
     code = (
-        "import sys, time; from plkg.data.folder_lock import exclusive_owner\n"
+        "import sys, time; from plkg.io.folder_lock import exclusive_owner\n"
         f"with exclusive_owner({str(path)!r}, 'x'):\n"
         "    print('ready', flush=True); time.sleep(60)\n"
     )
@@ -365,7 +365,7 @@ def test_runs_from_another_working_folder(folder, tmp_path_factory, capsys, monk
 
 
 def test_failure_before_the_first_task_leaves_nothing(folder, capsys, monkeypatch):
-    import plkg.sweep.engine as engine
+    import plkg.parallel.engine as engine
 
     def no_cluster(workers):
         raise OSError("cannot start workers")
@@ -390,7 +390,7 @@ def test_ctrl_c_in_process_before_and_after_rows(folder, capsys, monkeypatch):
         return real(task)
 
     monkeypatch.setattr(tasks, "run_task", interrupted_third)
-    monkeypatch.setattr("plkg.sweep.table.FLUSH_ROWS", 1)
+    monkeypatch.setattr("plkg.sweep.table_writer.FLUSH_ROWS", 1)
     out = folder / "res.parquet"
     code, _, err = sweep(capsys, folder / "spec.yaml", "--out", out, "--workers", 1)
     assert code == 130 and len(err) == 1 and "rerun the same command to resume" in err[0]
@@ -407,7 +407,7 @@ def _start(argv, cwd):
     """``plkg sweep`` in its own process group with SIGINT handled (as in a terminal), writing
     one part per task, so that the test knows when the first tasks are on disk."""
     code = (
-        "import sys; import plkg.sweep.table as t; t.FLUSH_ROWS = 1\n"
+        "import sys; import plkg.sweep.table_writer as t; t.FLUSH_ROWS = 1\n"
         "from plkg.cli import main; sys.exit(main(['sweep', *sys.argv[1:]]))"
     )
     return subprocess.Popen(
@@ -488,10 +488,11 @@ def test_duplicate_pa_dbm_in_other_spellings_is_refused(folder, capsys):
 
 
 def test_colliding_task_ids_are_refused(folder, monkeypatch):
+    import plkg.sweep.expansion as expansion
     import plkg.sweep.spec as spec_module
 
     spec = spec_module.load_spec(folder / "spec.yaml")
-    monkeypatch.setattr(spec_module, "_hash", lambda obj: "0" * 64)  # every task id the same
+    monkeypatch.setattr(expansion, "_hash", lambda obj: "0" * 64)  # every task id the same
     with pytest.raises(ValueError, match="tasks 0 and 1 have the same task id"):
         spec_module.expand(spec)
 
@@ -553,7 +554,7 @@ class _FakeCluster:
 
 
 def test_interrupted_slurm_cluster_is_closed_normally(monkeypatch):
-    import plkg.sweep.engine as engine
+    import plkg.parallel.engine as engine
 
     fake = _FakeCluster()
     monkeypatch.setattr(engine, "slurm_cluster", lambda path, settings=None: (fake, {"jobs": 1}))
@@ -571,7 +572,7 @@ def test_interrupted_slurm_cluster_is_closed_normally(monkeypatch):
 
 def test_adaptive_slurm_scaling_fills_both_bounds(tmp_path):
     pytest.importorskip("dask_jobqueue")
-    from plkg.sweep.engine import slurm_settings
+    from plkg.parallel.engine import slurm_settings
 
     handler = signal.getsignal(signal.SIGINT)
 
@@ -587,7 +588,7 @@ def test_adaptive_slurm_scaling_fills_both_bounds(tmp_path):
 
 
 def test_workers_spawned_under_the_guard_ignore_sigint():
-    from plkg.sweep.engine import _sigint_deferred
+    from plkg.parallel.engine import _sigint_deferred
 
     probe = (
         "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "
@@ -619,7 +620,7 @@ def test_lock_record_with_a_bad_pid_is_taken_over(tmp_path, pid):
 
 
 def test_lock_record_of_an_earlier_process_with_our_pid_is_taken_over(tmp_path):
-    from plkg.data.folder_lock import process_start_ticks
+    from plkg.io.folder_lock import process_start_ticks
 
     ticks = process_start_ticks(os.getpid())
     if ticks is None:
@@ -636,7 +637,7 @@ def test_lock_record_of_an_earlier_process_with_our_pid_is_taken_over(tmp_path):
 
 def test_stale_lock_is_taken_over_by_one_process_only(tmp_path, monkeypatch):
     """Without flock, two processes that both judged the record stale: one takes over."""
-    import plkg.data.folder_lock as folder_lock
+    import plkg.io.folder_lock as folder_lock
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -13,11 +13,30 @@ MIN_BITS = 100
 
 
 def cusum_p_value(z: int, n: int) -> float:
-    """P-value of section 2.13.4 step 4 for the maximal excursion z of an n-step walk.
+    r"""P-value of section 2.13.4 step 4 for the maximal excursion z of an n-step walk.
 
-    P = 1 - sum_{k=(-n/z+1)/4}^{(n/z-1)/4} [Phi((4k+1)z/sqrt n) - Phi((4k-1)z/sqrt n)]
-          + sum_{k=(-n/z-3)/4}^{(n/z-1)/4} [Phi((4k+3)z/sqrt n) - Phi((4k+1)z/sqrt n)],
+    .. math::
+
+        P = 1 - \sum_{k=(-n/z+1)/4}^{(n/z-1)/4}
+                \left[\Phi\left(\frac{(4k+1)z}{\sqrt n}\right)
+                - \Phi\left(\frac{(4k-1)z}{\sqrt n}\right)\right]
+              + \sum_{k=(-n/z-3)/4}^{(n/z-1)/4}
+                \left[\Phi\left(\frac{(4k+3)z}{\sqrt n}\right)
+                - \Phi\left(\frac{(4k+1)z}{\sqrt n}\right)\right],
+
     with the summation bounds truncated towards zero as in the NIST reference code.
+
+    Parameters
+    ----------
+    z : int
+        Maximal absolute partial sum of the +-1 walk.
+    n : int
+        Number of steps (bits).
+
+    Returns
+    -------
+    float
+        The P-value, clipped to [0, 1].
     """
     sqn = math.sqrt(n)
     k1 = np.arange(int((-n / z + 1) / 4), int((n / z - 1) / 4) + 1)
@@ -28,11 +47,11 @@ def cusum_p_value(z: int, n: int) -> float:
 
 
 def cumulative_sums_test(bits, *, strict: bool = False) -> NistResult:
-    """Cumulative sums test in both modes, SP 800-22 section 2.13.
+    r"""Cumulative sums test in both modes, SP 800-22 section 2.13.
 
-    X = 2 eps - 1; z = max_k |S_k| of the partial sums taken forward (mode 0) and backward
-    (mode 1); each gives a P-value by :func:`cusum_p_value`. Integer arithmetic in int64 (the
-    walk cannot overflow, unlike implementations that sum int8).
+    :math:`X = 2\varepsilon - 1`; :math:`z = \max_k |S_k|` of the partial sums taken forward
+    (mode 0) and backward (mode 1); each gives a P-value by :func:`cusum_p_value`. Integer
+    arithmetic in int64 (the walk cannot overflow, unlike implementations that sum int8).
 
     Parameters
     ----------

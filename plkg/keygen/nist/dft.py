@@ -13,18 +13,36 @@ MIN_BITS = 1000
 
 
 def dft_statistic(n1: int, n: int) -> tuple[float, float]:
-    """d = (N1 - N0) / sqrt(n 0.95 0.05 / 4) with N0 = 0.95 n / 2, and P = erfc(|d| / sqrt 2)."""
+    r"""The spectral test's statistic d and its P-value (section 2.6.4).
+
+    :math:`d = (N_1 - N_0) / \sqrt{n \cdot 0.95 \cdot 0.05 / 4}` with :math:`N_0 = 0.95 n / 2`.
+
+    Parameters
+    ----------
+    n1 : int
+        :math:`N_1`, number of DFT moduli below the threshold.
+    n : int
+        Sequence length in bits.
+
+    Returns
+    -------
+    d : float
+        The normalised difference.
+    p_value : float
+        :math:`P = \operatorname{erfc}(|d| / \sqrt{2})`.
+    """
     n0 = 0.95 * n / 2.0
     d = (n1 - n0) / math.sqrt(n * 0.95 * 0.05 / 4.0)
     return d, float(erfc(abs(d) / math.sqrt(2.0)))
 
 
 def dft_test(bits, *, strict: bool = False) -> NistResult:
-    """Spectral test, SP 800-22 section 2.6 (Rev. 1a threshold).
+    r"""Spectral test, SP 800-22 section 2.6 (Rev. 1a threshold).
 
-    X = 2 eps - 1, M = |DFT(X)| over the first n/2 frequencies, T = sqrt(ln(1/0.05) n),
-    N0 = 0.95 n / 2, N1 = #{M < T}, d = (N1 - N0) / sqrt(n 0.95 0.05 / 4) and
-    P = erfc(|d| / sqrt(2)) (section 2.6.4).
+    :math:`X = 2\varepsilon - 1`, :math:`M = |\mathrm{DFT}(X)|` over the first n/2 frequencies,
+    :math:`T = \sqrt{\ln(1/0.05)\, n}`, :math:`N_0 = 0.95 n / 2`, :math:`N_1 = \#\{M < T\}`,
+    :math:`d = (N_1 - N_0) / \sqrt{n \cdot 0.95 \cdot 0.05 / 4}` and
+    :math:`P = \operatorname{erfc}(|d| / \sqrt{2})` (section 2.6.4).
 
     Parameters
     ----------

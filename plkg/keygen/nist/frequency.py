@@ -12,9 +12,10 @@ MIN_BITS = 100
 
 
 def frequency_test(bits, *, strict: bool = False) -> NistResult:
-    """Frequency (monobit) test, SP 800-22 section 2.1.
+    r"""Frequency (monobit) test, SP 800-22 section 2.1.
 
-    S_n = sum(2 eps_i - 1), s_obs = |S_n| / sqrt(n), P = erfc(s_obs / sqrt(2)) (section 2.1.4).
+    :math:`S_n = \sum_i (2\varepsilon_i - 1)`, :math:`s_\mathrm{obs} = |S_n| / \sqrt{n}`,
+    :math:`P = \operatorname{erfc}(s_\mathrm{obs} / \sqrt{2})` (section 2.1.4).
 
     Parameters
     ----------

@@ -13,11 +13,16 @@ MIN_BITS = 100
 
 
 def runs_test(bits, *, strict: bool = False) -> NistResult:
-    """Runs test, SP 800-22 section 2.3.
+    r"""Runs test, SP 800-22 section 2.3.
 
-    pi = ones / n. Prerequisite (step 2): if |pi - 1/2| >= tau = 2/sqrt(n) the test is not run and
-    P = 0.0 (the frequency test fails). Otherwise V_obs = 1 + #{k : eps_k != eps_{k+1}} and
-    P = erfc(|V_obs - 2 n pi (1-pi)| / (2 sqrt(2n) pi (1-pi))) (step 4).
+    :math:`\pi` = ones / n. Prerequisite (step 2): if :math:`|\pi - 1/2| \ge \tau = 2/\sqrt{n}`
+    the test is not run and P = 0.0 (the frequency test fails). Otherwise
+    :math:`V_\mathrm{obs} = 1 + \#\{k : \varepsilon_k \ne \varepsilon_{k+1}\}` and (step 4)
+
+    .. math::
+
+        P = \operatorname{erfc}\left( \frac{|V_\mathrm{obs} - 2 n \pi (1-\pi)|}
+        {2 \sqrt{2n}\, \pi (1-\pi)} \right).
 
     Parameters
     ----------

@@ -120,7 +120,7 @@ def check_local_workers(workers: int, tasks: list[dict], override: bool) -> None
 
 def check_slurm_workers(kwargs: dict, tasks: list[dict], override: bool, where: str) -> None:
     """Refuse tasks whose memory estimate exceeds one SLURM worker's share of the job memory."""
-    from plkg.sweep.engine import slurm_worker_memory_bytes
+    from plkg.parallel.slurm import slurm_worker_memory_bytes
 
     per_worker = slurm_worker_memory_bytes(kwargs)
     if override or not tasks or per_worker is None:

@@ -29,7 +29,7 @@ def one_thread():
     with contextlib.ExitStack() as stack:
         stack.enter_context(threadpool_limits(limits=1))
         if "torch" in sys.modules:
-            from plkg.solvers.torch_threads import torch_threads
+            from plkg.parallel.torch_threads import torch_threads
 
             stack.enter_context(torch_threads(1))
         yield
@@ -135,21 +135,21 @@ def _iter_dask(fn, pending, client, pin_threads, in_flight):
             submit_more()
     finally:
         if owner:  # left early (Ctrl-C, SIGTERM, break): the rest is not wanted
-            from plkg.sweep.engine import quiet_dask
+            from plkg.parallel.engine import quiet_dask
 
             with quiet_dask(), contextlib.suppress(Exception):
                 client.cancel(list(owner))
 
 
 def map_tasks(fn: Callable, tasks: list, client=None, pin_threads: bool | None = None) -> list:
-    """``[fn(t) for t in tasks]`` on the client of the enclosing :func:`plkg.sweep.engine.session`
+    """``[fn(t) for t in tasks]`` on the client of the enclosing :func:`plkg.parallel.engine.session`
     (or ``client``); results in task order. The first task error is raised.
 
     ``pin_threads`` defaults to True on a cluster and False in-process, so serial runs (the
     default of ``plkg reproduce``) behave exactly as a plain loop.
     """
     if client is None:
-        from plkg.sweep.engine import session_client
+        from plkg.parallel.engine import session_client
 
         client = session_client()
     if pin_threads is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plkg.sweep.engine import EngineSettings, session, session_client, slurm_settings
+from plkg.parallel.engine import EngineSettings, session, session_client, slurm_settings
 
 JOBQUEUE = """\
 cores: 8
@@ -37,7 +37,7 @@ def test_slurm_settings_build_the_job_script(tmp_path):
     kwargs, scale = slurm_settings(path)
     assert scale == {"jobs": 12} and kwargs["cores"] == 8 and "jobs" not in kwargs
     pytest.importorskip("dask_jobqueue")
-    from plkg.sweep.engine import slurm_cluster
+    from plkg.parallel.engine import slurm_cluster
 
     cluster, scale = slurm_cluster(path)  # starts a local scheduler only; no job is submitted
     try:
