@@ -84,6 +84,13 @@ def fit(trainer, module, recorder, **fit_kwargs) -> None:
     except SystemExit:
         if recorder.exception is not None:
             raise recorder.exception from None  # its own traceback: where it was raised
+        if getattr(trainer, "received_sigterm", False):
+            # SIGTERM seen by Lightning's own handler while the CLI's Terminated got lost (raised
+            # inside a finaliser, which Python ignores): Lightning's loop then stops with its
+            # SIGTERMException, a SystemExit; the contract is still exit 143
+            from plkg.errors import Terminated
+
+            raise Terminated(signal.SIGTERM) from None
         if trainer.state.status == TrainerStatus.INTERRUPTED:
             raise KeyboardInterrupt from None
         raise
