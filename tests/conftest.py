@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -83,3 +84,14 @@ def one_torch_thread():
 
     with torch_threads(1):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_restored():
+    """Every test starts with the SIGINT handler the previous one found: importing dask_jobqueue
+    (``pytest.importorskip`` in the SLURM tests) sets it to ``sys.exit``, which would turn a later
+    test's Ctrl-C into SystemExit, depending on the order the tests run in."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if signal.getsignal(signal.SIGINT) is not before and before is not None:
+        signal.signal(signal.SIGINT, before)

@@ -1,4 +1,5 @@
-"""SHA-256 of a JSON sidecar over its own canonical form, so any edit of the sidecar is detected.
+"""SHA-256 digests: of a JSON sidecar over its own canonical form, so any edit of the sidecar is
+detected, and of a file's bytes (:func:`file_sha256`: sweep parts, checkpoint weights).
 
 The digest covers ``json.dumps(meta minus FIELD, sort_keys=True, separators=(",", ":"),
 ensure_ascii=True, allow_nan=False)`` encoded as UTF-8: independent of indentation and key order
@@ -13,6 +14,15 @@ import json
 from pathlib import Path
 
 FIELD = "sidecar_sha256"
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def canonical_json(meta: dict) -> bytes:

@@ -29,6 +29,7 @@ The parts are :mod:`plkg.sweep.table_files` (file names, part list, folder check
 :mod:`plkg.sweep.table_reader` (reading back); their public names are importable from here as well.
 """
 
+from plkg.io.sidecar_hash import file_sha256
 from plkg.sweep.table_files import (
     PART_GLOB,
     PARTS_FILE,
@@ -36,7 +37,6 @@ from plkg.sweep.table_files import (
     REJECTED_PREFIX,
     SPEC_FILE,
     check_table_path,
-    file_sha256,
 )
 from plkg.sweep.table_reader import count_failed_tasks, read_results
 from plkg.sweep.table_schema import check_params_fit, result_schema, rows_to_table

@@ -19,6 +19,7 @@ from pathlib import Path
 from plkg.errors import PlkgInputError
 from plkg.io.atomic import atomic_path, write_text_atomic
 from plkg.io.folder_lock import LOCK_FILE, exclusive_owner
+from plkg.io.sidecar_hash import file_sha256
 from plkg.sweep.extension import _same_points, extension_problem
 from plkg.sweep.table_files import (
     PART_GLOB,
@@ -32,7 +33,6 @@ from plkg.sweep.table_files import (
     _read_part,
     _read_parts,
     check_table_path,
-    file_sha256,
 )
 from plkg.sweep.table_schema import _INDEX_COLUMNS, _KEY_COLUMNS, rows_to_table
 

@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from plkg.io.sidecar_hash import file_sha256
+
 # Columns of every row, in table order (the swept parameters go after ``eval_index``).
 ROW_FIELDS = (
     "task_id",
@@ -122,14 +124,6 @@ def nearfield_rows(task: dict) -> list[dict]:
     ]
 
 
-def _file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _checked_checkpoints(task: dict) -> dict:
     """Method -> checkpoint path, or the exception that makes the method's rows error rows.
 
@@ -143,7 +137,7 @@ def _checked_checkpoints(task: dict) -> dict:
         path, expected = entry["path"], entry.get("sha256")
         shown = f"checkpoint {path!r} of method {method}"
         try:
-            found = _file_sha256(path)
+            found = file_sha256(path)
         except OSError as exc:
             out[method] = OSError(f"{shown} cannot be read ({type(exc).__name__}: {exc})")
             continue
